@@ -1,0 +1,54 @@
+"""The ``freeaction`` command. Thin: every subcommand parses arguments and calls the API.
+
+Subcommands live next to the code they drive and register themselves here through an
+``add_parser(subparsers)`` function that sets ``func`` on its parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from freeaction.errors import FreeActionError
+
+# module path -> function that adds its subcommand(s) to the parser
+SUBCOMMANDS = [
+    "freeaction.commands.generate",
+    "freeaction.data.commands",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freeaction",
+        description="Action-conditioned robot video world models with FreeAction guidance.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # a subcommand module not written yet
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except FreeActionError as exc:
+        print(f"freeaction {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"freeaction {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
