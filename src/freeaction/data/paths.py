@@ -1,0 +1,30 @@
+"""Resolve paths written inside dataset files, never letting them leave the dataset root.
+
+Annotation files, LeRobot metadata and the like name other files by relative path. A path
+that is absolute, climbs out with ``..``, or is a symlink whose target lies outside the
+dataset root is refused with a :class:`~freeaction.errors.DataError` naming the file and
+field that hold it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from freeaction.errors import DataError
+
+
+def resolve_inside(root: Path, rel: str | Path, *, source: Path | str, field: str) -> Path:
+    """``root / rel`` fully resolved (symlinks followed); DataError if it leaves ``root``.
+
+    ``source`` (the file holding the path) and ``field`` (its key) go into the message.
+    """
+    if not isinstance(rel, (str, Path)) or str(rel) == "":
+        raise DataError(f"{source}: field {field!r} must be a non-empty relative path, got {rel!r}")
+    root_real = Path(root).resolve()
+    candidate = (root_real / rel).resolve()
+    if candidate != root_real and root_real not in candidate.parents:
+        raise DataError(
+            f"{source}: field {field!r} = {str(rel)!r} resolves to {candidate}, outside the dataset root "
+            f"{root_real}; dataset paths must stay inside their root"
+        )
+    return candidate
