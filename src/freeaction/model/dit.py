@@ -1,0 +1,289 @@
+"""The video diffusion transformer: IRASim's Frame-Ada / Video-Ada DiT in one file.
+
+It computes the same function as IRASim's ``models/irasim.py`` (golden tests against IRASim's
+own outputs) and loads IRASim's state dicts under their original key names, but is laid out
+for speed: tokens stay in one (B, F, N, D) tensor, attention is PyTorch's fused
+scaled-dot-product attention over a strided view of the qkv projection, and adaLN
+modulation broadcasts over (frames, tokens) instead of being repeated per row.
+
+Shapes: B samples, F frames, C latent channels, (h, w) latent size, p patch size,
+N = (h/p)(w/p) tokens per frame, D hidden size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from freeaction.model.config import ModelConfig
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return torch.addcmul(shift, x, 1 + scale)
+
+
+def layer_norm(x: torch.Tensor) -> torch.Tensor:
+    return F.layer_norm(x, x.shape[-1:], eps=1e-6)
+
+
+def sincos_2d_table(hidden: int, grid: tuple[int, int]) -> torch.Tensor:
+    """(N, D) table for token n = i*gw + j: [sin(j w_k), cos(j w_k), sin(i w_k), cos(i w_k)]."""
+    gh, gw = grid
+    omega = 1.0 / 10000 ** (torch.arange(hidden // 4, dtype=torch.float64) / (hidden / 4))
+    i, j = torch.meshgrid(torch.arange(gh, dtype=torch.float64), torch.arange(gw, dtype=torch.float64), indexing="ij")
+    wj = j.reshape(-1, 1) * omega
+    wi = i.reshape(-1, 1) * omega
+    return torch.cat([wj.sin(), wj.cos(), wi.sin(), wi.cos()], dim=1).float()
+
+
+def sincos_1d_table(hidden: int, length: int) -> torch.Tensor:
+    """(length, D) table: [sin(f v_k), cos(f v_k)] with v_k = 10000^(-k/(D/2))."""
+    omega = 1.0 / 10000 ** (torch.arange(hidden // 2, dtype=torch.float64) / (hidden / 2))
+    angles = torch.arange(length, dtype=torch.float64).reshape(-1, 1) * omega
+    return torch.cat([angles.sin(), angles.cos()], dim=1).float()
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` that, for float32 on the CPU, adds the bias after the matrix product.
+
+    ``addmm`` with a broadcast bias first copies the bias into every output row and then runs a
+    slower GEMM path; ``mm`` plus an in-place add is about 1.6x faster at IRASim-S/2 sizes on
+    this project's 2-core CPU (``benchmarks/bench_model.py``). Same result to float32 rounding.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
+            return F.linear(x, self.weight).add_(self.bias)
+        return F.linear(x, self.weight, self.bias)
+
+
+class Mlp(nn.Module):
+    """Linear, tanh-GELU, Linear (timm's ``Mlp`` key names: ``fc1``, ``fc2``)."""
+
+    def __init__(self, in_features: int, hidden_features: int, out_features: int) -> None:
+        super().__init__()
+        self.fc1 = Linear(in_features, hidden_features)
+        self.fc2 = Linear(hidden_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+
+
+class PatchEmbed(nn.Module):
+    """Each frame's latent -> N tokens (a stride-p convolution, flattened row-major)."""
+
+    def __init__(self, patch: int, in_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, hidden, kernel_size=patch, stride=patch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class TimestepEmbedder(nn.Module):
+    """t -> [cos(t f_k), sin(t f_k)] (256 features) -> Linear, SiLU, Linear."""
+
+    def __init__(self, hidden: int, frequency_size: int = 256) -> None:
+        super().__init__()
+        self.frequency_size = frequency_size
+        self.mlp = nn.Sequential(Linear(frequency_size, hidden), nn.SiLU(), Linear(hidden, hidden))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.frequency_size // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+        args = t.float()[:, None] * freqs[None]
+        return self.mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over one axis of a (B, F, N, D) token grid.
+
+    ``axis=2`` attends over the N tokens of each frame (spatial); ``axis=1`` over the F frames
+    of each token position (temporal). The qkv projection is read through a strided view, so
+    no token re-layout is materialised before attention.
+    """
+
+    def __init__(self, hidden: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = Linear(hidden, 3 * hidden)
+        self.proj = Linear(hidden, hidden)
+
+    def forward(self, x: torch.Tensor, axis: int) -> torch.Tensor:
+        B, Fr, N, D = x.shape
+        H = self.num_heads
+        qkv = self.qkv(x).view(B, Fr, N, 3, H, D // H)
+        if axis == 2:  # (B*F, H, N, hd)
+            qkv = qkv.view(B * Fr, N, 3, H, D // H).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B*F, H, N, hd)
+            out = out.transpose(1, 2).reshape(B, Fr, N, D)
+        else:  # (B, N, H, F, hd): attention over frames, batched over (B, N)
+            qkv = qkv.permute(3, 0, 2, 4, 1, 5).reshape(3, B * N, H, Fr, D // H)
+            out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B*N, H, F, hd)
+            out = out.view(B, N, H, Fr, D // H).permute(0, 3, 1, 2, 4).reshape(B, Fr, N, D)
+        return self.proj(out)
+
+
+class Block(nn.Module):
+    """adaLN-Zero transformer block; ``c`` broadcasts over the (F, N) axes of ``x``."""
+
+    def __init__(self, hidden: int, num_heads: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.attn = Attention(hidden, num_heads)
+        self.mlp = Mlp(hidden, int(hidden * mlp_ratio), hidden)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), Linear(hidden, 6 * hidden))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, axis: int) -> torch.Tensor:
+        shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = self.adaLN_modulation(c).chunk(6, dim=-1)
+        x = torch.addcmul(x, gate_a, self.attn(modulate(layer_norm(x), shift_a, scale_a), axis))
+        return torch.addcmul(x, gate_m, self.mlp(modulate(layer_norm(x), shift_m, scale_m)))
+
+
+class FinalLayer(nn.Module):
+    def __init__(self, hidden: int, patch: int, out_channels: int) -> None:
+        super().__init__()
+        self.linear = Linear(hidden, patch * patch * out_channels)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), Linear(hidden, 2 * hidden))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.adaLN_modulation(c).chunk(2, dim=-1)
+        return self.linear(modulate(layer_norm(x), shift, scale))
+
+
+class VideoDiT(nn.Module):
+    """IRASim-compatible video DiT. ``model(x, t, actions)`` returns the epsilon prediction.
+
+    x: (B, F, C, h, w) latents, frame 0 the clean context frame; t: (B,) timesteps;
+    actions: (B, F-1, A) model-space actions; null_condition: optional (B,) bool (or a bool
+    for all samples) that replaces a sample's whole action condition by the learned null
+    embedding (the unconditional branch of classifier-free guidance).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        D, A, p = cfg.hidden_size, cfg.action_dim, cfg.patch_size
+        self.grid = (cfg.latent_size[0] // p, cfg.latent_size[1] // p)
+
+        self.x_embedder = PatchEmbed(p, cfg.in_channels, D)
+        self.t_embedder = TimestepEmbedder(D)
+        self.mask_emb_fn = nn.Embedding(1, D)  # the learned null condition (IRASim's key name)
+        if cfg.action_embedder == "linear":  # IRASim's Language-Table embedder
+            self.embed_arm_state = Linear(A, 4 * D)
+            self.embed_state: nn.Module = Linear(4 * D, D)
+            if cfg.condition == "video":
+                self.mlp = Mlp(cfg.num_actions * D, cfg.num_actions * D, D)
+        else:
+            in_features = A * cfg.num_actions if cfg.condition == "video" else A
+            self.embed_state = Mlp(in_features, 4 * D, D)
+        # fixed sin-cos tables, stored in the state dict like IRASim's (frozen) parameters
+        self.register_buffer("pos_embed", sincos_2d_table(D, self.grid)[None])
+        self.register_buffer("temp_embed", sincos_1d_table(D, cfg.num_frames)[None])
+        self.blocks = nn.ModuleList(Block(D, cfg.num_heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        self.final_layer = FinalLayer(D, p, cfg.out_channels)
+        self.initialize_weights()
+
+    def initialize_weights(self) -> None:
+        """DiT's initialisation: Xavier linears, zeroed adaLN and output layers."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        w = self.x_embedder.proj.weight
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.zeros_(self.x_embedder.proj.bias)
+        nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
+        nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
+        for block in self.blocks:
+            nn.init.zeros_(block.adaLN_modulation[-1].weight)
+            nn.init.zeros_(block.adaLN_modulation[-1].bias)
+        for layer in (self.final_layer.adaLN_modulation[-1], self.final_layer.linear):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    # -- conditioning ---------------------------------------------------------------------------
+    def embed_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        """(B, n, A) -> (B, n, D) per-step embeddings (frame) or (B, D) (video)."""
+        cfg = self.config
+        if cfg.action_embedder == "linear":
+            emb = self.embed_state(self.embed_arm_state(actions))
+            return self.mlp(emb.flatten(1)) if cfg.condition == "video" else emb
+        return self.embed_state(actions.flatten(1) if cfg.condition == "video" else actions)
+
+    def conditions(
+        self, t: torch.Tensor, actions: torch.Tensor, null: torch.Tensor | None, frames: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Condition vectors for spatial, temporal and final layers, shaped to broadcast over
+        (B, F, N, D): per frame (B, F, 1, D) or per sample (B, 1, 1, D)."""
+        t_emb = self.t_embedder(t)
+        null_emb = self.mask_emb_fn.weight[0]
+        a_emb = self.embed_actions(actions)
+        if self.config.condition == "video":
+            if null is not None:
+                a_emb = torch.where(null[:, None], null_emb, a_emb)
+            c = (t_emb + a_emb)[:, None, None]
+            return c, c, c
+        B = actions.shape[0]
+        per_frame = torch.cat([null_emb.expand(B, 1, -1), a_emb], dim=1)  # frame 0 gets the null embedding
+        if null is not None:
+            per_frame = torch.where(null[:, None, None], null_emb, per_frame)
+        spatial = (t_emb[:, None] + per_frame)[:, :, None]
+        temporal = t_emb[:, None, None]
+        return spatial, temporal, spatial if self.config.final_frame_ada else temporal
+
+    # -- forward --------------------------------------------------------------------------------
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        actions: torch.Tensor,
+        null_condition: torch.Tensor | bool | None = None,
+    ) -> torch.Tensor:
+        cfg = self.config
+        B, Fr, C, h, w = self._check_inputs(x, t, actions)
+        null = None
+        if null_condition is not None:
+            null = torch.as_tensor(null_condition, dtype=torch.bool, device=x.device).expand(B)
+
+        tokens = self.x_embedder(x.reshape(B * Fr, C, h, w)) + self.pos_embed
+        x = tokens.view(B, Fr, -1, cfg.hidden_size)
+        spatial_c, temporal_c, final_c = self.conditions(t.reshape(B), actions, null, Fr)
+        for i, block in enumerate(self.blocks):
+            if i % 2 == 0:
+                x = block(x, spatial_c, axis=2)
+            else:
+                if i == 1:  # frame positions enter once, before the first temporal block
+                    x = x + self.temp_embed[0, :Fr, None]
+                x = block(x, temporal_c, axis=1)
+        return self.unpatchify(self.final_layer(x, final_c))
+
+    def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F, N, p*p*C_out) -> (B, F, C_out, h, w); each token's vector is (pi, pj, c)-ordered."""
+        B, Fr = x.shape[:2]
+        p, c = self.config.patch_size, self.config.out_channels
+        gh, gw = self.grid
+        x = x.reshape(B, Fr, gh, gw, p, p, c).permute(0, 1, 6, 2, 4, 3, 5)
+        return x.reshape(B, Fr, c, gh * p, gw * p)
+
+    def _check_inputs(self, x: torch.Tensor, t: torch.Tensor, actions: torch.Tensor) -> tuple[int, ...]:
+        cfg = self.config
+        if x.ndim != 5:
+            raise ValueError(f"x must be (B, F, C, h, w), got shape {tuple(x.shape)}")
+        B, Fr, C, h, w = x.shape
+        if C != cfg.in_channels or (h, w) != cfg.latent_size:
+            raise ValueError(
+                f"x has {C} channels of {h}x{w}; this model takes {cfg.in_channels} channels of "
+                f"{cfg.latent_size[0]}x{cfg.latent_size[1]} latents"
+            )
+        if Fr > cfg.num_frames or (cfg.condition == "video" and Fr != cfg.num_frames):
+            raise ValueError(f"x has {Fr} frames; this model takes {cfg.num_frames}")
+        if actions.shape != (B, Fr - 1, cfg.action_dim):
+            raise ValueError(
+                f"actions must be (B={B}, F-1={Fr - 1}, {cfg.action_dim}), got {tuple(actions.shape)}"
+            )
+        if t.numel() != B:
+            raise ValueError(f"t must hold one timestep per sample ({B}), got shape {tuple(t.shape)}")
+        return B, Fr, C, h, w
