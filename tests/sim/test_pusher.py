@@ -1,0 +1,85 @@
+"""The pusher simulator: determinism, effector visibility, achieved actions, scales."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import freeaction.sim as sim
+from freeaction.errors import InputError
+from freeaction.sim import pusher
+from freeaction.sim.writer import decode_mp4
+
+
+def find_effector(frame: np.ndarray, color) -> tuple[np.ndarray, int]:
+    """Centroid [x, y] and pixel count of the pixels close to the effector colour."""
+    dist = np.linalg.norm(frame.astype(np.float32) - np.asarray(color, np.float32), axis=-1)
+    rows, cols = np.nonzero(dist < 40)
+    return np.array([cols.mean(), rows.mean()]), len(rows)
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return [pusher.generate_episode(i, 7, (64, 64), frames=20) for i in range(4)]
+
+
+def test_generate_is_deterministic():
+    f1, a1 = pusher.generate_episode(3, 11, (64, 64), frames=10)
+    f2, a2 = pusher.generate_episode(3, 11, (64, 64), frames=10)
+    assert np.array_equal(f1, f2) and json.dumps(a1) == json.dumps(a2)
+    f3, _ = pusher.generate_episode(4, 11, (64, 64), frames=10)
+    assert not np.array_equal(f1, f3)
+
+
+def test_effector_found_by_colour_within_1px(episodes):
+    for frames, ann in episodes:
+        ee_px = np.asarray(ann["ee_px"])
+        assert ee_px.shape == (len(frames), 2)
+        for frame, expected in zip(frames, ee_px, strict=True):
+            centre, count = find_effector(frame, ann["ee_color"])
+            assert np.abs(centre - expected).max() <= 1.0
+            assert count >= 28  # a disc at least 6 px across
+
+
+def test_actions_are_the_achieved_effector_motion(episodes):
+    for frames, ann in episodes:
+        actions = np.asarray(ann["actions"])
+        assert actions.shape == (len(frames) - 1, 2)
+        ppm = ann["sim"]["px_per_meter"]
+        np.testing.assert_allclose(actions * ppm, np.diff(ann["ee_px"], axis=0), atol=1e-9)
+        seen = np.array([find_effector(f, ann["ee_color"])[0] for f in frames])
+        assert np.abs(np.diff(seen, axis=0) - actions * ppm).max() <= 1.0
+        assert np.abs(actions).max() <= 0.0601  # Language-Table's raw scale
+
+
+def test_dataset_holds_small_and_large_motions():
+    steps = np.concatenate([np.linalg.norm(pusher.generate_episode(i, 0, (32, 32))[1]["actions"], axis=1)
+                            for i in range(8)])
+    assert (steps < 0.003).mean() > 0.05 and (steps > 0.03).mean() > 0.05
+
+
+def test_any_size_and_options():
+    frames, ann = pusher.generate_episode(0, 0, (48, 80), frames=[5, 7], blocks=[4, 4])
+    assert frames.shape[1:] == (48, 80, 3) and 5 <= len(frames) <= 7 and len(ann["blocks"]) == 4
+    centre, _ = find_effector(frames[0], ann["ee_color"])
+    assert np.abs(centre - ann["ee_px"][0]).max() <= 1.0
+    with pytest.raises(InputError, match="frames"):
+        pusher.normalize_options({"frames": [9, 3]})
+
+
+def test_same_bytes_across_worker_counts(tmp_path):
+    opts = {"frames": [6, 9], "blocks": 3}
+    a, b = tmp_path / "a", tmp_path / "b"
+    sim.make_dataset("pusher", a, 4, seed=5, workers=1, progress=False, **opts)
+    sim.make_dataset("pusher", b, 4, seed=5, workers=2, progress=False, **opts)
+    jsons = sorted(p.relative_to(a) for p in a.glob("annotation/*/*.json"))
+    assert len(jsons) == 4 and jsons == sorted(p.relative_to(b) for p in b.glob("annotation/*/*.json"))
+    for rel in jsons:
+        ja, jb = json.loads((a / rel).read_text()), json.loads((b / rel).read_text())
+        assert np.asarray(ja["actions"]).tobytes() == np.asarray(jb["actions"]).tobytes()
+        assert np.array_equal(decode_mp4(a / ja["video_path"]), decode_mp4(b / jb["video_path"]))
+    ids = {s: {p.stem for p in (a / "annotation" / s).glob("*.json")} for s in sim.SPLITS}
+    assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
+    assert set().union(*ids.values()) == {f"{i:06d}" for i in range(4)}
