@@ -33,7 +33,7 @@ def test_write_episode_2d_layout_and_round_trip(tmp_path):
     decoded = decode_mp4(tmp_path / data["video_path"])
     assert decoded.shape == frames.shape
     err = np.abs(decoded.astype(np.int16) - frames)
-    assert err.mean() < 1.0 and err.max() < 40
+    assert err.mean() < 1.0 and err.max() <= 3  # lossless yuv444p: only RGB<->YUV rounding
 
 
 def test_write_episode_7d_fields_and_validation(tmp_path):
