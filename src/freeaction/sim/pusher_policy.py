@@ -72,7 +72,7 @@ def push(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         if np.hypot(*delta) < 6.0:
             break
         yield _toward(delta, max(speed, 25.0))
-    push_speed = min(speed, 35.0)
+    push_speed = min(speed, 45.0)
     for _ in range(30):  # push through the block toward the goal, steering back onto the line
         pos = np.array(block.body.position)
         to_goal = goal - pos
@@ -131,7 +131,7 @@ class ScriptedPolicy:
     def __init__(self, sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float):
         self.sim, self.rng, self.n_steps, self.max_step = sim, rng, n_steps, max_step
         self.weights = rng.dirichlet(np.full(len(BEHAVIOURS), 0.8))
-        self.speed_scale = float(np.exp(rng.uniform(math.log(0.4), math.log(1.0))))
+        self.speed_scale = float(np.exp(rng.uniform(math.log(0.5), math.log(1.3))))
         self.segments: list[dict[str, Any]] = []
         self.step = 0
         self._current: Command | None = None
