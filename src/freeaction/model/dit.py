@@ -165,6 +165,7 @@ class VideoDiT(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = cfg = config
+        self.checkpoint_info: dict = {}  # filled by load_model: source, format, action_stats, args
         D, A, p = cfg.hidden_size, cfg.action_dim, cfg.patch_size
         self.grid = (cfg.latent_size[0] // p, cfg.latent_size[1] // p)
 
@@ -273,7 +274,7 @@ class VideoDiT(nn.Module):
         if x.ndim != 5:
             raise ValueError(f"x must be (B, F, C, h, w), got shape {tuple(x.shape)}")
         B, Fr, C, h, w = x.shape
-        if C != cfg.in_channels or (h, w) != cfg.latent_size:
+        if cfg.in_channels != C or (h, w) != cfg.latent_size:
             raise ValueError(
                 f"x has {C} channels of {h}x{w}; this model takes {cfg.in_channels} channels of "
                 f"{cfg.latent_size[0]}x{cfg.latent_size[1]} latents"
@@ -281,9 +282,7 @@ class VideoDiT(nn.Module):
         if Fr > cfg.num_frames or (cfg.condition == "video" and Fr != cfg.num_frames):
             raise ValueError(f"x has {Fr} frames; this model takes {cfg.num_frames}")
         if actions.shape != (B, Fr - 1, cfg.action_dim):
-            raise ValueError(
-                f"actions must be (B={B}, F-1={Fr - 1}, {cfg.action_dim}), got {tuple(actions.shape)}"
-            )
+            raise ValueError(f"actions must be (B={B}, F-1={Fr - 1}, {cfg.action_dim}), got {tuple(actions.shape)}")
         if t.numel() != B:
             raise ValueError(f"t must hold one timestep per sample ({B}), got shape {tuple(t.shape)}")
         return B, Fr, C, h, w

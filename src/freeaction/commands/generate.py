@@ -1,0 +1,239 @@
+"""``freeaction generate``: first frame + actions + checkpoint -> mp4 (and optional PNG frames)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from freeaction.actions import action_scaler, magnitude
+from freeaction.diffusion.schedulers import DEFAULT_STEPS, SCHEDULERS
+from freeaction.errors import InputError
+from freeaction.media import VideoWriter, read_actions, read_image
+from freeaction.methods import GUIDANCE_KINDS, TRUNCATION_KINDS, Method
+from freeaction.pipeline import PRECISIONS, WorldModel
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    """The guidance / truncation flags, shared by every command that samples."""
+    g = p.add_argument_group("FreeAction guidance (eps_hat = eps(a) + w * (eps(a) - eps(neg)))")
+    g.add_argument(
+        "--guidance",
+        choices=GUIDANCE_KINDS,
+        default="none",
+        help="none: IRASim's unguided sampling; freeaction: w = lambda * m(a), negative = -a, only while "
+        "t > cutoff*T; null: constant w against the learned null condition; negated: constant w "
+        "against -a",
+    )
+    g.add_argument(
+        "--guidance-scale",
+        "--lambda",
+        dest="guidance_scale",
+        type=float,
+        default=1.0,
+        help="lambda for --guidance freeaction, the constant w otherwise (w = diffusers guidance_scale - 1)",
+    )
+    g.add_argument(
+        "--cutoff",
+        type=float,
+        default=None,
+        help="guide only while t > cutoff*T (freeaction default 0.5; null/negated default: always)",
+    )
+    g.add_argument(
+        "--window",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="guide only while LO*T < t <= HI*T (overrides --cutoff)",
+    )
+    g.add_argument(
+        "--magnitude",
+        choices=["l2", "mean_step"],
+        default="l2",
+        help="m(a): L2 norm of the flattened chunk, or mean of per-step L2 norms",
+    )
+    g.add_argument(
+        "--magnitude-dims", type=int, nargs="+", default=None, help="dimensions that count toward m(a) (default: all)"
+    )
+    g.add_argument(
+        "--negate-dims",
+        type=int,
+        nargs="+",
+        default=None,
+        help="dimensions that -a negates (default: all; e.g. 0 1 2 3 4 5 keeps a 7-D gripper state)",
+    )
+    t = p.add_argument_group("initial-noise truncation (tau = tau_min + (tau_max - tau_min) * sigmoid(m(a) - mu_act))")
+    t.add_argument(
+        "--truncation",
+        choices=TRUNCATION_KINDS,
+        default="none",
+        help="none: Gaussian noise; fixed: truncated at --tau; action_scaled: FreeAction's tau(a)",
+    )
+    t.add_argument("--tau", type=float, default=1.0, help="threshold for --truncation fixed")
+    t.add_argument("--tau-min", type=float, default=0.5)
+    t.add_argument("--tau-max", type=float, default=1.5)
+    t.add_argument(
+        "--mu-act",
+        type=float,
+        default=None,
+        help="mean m(a) of the training clips (default: from the checkpoint's action statistics)",
+    )
+
+
+def method_from_args(args: argparse.Namespace) -> Method:
+    guidance: dict = {
+        "type": args.guidance,
+        "scale": args.guidance_scale,
+        "magnitude": args.magnitude,
+        "magnitude_dims": args.magnitude_dims,
+        "negate_dims": args.negate_dims,
+    }
+    if args.window is not None:
+        guidance["window"] = args.window
+    elif args.cutoff is not None:
+        guidance["cutoff"] = args.cutoff
+    if args.guidance in ("null", "negated"):
+        guidance = {k: v for k, v in guidance.items() if k in ("type", "scale", "window", "cutoff", "negate_dims")}
+        if args.guidance == "null":
+            guidance.pop("negate_dims")
+    truncation: dict = {"type": args.truncation}
+    if args.truncation == "fixed":
+        truncation["tau"] = args.tau
+    elif args.truncation == "action_scaled":
+        truncation.update(
+            tau_min=args.tau_min, tau_max=args.tau_max, magnitude=args.magnitude, magnitude_dims=args.magnitude_dims
+        )
+        if args.mu_act is not None:
+            truncation["mu_act"] = args.mu_act
+    name = (
+        "+".join(
+            x
+            for x in (
+                args.guidance if args.guidance != "none" else "",
+                args.truncation if args.truncation != "none" else "",
+            )
+            if x
+        )
+        or "unguided"
+    )
+    return Method(name, guidance, truncation)
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="freeaction checkpoint folder/.safetensors, or IRASim .pt file")
+    p.add_argument("--vae", default=None, help="local diffusers AutoencoderKL folder (default: CHECKPOINT/vae)")
+    p.add_argument("--num-heads", type=int, default=None, help="override: attention heads (IRASim files without args)")
+    p.add_argument("--latent-size", type=int, nargs=2, metavar=("H", "W"), default=None, help="override: latent size")
+    p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--precision", choices=sorted(PRECISIONS), default="fp32", help="fp32 (default), or bf16/fp16 autocast"
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU users)")
+
+
+def load_world_model(args: argparse.Namespace) -> WorldModel:
+    overrides = {}
+    if args.num_heads is not None:
+        overrides["num_heads"] = args.num_heads
+    if args.latent_size is not None:
+        overrides["latent_size"] = tuple(args.latent_size)
+    return WorldModel.load(
+        args.checkpoint, args.vae, device=args.device, precision=args.precision, compile=args.compile, **overrides
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate a video from a first frame and an action trajectory",
+        description="Generate the frames that follow an image under an action trajectory. Long "
+        "trajectories are generated autoregressively in chunks of the model's window.",
+    )
+    add_model_arguments(p)
+    p.add_argument("--image", required=True, help="first frame (PNG/JPEG), RGB, the model's frame size")
+    p.add_argument("--resize", action="store_true", help="resize the image to the model's frame size")
+    p.add_argument("--actions", required=True, help="actions (.npy, .json or .csv), one row per step")
+    p.add_argument(
+        "--action-space",
+        choices=["raw", "model"],
+        default="raw",
+        help="raw: robot units, multiplied by the SPEC scaler (x20 deltas, x1 gripper); model: as given",
+    )
+    p.add_argument("--out", required=True, help="output .mp4")
+    p.add_argument("--frames-dir", default=None, help="also write every frame as PNG here")
+    p.add_argument("--fps", type=float, default=4)
+    p.add_argument("--sampler", choices=sorted(SCHEDULERS), default="pndm", help="pndm = IRASim's own sampler")
+    p.add_argument("--steps", type=int, default=None, help=f"inference steps (default per sampler: {DEFAULT_STEPS})")
+    p.add_argument("--seed", type=int, default=0)
+    add_method_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    actions = read_actions(args.actions)
+    image = read_image(args.image)
+    wm = load_world_model(args)
+    A = wm.config.action_dim
+    if actions.shape[1] != A:
+        raise InputError(
+            f"{args.actions}: actions have {actions.shape[1]} dimensions per step; "
+            f"the model {args.checkpoint} takes {A}"
+        )
+    if args.action_space == "raw":
+        actions = actions * action_scaler(A)
+    if wm.vae is None:
+        wm._require_vae()
+    H, W = wm.frame_size
+    if image.shape[:2] != (H, W):
+        if not args.resize:
+            raise InputError(
+                f"{args.image}: image is {image.shape[1]}x{image.shape[0]} (WxH); the model takes "
+                f"{W}x{H}. Pass --resize to resize it."
+            )
+        image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
+    method = method_from_args(args)
+    steps = args.steps or DEFAULT_STEPS[args.sampler]
+    window = wm.config.num_frames - 1
+    chunks = -(-len(actions) // window)
+    print(
+        f"freeaction generate: {len(actions)} actions ({chunks} chunk(s) of {window}), method {method.name}, "
+        f"{args.sampler} {steps} steps, seed {args.seed}, m(a) of the first chunk "
+        f"{float(magnitude(torch.as_tensor(actions[:window]))):.3f}"
+    )
+    frames_dir = Path(args.frames_dir) if args.frames_dir else None
+    if frames_dir:
+        frames_dir.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(actions) + 1, desc="frames", unit="frame")
+    t0 = time.perf_counter()
+    with VideoWriter(args.out, fps=args.fps) as writer:
+
+        def sink(latents: torch.Tensor) -> None:
+            frames = wm.decode(latents)
+            writer.write(frames)
+            if frames_dir:  # numbered by position in the video: 000000 is the context frame
+                base = writer.frames_written - len(frames)
+                for i, frame in enumerate(frames):
+                    Image.fromarray(frame).save(frames_dir / f"{base + i:06d}.png")
+            bar.update(len(frames))
+
+        wm.generate(
+            image, actions, method=method, sampler=args.sampler, steps=steps, seed=args.seed, sink=sink, keep=False
+        )
+    bar.close()
+    info = {
+        "out": str(args.out),
+        "frames": writer.frames_written,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "method": method.name,
+        "guidance": method.guidance,
+        "truncation": method.truncation,
+    }
+    print(json.dumps(info))
+    return 0

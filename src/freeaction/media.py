@@ -1,0 +1,142 @@
+"""Files users hand to and get from the tool: images, action files, videos.
+
+Every reader raises :class:`~freeaction.errors.InputError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from freeaction.errors import InputError
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """An image file -> RGB uint8 (H, W, 3)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from exc
+
+
+def read_actions(path: str | os.PathLike[str]) -> np.ndarray:
+    """Actions (n, A) float32 from ``.npy``, ``.json`` (a list of rows, or {"actions": rows}) or ``.csv``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"action file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            data = np.load(path, allow_pickle=False)
+        elif suffix == ".json":
+            obj = json.loads(path.read_text())
+            data = obj.get("actions") if isinstance(obj, dict) else obj
+            if data is None:
+                raise InputError(f"{path}: JSON object has no 'actions' field")
+        elif suffix == ".csv":
+            with path.open(newline="") as f:
+                rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
+            if rows and not _is_number(rows[0][0]):
+                rows = rows[1:]  # header
+            data = [[float(v) for v in r] for r in rows]
+        else:
+            raise InputError(f"{path}: unsupported action file type {suffix!r} (use .npy, .json or .csv)")
+        arr = np.asarray(data, dtype=np.float32)
+    except InputError:
+        raise
+    except (ValueError, TypeError, json.JSONDecodeError, OSError) as exc:
+        raise InputError(f"{path}: cannot read actions ({exc})") from exc
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or len(arr) == 0:
+        raise InputError(f"{path}: actions must be a non-empty (n, A) table, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        rows = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
+        raise InputError(f"{path}: actions contain NaN or Inf (rows {rows[:10]})")
+    return arr
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+class VideoWriter:
+    """Streams RGB uint8 frames into an H.264 MP4 (yuv420p, plays in browsers) as they come."""
+
+    def __init__(self, path: str | os.PathLike[str], fps: float = 4, crf: int = 15) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fps, self.crf = fps, crf
+        self._container: av.container.OutputContainer | None = None
+        self._stream = None
+        self.frames_written = 0
+
+    def _open(self, h: int, w: int) -> None:
+        self._container = av.open(str(self.path), mode="w", format="mp4")
+        self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
+        self._stream.width, self._stream.height = w + w % 2, h + h % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(self.crf)}
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append (H, W, 3) or (T, H, W, 3) uint8 frames."""
+        frames = np.asarray(frames)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+        if self._container is None:
+            self._open(*frames.shape[1:3])
+        for frame in frames:
+            if frame.shape[0] % 2 or frame.shape[1] % 2:  # yuv420p needs even sizes: pad by edge
+                frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), mode="edge")
+            self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame))))
+            self.frames_written += 1
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: float = 4) -> Path:
+    with VideoWriter(path, fps) as w:
+        w.write(frames)
+    return Path(path)
+
+
+def read_video(path: str | os.PathLike[str]) -> np.ndarray:
+    """All frames of a video -> RGB uint8 (T, H, W, 3)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    try:
+        with av.open(str(path)) as c:
+            return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise InputError(f"{path}: cannot decode video ({exc})") from exc

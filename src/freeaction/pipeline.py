@@ -1,0 +1,212 @@
+"""The Python API the CLI is a thin layer over: a loaded world model that generates videos.
+
+    >>> wm = WorldModel.load("path/to/checkpoint", vae="path/to/vae")
+    >>> latents = wm.generate(first_frame, actions, method=STANDARD_METHODS["freeaction"], seed=0)
+    >>> frames = wm.decode(latents)
+
+``generate`` runs a short clip or, for more actions than the model's window, an autoregressive
+rollout; ``generate_batch`` does the same for a batch of clips with one seed per clip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from freeaction.diffusion.rollout import rollout
+from freeaction.diffusion.sampler import SampleStats
+from freeaction.diffusion.schedulers import DEFAULT_STEPS
+from freeaction.errors import CheckpointError, InputError
+from freeaction.methods import STANDARD_METHODS, Method
+from freeaction.model import VideoDiT, load_model
+from freeaction.vae import decode, encode, load_vae, vae_downsample_factor
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class WorldModel:
+    """A video DiT plus (optionally) its VAE and action statistics, ready to sample."""
+
+    def __init__(
+        self,
+        model: VideoDiT,
+        vae: Any = None,
+        *,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+        compile: bool = False,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.config = model.config
+        self.vae = vae.to(self.device) if vae is not None else None
+        self.autocast_dtype = PRECISIONS[precision]
+        self._net: torch.nn.Module = torch.compile(self.model) if compile else self.model
+        if compile:
+            self._net.config = self.model.config  # the sampler reads config.num_frames
+
+    @classmethod
+    def load(
+        cls,
+        checkpoint: str | os.PathLike[str],
+        vae: str | os.PathLike[str] | None = None,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        compile: bool = False,
+        **model_overrides: Any,
+    ) -> WorldModel:
+        """Load a checkpoint; the VAE defaults to a ``vae/`` folder inside a checkpoint folder."""
+        model = load_model(checkpoint, **model_overrides)
+        if vae is None and Path(checkpoint).is_dir() and (Path(checkpoint) / "vae").is_dir():
+            vae = Path(checkpoint) / "vae"
+        return cls(
+            model, load_vae(vae) if vae is not None else None, device=device, precision=precision, compile=compile
+        )
+
+    # -- statistics ------------------------------------------------------------------------------
+    @property
+    def action_stats(self) -> dict[str, Any] | None:
+        return self.model.checkpoint_info.get("action_stats")
+
+    @property
+    def mu_act(self) -> float | None:
+        stats = self.action_stats
+        return None if not stats or stats.get("mu_act") is None else float(stats["mu_act"])
+
+    # -- pixels <-> latents ----------------------------------------------------------------------
+    def _require_vae(self) -> Any:
+        if self.vae is None:
+            raise CheckpointError(
+                "this needs a VAE: pass vae=PATH (CLI --vae) with a local diffusers AutoencoderKL folder, "
+                "e.g. the SDXL VAE for IRASim checkpoints"
+            )
+        return self.vae
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        if self.vae is None:
+            return None
+        f = vae_downsample_factor(self.vae)
+        return self.config.latent_size[0] * f, self.config.latent_size[1] * f
+
+    def encode(self, frames: np.ndarray) -> torch.Tensor:
+        """RGB uint8 (N, H, W, 3) -> scaled latents (N, C, h, w)."""
+        vae = self._require_vae()
+        frames = np.asarray(frames)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.shape[1:3] != self.frame_size:
+            raise InputError(
+                f"frame size {frames.shape[2]}x{frames.shape[1]} (WxH) does not match the model: it takes "
+                f"{self.frame_size[1]}x{self.frame_size[0]} images ({self.config.latent_size[1]}x"
+                f"{self.config.latent_size[0]} latents x{vae_downsample_factor(vae)}); resize the image "
+                "(CLI --resize)"
+            )
+        return encode(vae, frames).to(self.device)
+
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3)."""
+        lead = latents.shape[:-3]
+        frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]))
+        return frames.reshape(*lead, *frames.shape[1:])
+
+    # -- sampling --------------------------------------------------------------------------------
+    def check_actions(self, actions: torch.Tensor) -> None:
+        A = self.config.action_dim
+        if actions.shape[-1] != A:
+            raise InputError(f"actions have {actions.shape[-1]} dimensions per step; this model takes {A}")
+        if not torch.isfinite(actions).all():
+            raise InputError("actions contain NaN or Inf")
+
+    def generate(
+        self,
+        first: np.ndarray | torch.Tensor,
+        actions: np.ndarray | torch.Tensor,
+        *,
+        method: Method | None = None,
+        sampler: str = "pndm",
+        steps: int | None = None,
+        seed: int | None = 0,
+        sink: Callable[[torch.Tensor], None] | None = None,
+        keep: bool = True,
+        progress: bool = False,
+        stats: SampleStats | None = None,
+    ) -> torch.Tensor | None:
+        """One video: ``first`` is an RGB uint8 (H, W, 3) frame or a scaled latent (C, h, w);
+        ``actions`` (L, A) are model-space. Returns (L + 1, C, h, w) latents (None if not ``keep``);
+        ``sink`` gets each new block of latents (k, C, h, w) as soon as it exists."""
+        if isinstance(first, np.ndarray) and first.dtype == np.uint8:
+            context = self.encode(first)
+        else:
+            context = torch.as_tensor(first, dtype=torch.float32)[None]
+        batch_sink = (lambda x: sink(x[0])) if sink is not None else None
+        out = self.generate_batch(
+            context,
+            torch.as_tensor(np.asarray(actions), dtype=torch.float32)[None],
+            method=method,
+            sampler=sampler,
+            steps=steps,
+            seeds=[seed],
+            sink=batch_sink,
+            keep=keep,
+            progress=progress,
+            stats=stats,
+        )
+        return None if out is None else out[0]
+
+    def generate_batch(
+        self,
+        contexts: torch.Tensor,
+        actions: torch.Tensor,
+        *,
+        method: Method | None = None,
+        sampler: str = "pndm",
+        steps: int | None = None,
+        seeds: Sequence[int | None] | None = None,
+        sink: Callable[[torch.Tensor], None] | None = None,
+        keep: bool = True,
+        progress: bool = False,
+        stats: SampleStats | None = None,
+    ) -> torch.Tensor | None:
+        """Batched :meth:`generate`: contexts (B, C, h, w) latents, actions (B, L, A), one seed per
+        clip (a clip's result does not depend on what else is in the batch)."""
+        method = method or STANDARD_METHODS["unguided"]
+        actions = actions.to(self.device, torch.float32)
+        self.check_actions(actions)
+        seeds = list(seeds) if seeds is not None else [None] * len(actions)
+        if len(seeds) != len(actions):
+            raise InputError(f"{len(seeds)} seeds for {len(actions)} clips")
+        generators = []
+        for s in seeds:
+            g = torch.Generator(device="cpu")
+            g.manual_seed(int(s)) if s is not None else g.seed()
+            generators.append(g)
+        try:
+            guidance = method.build_guidance()
+            noise = method.build_noise(self.mu_act)
+        except ValueError as exc:
+            raise InputError(f"method {method.name!r}: {exc}") from exc
+        return rollout(
+            self._net,
+            contexts.to(self.device, torch.float32),
+            actions,
+            sink=sink,
+            keep=keep,
+            progress=progress,
+            chunk=self.config.num_frames - 1,
+            scheduler=sampler,
+            num_steps=steps or DEFAULT_STEPS.get(sampler, 50),
+            guidance=guidance,
+            noise=noise,
+            generator=generators,
+            autocast_dtype=self.autocast_dtype,
+            stats=stats,
+        )

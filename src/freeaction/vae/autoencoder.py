@@ -1,0 +1,82 @@
+"""Load a diffusers ``AutoencoderKL`` from a local folder; encode frames, decode latents.
+
+Latents are *scaled*: ``encode`` multiplies by the VAE's ``scaling_factor`` (0.13025 for the
+SDXL VAE), as IRASim's pre-encoded ``latent_videos`` are, and ``decode`` divides by it.
+Nothing is downloaded: the folder (or its ``vae/`` subfolder, as in a full SDXL checkout)
+must hold ``config.json`` and the weights.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from freeaction.errors import CheckpointError
+
+
+def load_vae(path: str | os.PathLike[str], device: str | torch.device = "cpu"):
+    """``AutoencoderKL.from_pretrained`` on a local folder, with errors that say what is missing."""
+    from diffusers import AutoencoderKL
+
+    folder = Path(path)
+    if (folder / "vae" / "config.json").exists() and not (folder / "config.json").exists():
+        folder = folder / "vae"
+    if not folder.is_dir():
+        raise CheckpointError(f"VAE folder not found: {path} (give a local diffusers AutoencoderKL folder)")
+    if not (folder / "config.json").exists():
+        raise CheckpointError(f"{folder}: no config.json; expected a diffusers AutoencoderKL folder")
+    weights = [p for p in folder.iterdir() if p.name.startswith("diffusion_pytorch_model")]
+    if not weights:
+        raise CheckpointError(f"{folder}: no diffusion_pytorch_model.safetensors (or .bin) weights")
+    try:
+        vae = AutoencoderKL.from_pretrained(
+            str(folder), local_files_only=True, use_safetensors=any(p.suffix == ".safetensors" for p in weights)
+        )
+    except Exception as exc:  # diffusers raises several types for bad folders
+        raise CheckpointError(f"{folder}: cannot load the VAE ({type(exc).__name__}: {exc})") from exc
+    return vae.to(device).eval()
+
+
+def vae_downsample_factor(vae) -> int:
+    return 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+@torch.no_grad()
+def encode(
+    vae,
+    frames: np.ndarray | torch.Tensor,
+    batch_size: int = 32,
+    sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """RGB uint8 (N, H, W, 3) -> scaled latents (N, C, H/f, W/f), float32 on the CPU.
+
+    Uses the posterior mean by default (deterministic); ``sample=True`` draws from it.
+    """
+    frames = torch.from_numpy(np.array(frames, copy=True)) if not torch.is_tensor(frames) else frames
+    if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 (N, H, W, 3), got {frames.dtype} {tuple(frames.shape)}")
+    device = next(vae.parameters()).device
+    out = []
+    for i in range(0, len(frames), batch_size):
+        x = frames[i : i + batch_size].to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        dist = vae.encode(x).latent_dist
+        z = dist.sample(generator) if sample else dist.mean
+        out.append((z * vae.config.scaling_factor).float().cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def decode(vae, latents: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+    """Scaled latents (N, C, h, w) -> RGB uint8 frames (N, H, W, 3)."""
+    device = next(vae.parameters()).device
+    dtype = next(vae.parameters()).dtype
+    out = []
+    for i in range(0, len(latents), batch_size):
+        z = latents[i : i + batch_size].to(device, dtype) / vae.config.scaling_factor
+        x = vae.decode(z).sample.float()
+        out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    return np.concatenate(out)
