@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from data_helpers import flat_frames, random_poses
 
 from freeaction.data.synthetic import write_irasim_episode
+
+# the helpers module next to this file is imported by name (works with --import-mode=importlib too)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_helpers import flat_frames, random_poses  # noqa: E402
 
 
 @pytest.fixture
@@ -31,6 +35,7 @@ def lt_root(tmp_path: Path) -> Path:
     rng = np.random.default_rng(1)
     root = tmp_path / "lt"
     for e in range(3):
-        write_irasim_episode(root, "train", f"{e:03d}", flat_frames(18, (20, 180, 20)),
-                             actions=rng.normal(0, 0.03, (17, 2)))
+        write_irasim_episode(
+            root, "train", f"{e:03d}", flat_frames(18, (20, 80 + 60 * e, 20)), actions=rng.normal(0, 0.03, (17, 2))
+        )
     return root

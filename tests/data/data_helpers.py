@@ -17,7 +17,7 @@ def flat_frames(n: int, colour: tuple[int, int, int], size: tuple[int, int] = (3
     f = np.empty((n, *size, 3), dtype=np.uint8)
     f[:] = colour
     for k in range(n):
-        f[k, :8, :8] = (k * 10) % 256
+        f[k, :8, :8] = (k * 12) % 256
     return f
 
 
@@ -38,5 +38,3 @@ def scipy_actions(states: np.ndarray, gripper: np.ndarray) -> np.ndarray:
         dr = (prev_inv * R[k]).as_euler("xyz")
         out.append(np.concatenate([dp, dr, [gripper[k]]]))
     return np.asarray(out)
-
-

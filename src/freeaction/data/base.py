@@ -98,6 +98,17 @@ class ClipDataset:
         """Model-space actions (n_i, D) of episode ``i``; frame k + 1 follows action k."""
         raise NotImplementedError
 
+    def episode_raw_actions(self, i: int) -> np.ndarray:
+        """Actions of episode ``i`` before the model-space scaler (what converters write)."""
+        return self.episode_actions(i).astype(np.float64) / self.scaler
+
+    @property
+    def scaler(self) -> np.ndarray:
+        """The per-dimension scaler from raw to model-space actions."""
+        from freeaction.actions import action_scaler
+
+        return action_scaler(self.action_dim)
+
     def window_frames(self, i: int) -> int:
         """Frames of episode ``i`` that windows may use (usually ``len(actions) + 1``)."""
         return len(self.episode_actions(i)) + 1

@@ -45,6 +45,7 @@ class _Episode:
     ann: Path
     episode_id: str
     actions: np.ndarray  # model space, (n, D)
+    raw_actions: np.ndarray  # as stored / derived, before the scaler, float64
     window_frames: int
     video: Path
     latent: Path | None  # None: not encoded (file absent)
@@ -112,8 +113,9 @@ def read_annotation(root: Path, path: Path, camera: int = 0, irasim_window_count
         raw = actions_from_states(state[:, :6], grip)
         window_frames = len(state)
         video_rel = _camera_path(ann, "videos", "video_path", camera, path)
-        latent_rel = (_camera_path(ann, "latent_videos", "latent_video_path", camera, path)
-                      if "latent_videos" in ann else None)
+        latent_rel = (
+            _camera_path(ann, "latent_videos", "latent_video_path", camera, path) if "latent_videos" in ann else None
+        )
         video_field = f"videos[{camera}].video_path"
         latent_field = f"latent_videos[{camera}].latent_video_path"
     else:
@@ -135,7 +137,7 @@ def read_annotation(root: Path, path: Path, camera: int = 0, irasim_window_count
         latent = resolve_inside(root, latent_rel, source=path, field=latent_field)
         latent = latent if latent.is_file() else None
     actions = (raw * action_scaler(raw.shape[1])).astype(np.float32)
-    return _Episode(path, str(ann["episode_id"]), actions, window_frames, video, latent)
+    return _Episode(path, str(ann["episode_id"]), actions, raw, window_frames, video, latent)
 
 
 class IRASimDataset(ClipDataset):
@@ -171,8 +173,7 @@ class IRASimDataset(ClipDataset):
         skip_bad: bool = False,
         irasim_window_count: bool = True,
     ) -> None:
-        super().__init__(root, split, num_frames=num_frames, stride=stride, frames=frames, size=size,
-                         skip_bad=skip_bad)
+        super().__init__(root, split, num_frames=num_frames, stride=stride, frames=frames, size=size, skip_bad=skip_bad)
         self.root = Path(root).resolve()
         self.camera = camera
         ann_dir = self.root / "annotation" / split
@@ -220,6 +221,9 @@ class IRASimDataset(ClipDataset):
     def window_frames(self, i: int) -> int:
         return self._eps[i].window_frames
 
+    def episode_raw_actions(self, i: int) -> np.ndarray:
+        return self._eps[i].raw_actions
+
     def annotation_path(self, i: int) -> Path:
         return self._eps[i].ann
 
@@ -259,8 +263,13 @@ class IRASimDataset(ClipDataset):
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
-        d.update(flavour=self.flavour, frame_size=self.frame_size(), latents_present=self.latents_present,
-                 latents_loaded=self.load_latents, stats=bool(self.stats))
+        d.update(
+            flavour=self.flavour,
+            frame_size=self.frame_size(),
+            latents_present=self.latents_present,
+            latents_loaded=self.load_latents,
+            stats=bool(self.stats),
+        )
         return d
 
 

@@ -106,14 +106,16 @@ def make_synthetic_dataset(
         frames = _render(pos, size, rng)
         lat = torch.randn(length, 4, size[0] // 8, size[1] // 8, generator=torch.Generator().manual_seed(e))
         if kind == "2d":
-            write_irasim_episode(out, split, f"{e:06d}", frames, actions=np.diff(pos, axis=0),
-                                 latents=lat if latents else None)
+            write_irasim_episode(
+                out, split, f"{e:06d}", frames, actions=np.diff(pos, axis=0), latents=lat if latents else None
+            )
         elif kind == "7d":
             deltas, grips = rng.normal(0, 0.01, (length - 1, 6)), rng.uniform(0, 1, (length - 1, 1))
             raw = np.concatenate([deltas, grips], 1)
             states, grip = states_from_actions(raw, start=rng.normal(0, 0.3, 6))
-            write_irasim_episode(out, split, f"{e:06d}", [frames], states=states, gripper=grip,
-                                 latents=[lat] if latents else None)
+            write_irasim_episode(
+                out, split, f"{e:06d}", [frames], states=states, gripper=grip, latents=[lat] if latents else None
+            )
         else:
             raise ValueError(f"kind must be '2d' or '7d', got {kind!r}")
     return out

@@ -45,9 +45,7 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
-def read_frames(
-    path: Path, indices: Sequence[int] | None = None, size: tuple[int, int] | None = None
-) -> np.ndarray:
+def read_frames(path: Path, indices: Sequence[int] | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
     """Frames at ``indices`` (decode order, 0-based) of ``path`` as (N, H, W, 3) uint8 RGB.
 
     ``indices=None`` reads every frame. Decoding stops after the largest index wanted.
