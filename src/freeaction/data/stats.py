@@ -44,7 +44,7 @@ def window_magnitudes(
     if len(actions) < num_actions:
         return np.zeros(0, dtype=np.float64)
     win = sliding_window_view(np.asarray(actions, dtype=np.float32), num_actions, axis=0)[::stride]
-    win = np.ascontiguousarray(np.swapaxes(win, 1, 2))  # (W, n, D)
+    win = np.array(np.swapaxes(win, 1, 2), copy=True)  # (W, n, D), writable for torch
     return magnitude(win, kind=kind, dims=dims).double().numpy()
 
 
@@ -105,6 +105,7 @@ def compute_stats(
 def save_stats(root: Path | str, stats: dict[str, Any], histogram: bool = True) -> Path:
     """Write ``freeaction_stats.json`` (+ ``freeaction_stats_hist.png``) into ``root``."""
     root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
     path = root / STATS_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
@@ -145,16 +146,16 @@ def load_stats(root: Path | str) -> dict[str, Any] | None:
         stats = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: malformed JSON ({exc}); rerun `freeaction data stats`") from exc
-    if not isinstance(stats, dict) or not isinstance(stats.get("mu_act"), (int, float)) or not math.isfinite(
-        stats["mu_act"]
+    if (
+        not isinstance(stats, dict)
+        or not isinstance(stats.get("mu_act"), (int, float))
+        or not math.isfinite(stats["mu_act"])
     ):
         raise DataError(f"{path}: no finite 'mu_act'; rerun `freeaction data stats`")
     return stats
 
 
-def mu_act_from_stats(
-    stats: dict[str, Any], magnitude_kind: str = "l2", dims: Sequence[int] | None = None
-) -> float:
+def mu_act_from_stats(stats: dict[str, Any], magnitude_kind: str = "l2", dims: Sequence[int] | None = None) -> float:
     """``mu_act`` from saved stats, refusing if they were computed with another m(a)."""
     want_dims = None if dims is None else [int(d) for d in dims]
     if stats.get("magnitude") != magnitude_kind or stats.get("dims") != want_dims:
