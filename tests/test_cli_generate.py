@@ -1,0 +1,162 @@
+"""``freeaction generate`` end to end on a tiny model + tiny VAE, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from freeaction import save_model
+from freeaction.cli import main
+from freeaction.media import read_video
+
+
+@pytest.fixture
+def checkpoint(tmp_path, tiny_model):
+    from diffusers import AutoencoderKL
+
+    folder = save_model(tiny_model, tmp_path / "ckpt", action_stats={"mu_act": 2.0})
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=4,
+    )
+    vae.save_pretrained(folder / "vae")
+    return folder
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "first.png")
+    np.save(tmp_path / "acts.npy", (rng.standard_normal((20, 2)) * 0.03).astype(np.float32))
+    return tmp_path / "first.png", tmp_path / "acts.npy"
+
+
+def run(*args: str) -> int:
+    return main([str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        [],
+        ["--guidance", "freeaction", "--truncation", "action_scaled"],
+        ["--guidance", "null", "--guidance-scale", "1.5"],
+        ["--guidance", "negated", "--window", "0.25", "1.0", "--truncation", "fixed", "--tau", "0.8"],
+    ],
+)
+def test_generate_writes_a_video(tmp_path, checkpoint, inputs, method, capsys) -> None:
+    out = tmp_path / "out.mp4"
+    rc = run(
+        "generate",
+        "--checkpoint",
+        checkpoint,
+        "--image",
+        inputs[0],
+        "--actions",
+        inputs[1],
+        "--out",
+        out,
+        "--sampler",
+        "ddim",
+        "--steps",
+        "4",
+        "--frames-dir",
+        tmp_path / "frames",
+        *method,
+    )
+    assert rc == 0
+    video = read_video(out)
+    assert video.shape == (21, 64, 64, 3)  # context + 20 actions, over two chunks
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 21
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["frames"] == 21
+
+
+def test_same_seed_same_video(tmp_path, checkpoint, inputs) -> None:
+    for name in ("a", "b"):
+        assert (
+            run(
+                "generate",
+                "--checkpoint",
+                checkpoint,
+                "--image",
+                inputs[0],
+                "--actions",
+                inputs[1],
+                "--out",
+                tmp_path / f"{name}.mp4",
+                "--sampler",
+                "ddim",
+                "--steps",
+                "3",
+                "--seed",
+                "4",
+            )
+            == 0
+        )
+    assert np.array_equal(read_video(tmp_path / "a.mp4"), read_video(tmp_path / "b.mp4"))
+
+
+def _expect_error(capsys, *args, match: str) -> None:
+    assert run(*args) == 2
+    err = capsys.readouterr().err
+    assert match in err, err
+
+
+def test_errors_name_the_culprit(tmp_path, checkpoint, inputs, capsys) -> None:
+    img, acts = inputs
+    base = ["generate", "--checkpoint", checkpoint, "--out", tmp_path / "o.mp4", "--steps", "2", "--sampler", "ddim"]
+    np.save(tmp_path / "a3.npy", np.zeros((15, 3), np.float32))
+    _expect_error(capsys, *base, "--image", img, "--actions", tmp_path / "a3.npy", match="takes 2")
+    bad = np.zeros((15, 2), np.float32)
+    bad[4, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    _expect_error(capsys, *base, "--image", img, "--actions", tmp_path / "nan.npy", match="NaN or Inf (rows [4])")
+    Image.fromarray(np.zeros((48, 80, 3), np.uint8)).save(tmp_path / "wrong.png")
+    _expect_error(capsys, *base, "--image", tmp_path / "wrong.png", "--actions", acts, match="--resize")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    _expect_error(capsys, *base, "--image", tmp_path / "broken.png", "--actions", acts, match="broken.png")
+    _expect_error(
+        capsys, *base, "--image", img, "--actions", acts, "--latent-size", "8", "16", match="tokens per frame"
+    )
+    _expect_error(capsys, *base, "--image", img, "--actions", acts, "--vae", tmp_path / "novae", match="VAE folder")
+    (tmp_path / "acts.txt").write_text("1 2")
+    _expect_error(capsys, *base, "--image", img, "--actions", tmp_path / "acts.txt", match="unsupported action file")
+
+
+def test_resize_and_csv_json_actions(tmp_path, checkpoint, inputs) -> None:
+    Image.fromarray(np.zeros((48, 80, 3), np.uint8)).save(tmp_path / "wrong.png")
+    (tmp_path / "a.csv").write_text("dx,dy\n" + "\n".join("0.01,-0.02" for _ in range(5)))
+    (tmp_path / "a.json").write_text(json.dumps({"actions": [[0.01, -0.02]] * 5}))
+    for acts in ("a.csv", "a.json"):
+        assert (
+            run(
+                "generate",
+                "--checkpoint",
+                checkpoint,
+                "--image",
+                tmp_path / "wrong.png",
+                "--resize",
+                "--actions",
+                tmp_path / acts,
+                "--out",
+                tmp_path / f"{acts}.mp4",
+                "--sampler",
+                "ddim",
+                "--steps",
+                "2",
+            )
+            == 0
+        )
+        assert read_video(tmp_path / f"{acts}.mp4").shape[0] == 6
