@@ -8,6 +8,7 @@ field that hold it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from freeaction.errors import DataError
@@ -20,7 +21,7 @@ def resolve_inside(root: Path, rel: str | Path, *, source: Path | str, field: st
     """
     if not isinstance(rel, (str, Path)) or str(rel) == "":
         raise DataError(f"{source}: field {field!r} must be a non-empty relative path, got {rel!r}")
-    root_real = Path(root).resolve()
+    root_real = _resolved_root(str(root))
     candidate = (root_real / rel).resolve()
     if candidate != root_real and root_real not in candidate.parents:
         raise DataError(
@@ -28,3 +29,8 @@ def resolve_inside(root: Path, rel: str | Path, *, source: Path | str, field: st
             f"{root_real}; dataset paths must stay inside their root"
         )
     return candidate
+
+
+@lru_cache(maxsize=64)
+def _resolved_root(root: str) -> Path:
+    return Path(root).resolve()
