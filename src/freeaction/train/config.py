@@ -1,0 +1,257 @@
+"""Training configuration: IRASim's recipe by default, every hyper-parameter settable.
+
+A :class:`TrainConfig` comes from defaults, then a YAML or TOML file (``load_config``), then
+command-line flags (``merge``). The defaults are IRASim's (SPEC 2): epsilon MSE on frames
+1..F-1 with the clean frame 0 in the input, t uniform over 1000 steps of linear betas
+1e-4..0.02, AdamW lr 1e-4 without weight decay, gradient clipping at 0.1, EMA 0.9999, the null
+condition replacing a sample's actions with probability 0.1. Options that are *off* by
+default: linear lr warm-up, EMA warm-up, Min-SNR-gamma loss weighting and extra loss weight on
+latent cells that move (both helped small models learn to use actions in the issue's probes),
+bf16 autocast.
+
+Example file (YAML; TOML uses the same keys)::
+
+    dataset: data/pusher
+    out: runs/pusher-small
+    model: small
+    model_options: {hidden_size: 128, depth: 8, num_heads: 4}
+    num_frames: 8
+    lr: 1.0e-3
+    warmup_steps: 500
+    ema_decay: 0.999
+    ema_warmup: true
+    min_snr_gamma: 5
+    moving_weight: 5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from freeaction.errors import InputError
+
+MODEL_OPTION_KEYS = (
+    "hidden_size",
+    "depth",
+    "num_heads",
+    "patch_size",
+    "mlp_ratio",
+    "condition",
+    "action_embedder",
+    "final_frame_ada",
+    "latent_size",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``freeaction train`` needs. See the module doc for the defaults' origin."""
+
+    # data
+    dataset: str = ""
+    split: str = "train"
+    val_split: str | None = "val"  # action-use checks; falls back to ``split`` when absent
+    num_frames: int = 16  # window length = the model's num_frames (1 context + num_frames-1 generated)
+    stride: int = 1
+    cache_latents: bool = True  # keep each episode's latents in memory after the first read
+    num_workers: int = 0
+    # model
+    model: str = "small"  # size preset (freeaction.model.PRESETS)
+    model_options: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides
+    init_from: str | None = None  # start from these weights (a freeaction or IRASim checkpoint)
+    # optimisation
+    batch_size: int = 8  # per process
+    max_steps: int = 10000
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+    warmup_steps: int = 0
+    grad_clip: float = 0.1
+    ema_decay: float = 0.9999
+    ema_warmup: bool = False
+    null_prob: float = 0.1
+    min_snr_gamma: float | None = None
+    moving_weight: float = 1.0  # loss weight of latent cells that change between frames
+    moving_threshold: float = 0.1  # |z_k - z_{k-1}| (mean over channels) above which a cell "moves"
+    bf16: bool = False
+    seed: int = 0
+    # output
+    out: str = ""
+    save_every: int = 1000
+    keep_checkpoints: int = 3
+    log_every: int = 10
+    action_check_every: int = 500  # 0 = never
+    action_check_clips: int = 16
+    vae: str | None = None  # copied next to the final model, so WorldModel.load finds it
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.adam_betas = tuple(float(b) for b in self.adam_betas)  # type: ignore[assignment]
+        self.model_options = dict(self.model_options or {})
+        if "latent_size" in self.model_options and self.model_options["latent_size"] is not None:
+            self.model_options["latent_size"] = tuple(int(v) for v in self.model_options["latent_size"])
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` naming every bad value."""
+        problems = []
+        if not self.dataset:
+            problems.append("dataset is required")
+        if not self.out:
+            problems.append("out (the run folder) is required")
+        for name in ("batch_size", "max_steps", "save_every", "log_every", "num_frames", "stride", "keep_checkpoints"):
+            minimum = 2 if name == "num_frames" else 1
+            if int(getattr(self, name)) < minimum:
+                problems.append(f"{name} must be >= {minimum}, got {getattr(self, name)}")
+        for name in ("warmup_steps", "action_check_every", "num_workers", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.ema_decay <= 1.0:
+            problems.append(f"ema_decay must be in [0, 1], got {self.ema_decay}")
+        if not 0.0 <= self.null_prob <= 1.0:
+            problems.append(f"null_prob must be in [0, 1], got {self.null_prob}")
+        if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
+            problems.append(f"min_snr_gamma must be > 0 (or null for off), got {self.min_snr_gamma}")
+        if self.moving_weight <= 0:
+            problems.append(f"moving_weight must be > 0 (1 = off), got {self.moving_weight}")
+        if self.action_check_every and self.action_check_clips < 2:
+            problems.append(f"action_check_clips must be >= 2 (actions are shuffled across clips), got "
+                            f"{self.action_check_clips}")
+        unknown = sorted(set(self.model_options) - set(MODEL_OPTION_KEYS))
+        if unknown:
+            problems.append(f"unknown model_options {unknown}; valid: {list(MODEL_OPTION_KEYS)}")
+        if problems:
+            raise InputError("invalid training config: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["adam_betas"] = list(self.adam_betas)
+        if "latent_size" in d["model_options"]:
+            d["model_options"]["latent_size"] = list(d["model_options"]["latent_size"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
+        d = {str(k).replace("-", "_"): v for k, v in d.items()}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"{source}: unknown training option(s) {unknown}; valid: {sorted(known)}")
+        for f in dataclasses.fields(cls):
+            value = d.get(f.name)
+            if isinstance(value, str) and f.type in ("float", "float | None"):
+                try:  # YAML 1.1 reads 1e-4 (no dot) as a string
+                    d[f.name] = float(value)
+                except ValueError as exc:
+                    raise InputError(f"{source}: {f.name} must be a number, got {value!r}") from exc
+        try:
+            return cls(**d)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{source}: {exc}") from exc
+
+
+# Options that change what the run computes: a resumed run must use the same values, or it
+# would not reproduce an uninterrupted one. Everything else (length, logging, paths,
+# device, workers) may change between a run and its resumption.
+TRAJECTORY_FIELDS = (
+    "split",
+    "num_frames",
+    "stride",
+    "model",
+    "model_options",
+    "init_from",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "adam_betas",
+    "adam_eps",
+    "warmup_steps",
+    "grad_clip",
+    "ema_decay",
+    "ema_warmup",
+    "null_prob",
+    "min_snr_gamma",
+    "moving_weight",
+    "moving_threshold",
+    "bf16",
+    "seed",
+)
+
+
+def config_differences(saved: dict[str, Any], current: TrainConfig) -> list[str]:
+    """``name: saved -> current`` for each trajectory field that differs."""
+    now = current.to_dict()
+    out = []
+    for name in TRAJECTORY_FIELDS:
+        a, b = saved.get(name), now.get(name)
+        if json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
+            out.append(f"{name}: {a!r} -> {b!r}")
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML (``.yaml``/``.yml``/``.json``) or TOML (``.toml``) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot parse ({exc})") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
+    if isinstance(data.get("train"), dict) and len(data) == 1:  # allow a [train] table / train: section
+        data = data["train"]
+    return data
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, then the file at ``path``, then ``overrides`` whose value is not None."""
+    base: dict[str, Any] = read_config_file(path) if path else {}
+    return merge(TrainConfig.from_dict(base, source=str(path or "defaults")), **overrides)
+
+
+def merge(config: TrainConfig, **overrides: Any) -> TrainConfig:
+    """A copy of ``config`` with the non-None ``overrides``; ``model_options`` are merged key by key."""
+    d = config.to_dict()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        key = key.replace("-", "_")
+        if key == "model_options":
+            d["model_options"] = {**d["model_options"], **value}
+        else:
+            d[key] = value
+    return TrainConfig.from_dict(d, source="options")
+
+
+def parse_set(items: list[str] | None) -> dict[str, Any]:
+    """``["lr=1e-3", "model_options.depth=8"]`` -> overrides (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"--set expects KEY=VALUE, got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip().replace("-", "_")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--set {key}: cannot parse value {text!r} ({exc})") from exc
+        if key.startswith("model_options."):
+            out.setdefault("model_options", {})[key.split(".", 1)[1]] = value
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,252 @@
+"""freeaction train: exact resumption (also after kill -9), DDP equality, atomic checkpoints, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from train_helpers import latent_dataset, tiny_config
+
+from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.model import load_model
+from freeaction.train import diffusion_loss, list_checkpoints, load_checkpoint, train
+from freeaction.train.checkpoint import STATE_TENSORS
+from freeaction.train.config import load_config, parse_set
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return latent_dataset(tmp_path_factory.mktemp("latents"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def final_state(run: Path) -> dict[str, torch.Tensor]:
+    """Raw weights, EMA and optimizer state of the newest checkpoint (not the global RNG state,
+    which the training draws do not use: the DataLoader advances it when it starts)."""
+    state = load_file(str(list_checkpoints(run)[-1] / STATE_TENSORS))
+    return {k: v for k, v in state.items() if not k.startswith("rng.")}
+
+
+def assert_same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    differ = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differ, f"tensors differ: {differ[:5]}"
+
+
+def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
+    summary = train(tiny_config(data, tmp_path / "run"))
+    run = tmp_path / "run"
+    model = load_model(summary["model"])
+    stats = model.checkpoint_info["action_stats"]
+    assert stats["mu_act"] > 0 and stats["num_frames"] == 4
+    assert model.config.num_frames == 4 and model.config.latent_size == (4, 4) and model.config.action_dim == 2
+    # the exported model holds the EMA weights of the last checkpoint, not the raw ones
+    state = final_state(run)
+    assert torch.equal(model.state_dict()["blocks.0.attn.qkv.weight"], state["ema.blocks.0.attn.qkv.weight"])
+    assert not torch.equal(state["ema.blocks.0.attn.qkv.weight"], state["model.blocks.0.attn.qkv.weight"])
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log if "loss" in e] == [1, 2, 3, 4, 5, 6]
+    ratios = [e for e in log if "action_ratio" in e]
+    assert [e["step"] for e in ratios] == [3, 6]
+    assert all(e["val_loss_shuffled"] / e["val_loss"] == pytest.approx(e["action_ratio"]) for e in ratios)
+    assert (run / "loss.png").stat().st_size > 1000
+    assert [p.name for p in list_checkpoints(run)] == ["step-00000003", "step-00000006"]
+
+
+def test_resume_matches_uninterrupted_run_bit_exactly(data, tmp_path):
+    train(tiny_config(data, tmp_path / "straight", max_steps=6))
+    train(tiny_config(data, tmp_path / "split", max_steps=3))
+    summary = train(tiny_config(data, tmp_path / "split", max_steps=6))
+    assert summary["resumed_from"] == 3
+    assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "split"))
+    # the log after resumption is continuous, not duplicated
+    log = [json.loads(line) for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
+    steps = [e["step"] for e in log if "loss" in e]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(data, tmp_path):
+    """A training process killed with SIGKILL resumes from its last checkpoint to the same weights."""
+    run = tmp_path / "killed"
+    cfg = tiny_config(data, run, max_steps=100_000, save_every=2, action_check_every=0)
+    script = (
+        "import sys, torch; sys.path.insert(0, sys.argv[1]); torch.set_num_threads(1)\n"
+        "from train_helpers import tiny_config\nfrom freeaction.train import train\n"
+        "train(tiny_config(sys.argv[2], sys.argv[3], max_steps=100_000, save_every=2, action_check_every=0))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(HERE), str(data), str(run)])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list_checkpoints(run)) < 2:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the training process ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    last = load_checkpoint(list_checkpoints(run)[-1]).step
+    target = last + 2
+    train(cfg.__class__(**{**cfg.__dict__, "max_steps": target}))
+    train(tiny_config(data, tmp_path / "straight", max_steps=target, save_every=2, action_check_every=0))
+    assert_same_state(final_state(run), final_state(tmp_path / "straight"))
+
+
+def test_two_cpu_processes_hold_identical_weights(data, tmp_path):
+    """accelerate's debug launcher: 2 gloo CPU processes; DDP keeps their weights identical."""
+    from accelerate import PartialState, debug_launcher
+
+    from freeaction.train import loop
+
+    out = tmp_path / "ddp"
+    live: list[dict[str, torch.Tensor]] = []
+    original_update = loop.EMA.update
+
+    def update(self, model):  # runs in each rank after every optimizer step: keep its weights
+        original_update(self, model)
+        live[:] = [{k: v.detach().clone() for k, v in model.state_dict().items()}]
+
+    def worker() -> None:
+        torch.set_num_threads(1)
+        loop.train(tiny_config(data, out, max_steps=3, save_every=3, action_check_every=0))
+        torch.save(live[0], out / f"rank{PartialState().process_index}.pt")
+
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)  # earlier tests set up a 1-process state
+    loop.EMA.update = update
+    try:
+        debug_launcher(worker, num_processes=2)
+    finally:
+        loop.EMA.update = original_update
+        AcceleratorState._reset_state(reset_partial_state=True)
+    a, b = torch.load(out / "rank0.pt"), torch.load(out / "rank1.pt")
+    assert_same_state(a, b)
+    assert load_checkpoint(list_checkpoints(out)[-1]).meta["world_size"] == 2
+    assert_same_state({k: v for k, v in final_state(out).items() if k.startswith("model.")},
+                      {f"model.{k}": v for k, v in a.items()})
+    assert a["final_layer.linear.weight"].abs().sum() > 0  # it trained (the layer starts at zero)
+
+
+def test_crash_while_saving_keeps_last_good_checkpoint(data, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    train(tiny_config(data, run, max_steps=3, save_every=3))
+    good = final_state(run)
+    from freeaction.train import checkpoint as ck
+
+    real = ck.save_file
+
+    def explode(tensors, path, metadata=None):
+        real(tensors, path, metadata=metadata)
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(ck, "save_file", explode)
+    with pytest.raises(OSError, match="disk full"):
+        train(tiny_config(data, run, max_steps=6, save_every=3))
+    monkeypatch.setattr(ck, "save_file", real)
+    assert [p.name for p in list_checkpoints(run)] == ["step-00000003"]
+    assert_same_state(final_state(run), good)
+    assert not list((run / "checkpoints").glob(".*tmp*"))
+    assert train(tiny_config(data, run, max_steps=6, save_every=3))["resumed_from"] == 3
+
+
+def test_corrupt_checkpoint_gives_clear_error(data, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(data, run, max_steps=3, save_every=3))
+    tensors = list_checkpoints(run)[-1] / STATE_TENSORS
+    blob = tensors.read_bytes()
+    tensors.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(CheckpointError, match=r"step-00000003.*(corrupt|truncated)"):
+        train(tiny_config(data, run, max_steps=6))
+    (list_checkpoints(run)[-1] / "train_state.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="train_state.json: corrupt JSON"):
+        train(tiny_config(data, run, max_steps=6))
+
+
+def test_resume_with_other_options_is_refused(data, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(data, run, max_steps=3))
+    with pytest.raises(InputError, match=r"lr: 0.001 -> 0.002"):
+        train(tiny_config(data, run, max_steps=6, lr=2e-3))
+    with pytest.raises(InputError, match="already holds checkpoints"):
+        train(tiny_config(data, run, max_steps=6), resume=False)
+
+
+def test_empty_or_mismatched_dataset_errors(data, tmp_path):
+    with pytest.raises(DataError, match=r"no window of 40 frames .*longest has 9"):
+        train(tiny_config(data, tmp_path / "a", num_frames=40))
+    with pytest.raises(DataError, match=r"latents are 4x4x4 .* model takes 4x8x8"):
+        train(tiny_config(data, tmp_path / "b", model_options={"hidden_size": 32, "depth": 2, "num_heads": 2,
+                                                               "latent_size": [8, 8]}))
+    # a model from another dataset (7-D actions) given as the starting point
+    from freeaction.model import VideoDiT, preset, save_model
+
+    other = VideoDiT(preset("tiny", action_dim=7, latent_size=(4, 4), num_frames=4))
+    save_model(other, tmp_path / "seven")
+    with pytest.raises(DataError, match="actions are 2-D but the model takes 7-D"):
+        train(tiny_config(data, tmp_path / "c", init_from=str(tmp_path / "seven"), model_options={}))
+    (tmp_path / "empty" / "annotation" / "train").mkdir(parents=True)
+    with pytest.raises(DataError, match="has no episodes"):
+        train(tiny_config(tmp_path / "empty", tmp_path / "d"))
+    no_latents = tmp_path / "nolat"
+    latent_dataset(no_latents, episodes=1)
+    for p in (no_latents / "latent_videos").rglob("*.pt"):
+        p.unlink()
+    with pytest.raises(DataError, match="freeaction encode"):
+        train(tiny_config(no_latents, tmp_path / "e"))
+
+
+@torch.no_grad()
+def test_min_snr_and_moving_weights():
+    """Min-SNR-gamma scales each sample by min(SNR, g)/SNR; moving cells get the extra weight."""
+    from freeaction.model import VideoDiT, preset
+
+    torch.manual_seed(0)
+    model = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=3, hidden_size=32, num_heads=2,
+                            depth=2))
+    x0 = torch.zeros(2, 3, 4, 4, 4)
+    x0[:, 2, :, 0, 0] = 1.0  # one cell moves between frames 1 and 2
+    a, noise = torch.zeros(2, 2, 2), torch.randn(2, 3, 4, 4, 4)
+    t = torch.tensor([10, 900])
+    plain = diffusion_loss(model, x0, a, t, noise, reduce=False)
+    snr = diffusion_loss(model, x0, a, t, noise, min_snr_gamma=5.0, reduce=False)
+    from freeaction.train.loop import _SQRT_1MAB, _SQRT_AB
+
+    s = (_SQRT_AB[t] / _SQRT_1MAB[t]).pow(2).float()
+    torch.testing.assert_close(snr, plain * s.clamp(max=5) / s)
+    assert snr[0] < plain[0] and snr[1] == pytest.approx(plain[1].item())  # t=10: high SNR, down-weighted
+    moved = diffusion_loss(model, x0, a, t, noise, moving_weight=5.0, reduce=False)
+    eps = torch.zeros_like(noise)  # zero-initialised final layer: the model predicts 0
+    err = (eps - noise)[:, 1:].pow(2)
+    w = torch.ones_like(err)
+    w[:, 1, :, 0, 0] = 5.0
+    torch.testing.assert_close(moved, (err * w).mean(dim=(1, 2, 3, 4)))
+
+
+def test_config_file_and_overrides(tmp_path):
+    (tmp_path / "c.yaml").write_text("dataset: d\nout: o\nlr: 1e-3\nmodel_options: {depth: 8}\nema_warmup: true\n")
+    cfg = load_config(tmp_path / "c.yaml", batch_size=4, **parse_set(["model_options.hidden_size=128"]))
+    assert cfg.lr == 1e-3 and cfg.ema_warmup and cfg.batch_size == 4
+    assert cfg.model_options == {"depth": 8, "hidden_size": 128}
+    (tmp_path / "c.toml").write_text('dataset = "d"\nout = "o"\nnum_frames = 8\nmin_snr_gamma = 5.0\n')
+    cfg = load_config(tmp_path / "c.toml")
+    assert cfg.num_frames == 8 and cfg.min_snr_gamma == 5.0 and cfg.grad_clip == 0.1 and cfg.ema_decay == 0.9999
+    (tmp_path / "bad.yaml").write_text("dataset: d\nlearning_rate: 1\n")
+    with pytest.raises(InputError, match=r"unknown training option\(s\) \['learning_rate'\]"):
+        load_config(tmp_path / "bad.yaml")
