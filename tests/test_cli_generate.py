@@ -160,3 +160,31 @@ def test_resize_and_csv_json_actions(tmp_path, checkpoint, inputs) -> None:
             == 0
         )
         assert read_video(tmp_path / f"{acts}.mp4").shape[0] == 6
+
+
+def test_mu_act_from_dataset_stats_must_match_the_magnitude(tmp_path, checkpoint, inputs, capsys) -> None:
+    img, acts = inputs
+    stats_dir = tmp_path / "ds"
+    stats_dir.mkdir()
+    stats = {"mu_act": 1.5, "magnitude": "mean_step", "dims": None}
+    (stats_dir / "freeaction_stats.json").write_text(json.dumps(stats))
+    base = [
+        "generate",
+        "--checkpoint",
+        checkpoint,
+        "--image",
+        img,
+        "--actions",
+        acts,
+        "--sampler",
+        "ddim",
+        "--steps",
+        "2",
+        "--truncation",
+        "action_scaled",
+        "--stats",
+        stats_dir,
+    ]
+    _expect_error(capsys, *base, "--out", tmp_path / "a.mp4", match="rerun `freeaction data stats --magnitude l2")
+    assert run(*base, "--magnitude", "mean_step", "--out", tmp_path / "b.mp4") == 0
+    _expect_error(capsys, *base[:-2], "--stats", tmp_path, "--out", tmp_path / "c.mp4", match="no freeaction_stats")

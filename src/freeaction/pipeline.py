@@ -21,7 +21,7 @@ import torch
 from freeaction.diffusion.rollout import rollout
 from freeaction.diffusion.sampler import SampleStats
 from freeaction.diffusion.schedulers import DEFAULT_STEPS
-from freeaction.errors import CheckpointError, InputError
+from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.methods import STANDARD_METHODS, Method
 from freeaction.model import VideoDiT, load_model
 from freeaction.vae import decode, encode, load_vae, vae_downsample_factor
@@ -48,6 +48,7 @@ class WorldModel:
         self.config = model.config
         self.vae = vae.to(self.device) if vae is not None else None
         self.autocast_dtype = PRECISIONS[precision]
+        self._action_stats: dict[str, Any] | None = None
         self._net: torch.nn.Module = torch.compile(self.model) if compile else self.model
         if compile:
             self._net.config = self.model.config  # the sampler reads config.num_frames
@@ -74,12 +75,26 @@ class WorldModel:
     # -- statistics ------------------------------------------------------------------------------
     @property
     def action_stats(self) -> dict[str, Any] | None:
-        return self.model.checkpoint_info.get("action_stats")
+        """The training clips' action statistics (``mu_act``...): set by the user, else the checkpoint's."""
+        return self._action_stats if self._action_stats is not None else self.model.checkpoint_info.get("action_stats")
 
-    @property
-    def mu_act(self) -> float | None:
+    @action_stats.setter
+    def action_stats(self, stats: dict[str, Any] | None) -> None:
+        self._action_stats = stats
+
+    def mu_act_for(self, method: Method) -> float | None:
+        """``mu_act`` for the method's m(a) definition; refuses statistics made with another one."""
         stats = self.action_stats
-        return None if not stats or stats.get("mu_act") is None else float(stats["mu_act"])
+        if not stats or stats.get("mu_act") is None:
+            return None
+        from freeaction.data.stats import mu_act_from_stats
+
+        trunc = method.truncation
+        stats = {"magnitude": "l2", "dims": None, **stats}
+        try:
+            return mu_act_from_stats(stats, trunc.get("magnitude", "l2"), trunc.get("magnitude_dims"))
+        except DataError as exc:
+            raise InputError(str(exc)) from exc
 
     # -- pixels <-> latents ----------------------------------------------------------------------
     def _require_vae(self) -> Any:
@@ -191,7 +206,7 @@ class WorldModel:
             generators.append(g)
         try:
             guidance = method.build_guidance()
-            noise = method.build_noise(self.mu_act)
+            noise = method.build_noise(self.mu_act_for(method))
         except ValueError as exc:
             raise InputError(f"method {method.name!r}: {exc}") from exc
         return rollout(

@@ -83,7 +83,13 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
         "--mu-act",
         type=float,
         default=None,
-        help="mean m(a) of the training clips (default: from the checkpoint's action statistics)",
+        help="mean m(a) of the training clips (default: --stats, else the checkpoint's action statistics)",
+    )
+    t.add_argument(
+        "--stats",
+        default=None,
+        metavar="DATASET",
+        help="take mu_act from a dataset's freeaction_stats.json (made by `freeaction data stats DATASET`)",
     )
 
 
@@ -144,9 +150,17 @@ def load_world_model(args: argparse.Namespace) -> WorldModel:
         overrides["num_heads"] = args.num_heads
     if args.latent_size is not None:
         overrides["latent_size"] = tuple(args.latent_size)
-    return WorldModel.load(
+    wm = WorldModel.load(
         args.checkpoint, args.vae, device=args.device, precision=args.precision, compile=args.compile, **overrides
     )
+    if getattr(args, "stats", None):
+        from freeaction.data.stats import load_stats
+
+        stats = load_stats(args.stats)
+        if stats is None:
+            raise InputError(f"{args.stats}: no freeaction_stats.json; run `freeaction data stats {args.stats}`")
+        wm.action_stats = stats
+    return wm
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
