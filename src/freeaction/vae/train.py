@@ -1,0 +1,431 @@
+"""``freeaction train-vae``: a small diffusers ``AutoencoderKL`` trained on a dataset's frames.
+
+    from freeaction.vae.train import VAETrainConfig, train_vae
+    result = train_vae(VAETrainConfig(dataset="data/pusher", out="runs/vae", preset="f4", steps=3000))
+    vae = load_vae("runs/vae")     # the diffusers folder runs/vae/vae/
+
+Loss per pixel (frames in [-1, 1]): ``l1_weight * |x^ - x| + mse_weight * (x^ - x)^2``, times
+``1 + edge_weight * e(x)`` where ``e`` is the target's local gradient magnitude (clipped to
+[0, 1]) so object outlines count more than the flat table; plus ``kl_weight`` times the mean
+KL divergence of the posterior per latent element. x^ decodes a posterior *sample*.
+
+After training (and at every checkpoint) the latents' scaling factor is set to 1/std of the
+posterior means of the training frames, so scaled latents have unit variance, as the DiT
+expects; ``encode``/``decode`` in :mod:`freeaction.vae.autoencoder` apply it.
+
+Quality is reported on held-out frames (the ``val`` split, else the last tenth of the
+training episodes): PSNR over all pixels, and PSNR over the pixels that are *not* background
+(the annotation's ``table_color`` where the simulator stores it, else each frame's most
+common colour), which is what says whether the objects keep their shapes. A PNG grid shows
+originals, reconstructions and the error.
+
+The run folder: ``vae/`` (diffusers format), ``train_state/`` (weights, optimizer, step;
+replaced atomically, so ``kill -9`` loses at most ``save_every`` steps), ``log.jsonl``,
+``metrics.json``, ``recon.png``. Batches and posterior noise are drawn from generators seeded
+by (seed, step), so a resumed run repeats what an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.vae.presets import downsample_factor, vae_preset
+
+VAE_DIR = "vae"
+STATE_DIR = "train_state"
+LOG_FILE = "log.jsonl"
+METRICS_FILE = "metrics.json"
+GRID_FILE = "recon.png"
+BACKGROUND_TOLERANCE = 16  # a pixel is background when every channel is within this of the table colour
+
+
+@dataclass
+class VAETrainConfig:
+    """Options of ``freeaction train-vae`` (see the module doc)."""
+
+    dataset: str = ""
+    out: str = ""
+    preset: str = "f4"
+    split: str = "train"
+    val_split: str | None = "val"
+    size: tuple[int, int] | None = None  # resize frames (H, W); None = as stored
+    max_frames: int = 20000  # training frames held in memory (evenly spread over the episodes)
+    val_frames: int = 256
+    steps: int = 3000
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1  # cosine decay from lr to lr * min_lr_ratio at ``steps``
+    l1_weight: float = 1.0
+    mse_weight: float = 1.0
+    kl_weight: float = 1e-6
+    edge_weight: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    save_every: int = 500
+    eval_every: int = 500
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        problems = []
+        if not self.dataset:
+            problems.append("dataset is required")
+        if not self.out:
+            problems.append("out is required")
+        for name in ("steps", "batch_size", "save_every", "eval_every", "max_frames", "val_frames"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "warmup_steps"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.l1_weight == 0 and self.mse_weight == 0:
+            problems.append("l1_weight and mse_weight cannot both be 0")
+        if self.lr <= 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if problems:
+            raise InputError("invalid train-vae options: " + "; ".join(problems))
+        vae_preset(self.preset)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["size"] = list(self.size) if self.size else None
+        return d
+
+
+# Options that change what a run computes (a resumed run must keep them).
+TRAJECTORY_FIELDS = (
+    "preset", "split", "size", "max_frames", "steps", "batch_size", "lr", "warmup_steps", "min_lr_ratio",
+    "l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "seed",
+)
+
+
+# -- data -----------------------------------------------------------------------------------------
+@dataclass
+class FrameSet:
+    """Frames (N, H, W, 3) uint8 with each frame's background colour (N, 3) (-1 = unknown)."""
+
+    frames: np.ndarray
+    background: np.ndarray
+
+
+def _background(annotation: Path) -> np.ndarray:
+    try:
+        colour = json.loads(annotation.read_text(encoding="utf-8")).get("table_color")
+    except (OSError, json.JSONDecodeError):
+        colour = None
+    if isinstance(colour, list) and len(colour) == 3:
+        return np.asarray(colour, dtype=np.int16)
+    return np.full(3, -1, dtype=np.int16)
+
+
+def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, int] | None = None,
+                episodes: range | None = None) -> FrameSet:
+    """Up to ``max_frames`` frames of ``split``, spread evenly over (a range of) its episodes."""
+    from freeaction.data.irasim import IRASimDataset, is_irasim_root
+
+    if not is_irasim_root(root):
+        raise DataError(f"{root}: not an IRASim-layout dataset (no annotation/); convert it with `freeaction data "
+                        "convert` first")
+    ds = IRASimDataset(root, split, num_frames=2, frames=True, latents=False, size=size)
+    chosen = episodes if episodes is not None else range(ds.num_episodes)
+    if len(chosen) == 0:
+        raise DataError(f"{root}: split {split!r} has no episodes to take frames from")
+    total = sum(len(ds.episode_actions(i)) + 1 for i in chosen)
+    keep_every = max(1, math.ceil(total / max_frames))
+    frames, backgrounds = [], []
+    for i in chosen:
+        f = ds.episode(i).frames[::keep_every]
+        frames.append(f)
+        backgrounds.append(np.repeat(_background(ds.annotation_path(i))[None], len(f), axis=0))
+    return FrameSet(np.concatenate(frames)[:max_frames], np.concatenate(backgrounds)[:max_frames])
+
+
+def training_and_heldout(cfg: VAETrainConfig) -> tuple[FrameSet, FrameSet]:
+    """Training frames, and held-out frames (the val split, else the last tenth of the episodes)."""
+    from freeaction.data.irasim import available_splits
+
+    splits = available_splits(cfg.dataset) if Path(cfg.dataset, "annotation").is_dir() else []
+    if cfg.val_split and cfg.val_split in splits and cfg.val_split != cfg.split:
+        return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size),
+                load_frames(cfg.dataset, cfg.val_split, cfg.val_frames, cfg.size))
+    from freeaction.data.irasim import IRASimDataset
+
+    n = IRASimDataset(cfg.dataset, cfg.split, num_frames=2, frames=False, latents=False).num_episodes
+    if n < 2:
+        raise DataError(f"{cfg.dataset}: need a {cfg.val_split!r} split or at least 2 episodes to hold frames out")
+    cut = max(1, n - max(1, n // 10))
+    return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size, range(cut)),
+            load_frames(cfg.dataset, cfg.split, cfg.val_frames, cfg.size, range(cut, n)))
+
+
+def to_unit(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
+    x = torch.as_tensor(frames)
+    return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+# -- loss and metrics -----------------------------------------------------------------------------
+def edge_map(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) in [0, 1]: the largest absolute difference to a 4-neighbour, over channels."""
+    dx = (x[..., :, 1:] - x[..., :, :-1]).abs().amax(1, keepdim=True)
+    dy = (x[..., 1:, :] - x[..., :-1, :]).abs().amax(1, keepdim=True)
+    e = torch.zeros_like(x[:, :1])
+    e[..., :, 1:] = torch.maximum(e[..., :, 1:], dx)
+    e[..., :, :-1] = torch.maximum(e[..., :, :-1], dx)
+    e[..., 1:, :] = torch.maximum(e[..., 1:, :], dy)
+    e[..., :-1, :] = torch.maximum(e[..., :-1, :], dy)
+    return e.clamp(max=1.0)
+
+
+def vae_loss(vae: Any, x: torch.Tensor, cfg: VAETrainConfig, generator: torch.Generator | None) -> dict[str, Any]:
+    """Reconstruction + KL loss of one batch (see the module doc); returns the terms and the total."""
+    posterior = vae.encode(x).latent_dist
+    z = posterior.sample(generator=generator)
+    rec = vae.decode(z).sample
+    diff = rec - x
+    per_pixel = cfg.l1_weight * diff.abs() + cfg.mse_weight * diff.pow(2)
+    if cfg.edge_weight:
+        per_pixel = per_pixel * (1.0 + cfg.edge_weight * edge_map(x))
+    recon = per_pixel.mean()
+    kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
+    return {"loss": recon + cfg.kl_weight * kl, "recon": recon.detach(), "kl": kl.detach()}
+
+
+def psnr(mse: float) -> float:
+    return float("inf") if mse <= 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def object_mask(frames: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """(N, H, W) True where a pixel is not background colour (per-frame most common colour if unknown)."""
+    bg = background.astype(np.int16).copy()
+    for k in np.nonzero((bg < 0).any(axis=1))[0]:
+        colours, counts = np.unique(frames[k].reshape(-1, 3), axis=0, return_counts=True)
+        bg[k] = colours[counts.argmax()]
+    return (np.abs(frames.astype(np.int16) - bg[:, None, None, :]) > BACKGROUND_TOLERANCE).any(axis=-1)
+
+
+def reconstruction_metrics(original: np.ndarray, recon: np.ndarray, background: np.ndarray) -> dict[str, float]:
+    """PSNR (dB) over all pixels and over object (non-background) pixels, from pooled MSEs."""
+    err = (original.astype(np.float64) - recon.astype(np.float64)) ** 2
+    mask = object_mask(original, background)
+    per_frame = err.reshape(len(err), -1).mean(1)
+    return {
+        "psnr": psnr(float(err.mean())),
+        "psnr_objects": psnr(float(err[mask].mean())) if mask.any() else float("nan"),
+        "psnr_frame_min": psnr(float(per_frame.max())),
+        "object_fraction": float(mask.mean()),
+        "frames": int(len(original)),
+    }
+
+
+@torch.no_grad()
+def scaling_factor(vae: Any, frames: np.ndarray, batch_size: int = 64, limit: int = 2048) -> float:
+    """1 / std of the (unscaled) posterior means of up to ``limit`` frames, spread over ``frames``."""
+    idx = np.linspace(0, len(frames) - 1, min(limit, len(frames))).round().astype(int)
+    device = next(vae.parameters()).device
+    zs = [vae.encode(to_unit(frames[idx[i : i + batch_size]]).to(device)).latent_dist.mean.float().cpu()
+          for i in range(0, len(idx), batch_size)]
+    std = float(torch.cat(zs).std())
+    if not math.isfinite(std) or std <= 0:
+        raise FloatingPointError(f"latent std is {std}; the VAE collapsed")
+    return 1.0 / std
+
+
+def save_grid(original: np.ndarray, recon: np.ndarray, path: Path, columns: int = 8, scale: int = 3) -> Path:
+    """Rows: originals, reconstructions, |error| x4; nearest-neighbour upscaled."""
+    from PIL import Image
+
+    k = min(columns, len(original))
+    idx = np.linspace(0, len(original) - 1, k).round().astype(int)
+    err = np.clip(np.abs(original[idx].astype(np.int16) - recon[idx].astype(np.int16)) * 4, 0, 255).astype(np.uint8)
+    rows = [np.concatenate(list(a), axis=1) for a in (original[idx], recon[idx], err)]
+    grid = np.concatenate(rows, axis=0)
+    img = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    img.save(tmp)
+    tmp.replace(path)
+    return path
+
+
+# -- state ----------------------------------------------------------------------------------------
+def _save_vae_folder(vae: Any, folder: Path) -> None:
+    from freeaction.train.checkpoint import write_dir_atomic
+
+    write_dir_atomic(folder, lambda tmp: vae.save_pretrained(str(tmp), safe_serialization=True))
+
+
+def _save_state(run: Path, vae: Any, optimizer: torch.optim.Optimizer, step: int, cfg: VAETrainConfig) -> None:
+    from safetensors.torch import save_file
+
+    from freeaction.train.checkpoint import optimizer_to_flat, write_dir_atomic
+
+    tensors, optim_meta = optimizer_to_flat(optimizer.state_dict())
+    weights = {f"vae.{k}": v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
+
+    def write(tmp: Path) -> None:
+        save_file({**weights, **tensors}, str(tmp / "state.safetensors"))
+        meta = {"format": "freeaction-vae-train-state", "step": step, "optimizer": optim_meta,
+                "config": cfg.to_dict(), "vae_config": dict(vae.config)}
+        (tmp / "state.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+
+    write_dir_atomic(run / STATE_DIR, write)
+
+
+def _load_state(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]] | None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from freeaction.train.checkpoint import optimizer_from_flat, recover_dir
+
+    folder = run / STATE_DIR
+    recover_dir(folder)
+    if not folder.is_dir():
+        return None
+    try:
+        meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        tensors = load_file(str(folder / "state.safetensors"))
+        optimizer = optimizer_from_flat(tensors, meta["optimizer"])
+    except (OSError, json.JSONDecodeError, SafetensorError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{folder}: corrupt VAE training state ({exc}); delete it to start over") from exc
+    weights = {k[4:]: v for k, v in tensors.items() if k.startswith("vae.")}
+    return weights, optimizer, meta
+
+
+# -- the loop -------------------------------------------------------------------------------------
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def _lr(cfg: VAETrainConfig, step: int) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def evaluate(vae: Any, heldout: FrameSet, batch_size: int = 64) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics on held-out frames through the posterior mean, and the uint8 reconstructions."""
+    from freeaction.vae.autoencoder import decode, encode
+
+    was_training = vae.training
+    vae.eval()
+    recon = decode(vae, encode(vae, heldout.frames, batch_size=batch_size), batch_size=batch_size)
+    vae.train(was_training)
+    return reconstruction_metrics(heldout.frames, recon, heldout.background), recon
+
+
+def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
+    """Train (or continue) a VAE; returns the held-out metrics, scaling factor and paths."""
+    from diffusers import AutoencoderKL
+    from tqdm.auto import tqdm
+
+    cfg.validate()
+    run = Path(cfg.out)
+    device = _device(cfg.device)
+    train_set, heldout = training_and_heldout(cfg)
+    h, w = train_set.frames.shape[1:3]
+    config = vae_preset(cfg.preset, sample_size=int(max(h, w)))
+    f = downsample_factor(config)
+    if h % f or w % f:
+        raise DataError(f"{cfg.dataset}: frames are {h}x{w}, not divisible by the {cfg.preset} VAE's factor {f}; "
+                        "pass --size with multiples of it")
+
+    torch.manual_seed(cfg.seed)
+    vae = AutoencoderKL(**config)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
+    start = 0
+    saved = _load_state(run) if resume else None
+    if saved is None and not resume and (run / STATE_DIR).exists():
+        raise InputError(f"{run}: already holds a VAE training state; resume or choose a new output folder")
+    if saved is not None:
+        weights, optim_state, meta = saved
+        old = meta.get("config", {})
+        diffs = [f"{k}: {old.get(k)!r} -> {cfg.to_dict()[k]!r}" for k in TRAJECTORY_FIELDS
+                 if json.dumps(old.get(k)) != json.dumps(cfg.to_dict()[k])]
+        if diffs:
+            raise InputError(f"{run / STATE_DIR}: saved with other options ({'; '.join(diffs)}); use them again "
+                             "or a new output folder")
+        try:
+            vae.load_state_dict(weights, strict=True)
+            optimizer.load_state_dict(optim_state)
+        except (RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{run / STATE_DIR}: does not match the {cfg.preset} VAE ({exc})") from exc
+        start = int(meta["step"])
+    vae.to(device).train()
+    for state in optimizer.state.values():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor) and k != "step":
+                state[k] = v.to(device)
+    run.mkdir(parents=True, exist_ok=True)
+    frames_t = torch.from_numpy(train_set.frames)
+    log = open(run / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115
+
+    def checkpoint(step: int) -> dict[str, Any]:
+        vae.eval()
+        vae.register_to_config(scaling_factor=scaling_factor(vae, train_set.frames))
+        metrics, recon = evaluate(vae, heldout)
+        vae.train()
+        _save_vae_folder(vae, run / VAE_DIR)
+        _save_state(run, vae, optimizer, step, cfg)
+        save_grid(heldout.frames, recon, run / GRID_FILE)
+        entry = {"step": step, "scaling_factor": vae.config.scaling_factor, **metrics}
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        return entry
+
+    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+    last: dict[str, Any] = {}
+    t0, seen = time.perf_counter(), 0
+    try:
+        for step in range(start, cfg.steps):
+            g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+            idx = torch.randint(0, len(frames_t), (cfg.batch_size,), generator=g)
+            x = to_unit(frames_t[idx]).to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = _lr(cfg, step)
+            terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None)
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(vae.parameters(), cfg.grad_clip)
+            optimizer.step()
+            seen += cfg.batch_size
+            done = step + 1
+            if done % 10 == 0 or done == cfg.steps:
+                fps = seen / max(time.perf_counter() - t0, 1e-9)
+                log.write(json.dumps({"step": done, "loss": terms["loss"].item(), "recon": terms["recon"].item(),
+                                      "kl": terms["kl"].item(), "frames_per_s": fps}) + "\n")
+                bar.set_postfix(loss=f"{terms['loss'].item():.4f}", frames_s=f"{fps:.0f}",
+                                psnr=f"{last.get('psnr', float('nan')):.1f}")
+            if done % cfg.save_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
+                last = checkpoint(done)
+            bar.update(1)
+    finally:
+        bar.close()
+        log.close()
+    if not last:  # already finished: report on what is there
+        from freeaction.vae.autoencoder import load_vae
+
+        vae = load_vae(run / VAE_DIR, device=device)
+        metrics, _ = evaluate(vae, heldout)
+        last = {"step": start, "scaling_factor": vae.config.scaling_factor, **metrics}
+    result = {**last, "vae": str(run / VAE_DIR), "grid": str(run / GRID_FILE), "preset": cfg.preset,
+              "latent_shape": [config["latent_channels"], h // f, w // f]}
+    (run / METRICS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result

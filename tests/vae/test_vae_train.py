@@ -1,0 +1,133 @@
+"""train-vae (scaling factor, exact resume, masked PSNR) and encode (IRASim layout, resumable)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from freeaction.data.irasim import IRASimDataset
+from freeaction.errors import InputError
+from freeaction.vae import encode, load_vae
+from freeaction.vae.encode_dataset import encode_dataset
+from freeaction.vae.train import VAETrainConfig, object_mask, reconstruction_metrics, train_vae
+
+
+@pytest.fixture(scope="module")
+def pusher(tmp_path_factory):
+    from freeaction.sim import make_dataset
+
+    root = tmp_path_factory.mktemp("pusher")
+    # 10 episodes: the golden-ratio split puts 1 in val and 1 in test
+    make_dataset("pusher", root, episodes=10, seed=0, workers=1, size=(16, 16), progress=False, frames=6)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(pusher, out, **kw) -> VAETrainConfig:
+    base = dict(dataset=str(pusher), out=str(out), preset="tiny", steps=4, batch_size=4, save_every=2, eval_every=2,
+                warmup_steps=1, edge_weight=1.0, progress=False, device="cpu", val_frames=8)
+    return VAETrainConfig(**{**base, **kw})
+
+
+def test_train_vae_writes_diffusers_folder_with_data_scaling_factor(pusher, tmp_path):
+    result = train_vae(tiny(pusher, tmp_path / "v"))
+    vae = load_vae(tmp_path / "v")  # the vae/ subfolder is found
+    assert vae.config.scaling_factor == pytest.approx(result["scaling_factor"])
+    assert vae.config.scaling_factor != 1.0
+    frames = np.concatenate([e.frames for e in IRASimDataset(pusher, "train", num_frames=2, latents=False).episodes()])
+    z = encode(vae, frames)  # scaled latents of the training frames have unit std
+    assert float(z.std()) == pytest.approx(1.0, rel=1e-3)
+    assert result["latent_shape"] == [4, 8, 8] and z.shape[1:] == (4, 8, 8)
+    assert {"psnr", "psnr_objects", "object_fraction"} <= set(result)
+    assert (tmp_path / "v" / "recon.png").stat().st_size > 500
+    assert json.loads((tmp_path / "v" / "metrics.json").read_text())["step"] == 4
+
+
+def test_train_vae_resume_with_other_options_is_refused(pusher, tmp_path):
+    train_vae(tiny(pusher, tmp_path / "v", steps=2))
+    with pytest.raises(InputError, match="steps: 2 -> 4"):  # steps shapes the lr schedule
+        train_vae(tiny(pusher, tmp_path / "v"))
+
+
+def test_train_vae_resume_after_interruption_is_exact(pusher, tmp_path, monkeypatch):
+    from freeaction.vae import train as vt
+
+    calls = {"n": 0}
+    real = vt._save_state
+
+    def crash_after_first(*args, **kw):
+        real(*args, **kw)
+        calls["n"] += 1
+        raise KeyboardInterrupt  # interrupted right after the step-2 checkpoint
+
+    monkeypatch.setattr(vt, "_save_state", crash_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        train_vae(tiny(pusher, tmp_path / "split"))
+    monkeypatch.setattr(vt, "_save_state", real)
+    train_vae(tiny(pusher, tmp_path / "split"))
+    train_vae(tiny(pusher, tmp_path / "straight"))
+    a = load_vae(tmp_path / "straight").state_dict()
+    b = load_vae(tmp_path / "split").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_object_psnr_ignores_the_table():
+    table = np.array([201, 196, 186])
+    orig = np.tile(table.astype(np.uint8), (2, 8, 8, 1))
+    orig[:, 2:4, 2:4] = (20, 200, 20)  # a 2x2 object: 4 of 64 pixels
+    recon = orig.copy()
+    recon[:, 2:4, 2:4] = (20, 190, 20)  # the object is off by 10 in one channel
+    bg = np.tile(table, (2, 1))
+    m = reconstruction_metrics(orig, recon, bg)
+    assert m["object_fraction"] == pytest.approx(4 / 64)
+    assert m["psnr_objects"] == pytest.approx(10 * np.log10(255**2 / (100 / 3)))
+    assert m["psnr"] == pytest.approx(10 * np.log10(255**2 / (100 / 3 * 4 / 64)))
+    # unknown background colour: each frame's most common colour is used
+    assert (object_mask(orig, np.full((2, 3), -1)) == object_mask(orig, bg)).all()
+
+
+def test_encode_writes_irasim_layout_read_back_by_the_reader(pusher, tmp_path):
+    import shutil
+
+    from diffusers import AutoencoderKL
+
+    from freeaction.vae.presets import vae_preset
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**vae_preset("tiny", scaling_factor=0.5)).eval()
+    vae.save_pretrained(tmp_path / "vae")
+    pusher = shutil.copytree(pusher, tmp_path / "data")
+    summary = encode_dataset(pusher, tmp_path / "vae", progress=False)
+    assert sum(c["encoded"] for c in summary["splits"].values()) == 10
+    assert summary["latent_shape"] == [4, 8, 8]
+    path = pusher / "latent_videos" / "train" / "000000" / "0.pt"
+    stored = torch.load(path, weights_only=True)
+    assert isinstance(stored, dict) and stored["obs"].dtype == torch.float32  # Language-Table style
+    ds = IRASimDataset(pusher, "train", num_frames=4, frames=True, latents=True)
+    clip = ds[1]
+    expected = encode(load_vae(tmp_path / "vae"), clip.frames)
+    torch.testing.assert_close(clip.latents, expected)
+    assert not list(pusher.glob("latent_videos/**/.*partial*"))
+    # resumable: a rerun skips everything, a deleted episode alone is re-encoded
+    path.unlink()
+    again = encode_dataset(pusher, tmp_path / "vae", ["train"], progress=False)
+    assert again["splits"]["train"] == {"encoded": 1, "skipped": ds.num_episodes - 1}
+    assert torch.equal(torch.load(path, weights_only=True)["obs"], stored["obs"])
+    # another VAE over these latents is refused unless overwrite
+    other = AutoencoderKL(**vae_preset("tiny", scaling_factor=0.7))
+    with pytest.raises(InputError, match="made with another VAE"):
+        encode_dataset(pusher, other, progress=False)
+    # the training loop finds the VAE the latents came from
+    from freeaction.train.loop import vae_of_dataset
+
+    assert vae_of_dataset(pusher) == str((tmp_path / "vae").resolve())
