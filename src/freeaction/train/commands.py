@@ -1,0 +1,226 @@
+"""``freeaction train``, ``freeaction train-vae`` and ``freeaction encode``.
+
+Thin: each handler turns flags into a config and calls :func:`freeaction.train.train`,
+:func:`freeaction.vae.train.train_vae` or :func:`freeaction.vae.encode_dataset.encode_dataset`.
+
+Several processes (DDP through accelerate)::
+
+    accelerate launch --num_processes 2 [--cpu] -m freeaction.cli train DATASET --out RUN ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from freeaction.errors import InputError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(x) for x in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 64x64), got {text!r}") from exc
+    if h <= 0 or w <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return h, w
+
+
+# -- train ----------------------------------------------------------------------------------------
+# flag -> TrainConfig field, for the options given as plain flags (all default to None = "not given")
+_TRAIN_FLAGS: list[tuple[str, type, str]] = [
+    ("--model", str, "size preset (tiny, small, IRASim-S/2, ...; default small)"),
+    ("--num-frames", int, "window length = the model's num_frames (IRASim: 16)"),
+    ("--stride", int, "window start interval in the training split (default 1)"),
+    ("--batch-size", int, "clips per process and step (default 8)"),
+    ("--max-steps", int, "train until this step (default 10000)"),
+    ("--lr", float, "AdamW learning rate (IRASim: 1e-4)"),
+    ("--weight-decay", float, "AdamW weight decay (IRASim: 0)"),
+    ("--warmup-steps", int, "linear learning-rate warm-up steps (default 0)"),
+    ("--grad-clip", float, "gradient-norm clipping, 0 = off (IRASim: 0.1)"),
+    ("--ema-decay", float, "EMA decay (IRASim: 0.9999; small, short runs want ~0.999 with --ema-warmup)"),
+    ("--null-prob", float, "probability of the null condition per sample (IRASim: 0.1)"),
+    ("--min-snr-gamma", float, "Min-SNR-gamma loss weighting (off by default; e.g. 5)"),
+    ("--moving-weight", float, "loss weight of latent cells that move (1 = off; e.g. 5)"),
+    ("--moving-threshold", float, "mean |z_k - z_k-1| over channels above which a cell moves (default 0.1)"),
+    ("--seed", int, "seed of the initialisation, data order and noise (default 0)"),
+    ("--save-every", int, "checkpoint interval in steps (default 1000)"),
+    ("--keep-checkpoints", int, "checkpoints kept (default 3)"),
+    ("--log-every", int, "loss log interval in steps (default 10)"),
+    ("--action-check-every", int, "interval of the true-vs-shuffled-actions check, 0 = off (default 500)"),
+    ("--action-check-clips", int, "validation clips in that check (default 16)"),
+    ("--init-from", str, "start from these weights (a freeaction or IRASim checkpoint)"),
+    ("--vae", str, "VAE folder to ship next to the model (default: the one `freeaction encode` recorded)"),
+    ("--device", str, "auto, cpu or cuda (default auto)"),
+    ("--num-workers", int, "DataLoader worker processes (default 0)"),
+    ("--split", str, "training split (default train)"),
+    ("--val-split", str, "split of the action-use check (default val, else the training split)"),
+]
+_MODEL_FLAGS: list[tuple[str, type, str]] = [
+    ("--hidden-size", int, "override the preset's hidden size"),
+    ("--depth", int, "override the preset's number of blocks (even)"),
+    ("--num-heads", int, "override the preset's attention heads"),
+    ("--patch-size", int, "override the preset's patch size"),
+    ("--condition", str, "frame (Frame-Ada, IRASim's main variant) or video (Video-Ada)"),
+    ("--action-embedder", str, "mlp or linear (default: linear for 2-D actions, as IRASim)"),
+]
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def train_config_from_args(args: argparse.Namespace) -> Any:
+    """TrainConfig from the defaults, ``--config`` and the flags given (flags win)."""
+    from freeaction.train.config import load_config, parse_set
+
+    overrides: dict[str, Any] = {_dest(f): getattr(args, _dest(f)) for f, _, _ in _TRAIN_FLAGS}
+    overrides["dataset"], overrides["out"] = args.dataset, args.out
+    overrides["ema_warmup"] = True if args.ema_warmup else None
+    overrides["bf16"] = True if args.bf16 else None
+    overrides["progress"] = False if args.no_progress else None
+    model_options = {_dest(f): getattr(args, _dest(f)) for f, _, _ in _MODEL_FLAGS}
+    overrides["model_options"] = {k: v for k, v in model_options.items() if v is not None} or None
+    extra = parse_set(args.set)
+    if "model_options" in extra and overrides["model_options"]:
+        extra["model_options"] = {**extra["model_options"], **overrides["model_options"]}
+    return load_config(args.config, **{**overrides, **{k: v for k, v in extra.items()}})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from freeaction.train.loop import train
+
+    cfg = train_config_from_args(args)
+    resume: bool | str = args.resume_from or ("auto" if not args.no_resume else False)
+    summary = train(cfg, resume=resume, allow_config_change=args.allow_config_change)
+    if "model" not in summary:  # not the main process
+        return 0
+    print(f"trained to step {summary['step']} ({summary['world_size']} process(es), resumed from "
+          f"{summary['resumed_from']})")
+    if "loss" in summary:
+        print(f"loss {summary['loss']:.4f}, {summary.get('samples_per_s', float('nan')):.1f} samples/s")
+    if "action_ratio" in summary:
+        print(f"action use: val loss {summary['val_loss']:.4f} with true actions, {summary['val_loss_shuffled']:.4f} "
+              f"shuffled (ratio {summary['action_ratio']:.3f}; 1.0 = actions ignored)")
+    print(f"model: {summary['model']} (mu_act {summary['mu_act']:.4f})")
+    print(f"loss curve: {summary['plot']}")
+    return 0
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a world model on pre-encoded latents (IRASim's recipe by default)",
+        description="Train an action-conditioned video DiT on a dataset's pre-encoded latents. Defaults are IRASim's "
+        "recipe; a --config YAML/TOML file and flags override them (flags win). Resumes from the newest checkpoint "
+        "in --out. Multi-process: accelerate launch --num_processes N [--cpu] -m freeaction.cli train ...",
+    )
+    p.add_argument("dataset", nargs="?", default=None, help="IRASim-layout dataset with latent_videos/")
+    p.add_argument("--out", "-o", default=None, help="run folder (checkpoints, log, loss curve, final model)")
+    p.add_argument("--config", default=None, help="YAML or TOML file of training options")
+    for flag, typ, text in _TRAIN_FLAGS + _MODEL_FLAGS:
+        p.add_argument(flag, type=typ, default=None, help=text)
+    p.add_argument("--ema-warmup", action="store_true", help="ramp the EMA decay up as (1+n)/(10+n)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the model's forward pass")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any training option, e.g. --set model_options.mlp_ratio=2 (repeatable)")
+    p.add_argument("--resume-from", default=None, help="continue from this checkpoint folder")
+    p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="resume although options that change the result differ from the saved ones")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+
+# -- train-vae ------------------------------------------------------------------------------------
+def cmd_train_vae(args: argparse.Namespace) -> int:
+    from freeaction.vae.train import VAETrainConfig, train_vae
+
+    given = {k: getattr(args, k) for k in ("preset", "steps", "batch_size", "lr", "kl_weight", "l1_weight",
+                                            "mse_weight", "edge_weight", "size", "max_frames", "val_frames",
+                                            "save_every", "seed", "device", "split", "val_split", "warmup_steps")}
+    cfg = VAETrainConfig(dataset=args.dataset, out=args.out, progress=not args.no_progress,
+                         **{k: v for k, v in given.items() if v is not None})
+    cfg.eval_every = cfg.save_every
+    r = train_vae(cfg, resume=not args.no_resume)
+    print(f"VAE {r['preset']} at step {r['step']}: latents {'x'.join(map(str, r['latent_shape']))}, "
+          f"scaling factor {r['scaling_factor']:.5f}")
+    print(f"held-out PSNR {r['psnr']:.2f} dB over all pixels, {r['psnr_objects']:.2f} dB over object pixels "
+          f"({100 * r['object_fraction']:.1f}% of pixels), worst frame {r['psnr_frame_min']:.2f} dB "
+          f"({r['frames']} frames)")
+    print(f"wrote {r['vae']} (diffusers AutoencoderKL) and {r['grid']}")
+    return 0
+
+
+def _add_train_vae(sub: Any) -> None:
+    p = sub.add_parser(
+        "train-vae",
+        help="train a small AutoencoderKL on a dataset's frames",
+        description="Train a small diffusers AutoencoderKL on the frames of an IRASim-layout dataset. Writes OUT/vae "
+        "(diffusers folder, scaling factor = 1/std of the latents), OUT/recon.png, OUT/metrics.json; resumes "
+        "from OUT/train_state.",
+    )
+    p.add_argument("dataset", help="IRASim-layout dataset (videos are read)")
+    p.add_argument("--out", "-o", required=True, help="run folder")
+    p.add_argument("--preset", default=None, help="tiny, f4-small, f4 (default; 64x64 -> 4x16x16), f8, f8-wide")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
+    p.add_argument("--batch-size", type=int, default=None, help="frames per step (default 16)")
+    p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default 1e-3, cosine decay)")
+    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (default 100)")
+    p.add_argument("--kl-weight", type=float, default=None, help="weight of the mean KL term (default 1e-6)")
+    p.add_argument("--l1-weight", type=float, default=None, help="weight of the L1 term (default 1)")
+    p.add_argument("--mse-weight", type=float, default=None, help="weight of the MSE term (default 1)")
+    p.add_argument("--edge-weight", type=float, default=None, help="extra weight on edges (default 0; e.g. 2)")
+    p.add_argument("--size", type=_size, default=None, help="resize frames to HxW")
+    p.add_argument("--max-frames", type=int, default=None, help="training frames held in memory (default 20000)")
+    p.add_argument("--val-frames", type=int, default=None, help="held-out frames for the metrics (default 256)")
+    p.add_argument("--save-every", type=int, default=None, help="checkpoint + evaluation interval (default 500)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--split", default=None, help="training split (default train)")
+    p.add_argument("--val-split", default=None, help="held-out split (default val)")
+    p.add_argument("--device", default=None, help="auto, cpu or cuda")
+    p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train_vae)
+
+
+# -- encode ---------------------------------------------------------------------------------------
+def cmd_encode(args: argparse.Namespace) -> int:
+    from freeaction.vae.encode_dataset import encode_dataset
+
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    s = encode_dataset(args.dataset, args.vae, args.splits, batch_size=args.batch_size, size=args.size,
+                       camera=args.camera, overwrite=args.overwrite, device=args.device, progress=not args.no_progress)
+    for split, c in s["splits"].items():
+        print(f"  {split:6s} encoded {c['encoded']:6d} episodes, skipped {c['skipped']} already encoded")
+    shape = "x".join(map(str, s["latent_shape"])) if s["latent_shape"] else "-"
+    print(f"latents {shape} (scaling factor {s['scaling_factor']:.5f}); {s['frames']} frames in {s['seconds']:.1f} s "
+          f"({s['frames_per_second']:.0f} frames/s)")
+    return 0
+
+
+def _add_encode(sub: Any) -> None:
+    p = sub.add_parser(
+        "encode",
+        help="pre-encode a dataset's videos into latent_videos/ with a VAE",
+        description="Encode every episode's frames with a diffusers AutoencoderKL and write IRASim's "
+        "latent_videos/{split}/{episode_id}/0.pt (scaled latents), atomically; episodes already encoded are skipped.",
+    )
+    p.add_argument("dataset", help="IRASim-layout dataset")
+    p.add_argument("--vae", required=True, help="local AutoencoderKL folder (train-vae output or the SDXL VAE)")
+    p.add_argument("--splits", nargs="+", default=None, help="splits to encode (default: all)")
+    p.add_argument("--batch-size", type=int, default=32, help="frames per VAE call (default 32)")
+    p.add_argument("--size", type=_size, default=None, help="resize frames to HxW before encoding")
+    p.add_argument("--camera", type=int, default=0, help="camera index for RT-1/Bridge annotations")
+    p.add_argument("--overwrite", action="store_true", help="re-encode episodes that already have latents")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_encode)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``train``, ``train-vae`` and ``encode``."""
+    _add_train(subparsers)
+    _add_train_vae(subparsers)
+    _add_encode(subparsers)
