@@ -68,6 +68,17 @@ def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
     assert all(e["val_loss_shuffled"] / e["val_loss"] == pytest.approx(e["action_ratio"]) for e in ratios)
     assert (run / "loss.png").stat().st_size > 1000
     assert [p.name for p in list_checkpoints(run)] == ["step-00000003", "step-00000006"]
+    # the sampler takes the trained model as it is
+    from freeaction.diffusion.sampler import sample
+
+    out = sample(model, torch.zeros(1, 4, 4, 4), torch.zeros(1, 3, 2), scheduler="ddim", num_steps=2)
+    assert out.shape == (1, 4, 4, 4, 4) and torch.isfinite(out).all()
+
+
+def test_bf16_autocast_run(data, tmp_path):
+    summary = train(tiny_config(data, tmp_path / "run", bf16=True, max_steps=2, save_every=2, action_check_every=2))
+    assert summary["loss"] > 0 and summary["action_ratio"] > 0
+    assert load_checkpoint(list_checkpoints(tmp_path / "run")[-1]).model["pos_embed"].dtype == torch.float32
 
 
 def test_resume_matches_uninterrupted_run_bit_exactly(data, tmp_path):

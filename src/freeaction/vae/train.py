@@ -411,6 +411,7 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
                 fps = seen / max(time.perf_counter() - t0, 1e-9)
                 log.write(json.dumps({"step": done, "loss": terms["loss"].item(), "recon": terms["recon"].item(),
                                       "kl": terms["kl"].item(), "frames_per_s": fps}) + "\n")
+                log.flush()
                 bar.set_postfix(loss=f"{terms['loss'].item():.4f}", frames_s=f"{fps:.0f}",
                                 psnr=f"{last.get('psnr', float('nan')):.1f}")
             if done % cfg.save_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
