@@ -11,7 +11,7 @@ from PIL import Image
 
 from freeaction import save_model
 from freeaction.cli import main
-from freeaction.media import read_video
+from freeaction.data.video import read_frames as read_video
 
 
 @pytest.fixture

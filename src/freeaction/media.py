@@ -77,22 +77,37 @@ def _is_number(s: str) -> bool:
 
 
 class VideoWriter:
-    """Streams RGB uint8 frames into an H.264 MP4 (yuv420p, plays in browsers) as they come."""
+    """Streams RGB uint8 frames into an H.264 MP4 as they come; frame k is stamped k / fps.
 
-    def __init__(self, path: str | os.PathLike[str], fps: float = 4, crf: int = 15) -> None:
+    The default ``yuv420p`` plays in browsers (odd sizes are padded by one edge pixel);
+    ``yuv444p`` keeps full-resolution colour (simulator datasets use it with ``crf=0``).
+    ``options`` go to libx264 (e.g. ``{"preset": "medium", "threads": "1"}`` for byte-identical
+    output across machines).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float = 4,
+        crf: int = 15,
+        pix_fmt: str = "yuv420p",
+        options: dict[str, str] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fps, self.crf = fps, crf
+        self.rate = Fraction(fps).limit_denominator(1000)
+        self.crf, self.pix_fmt, self.options = crf, pix_fmt, dict(options or {})
         self._container: av.container.OutputContainer | None = None
         self._stream = None
         self.frames_written = 0
 
     def _open(self, h: int, w: int) -> None:
+        self._pad = (h % 2, w % 2) if self.pix_fmt == "yuv420p" else (0, 0)
         self._container = av.open(str(self.path), mode="w", format="mp4")
-        self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
-        self._stream.width, self._stream.height = w + w % 2, h + h % 2
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(self.crf)}
+        self._stream = self._container.add_stream("libx264", rate=self.rate)
+        self._stream.width, self._stream.height = w + self._pad[1], h + self._pad[0]
+        self._stream.pix_fmt = self.pix_fmt
+        self._stream.options = {"crf": str(int(self.crf)), **self.options}
 
     def write(self, frames: np.ndarray) -> None:
         """Append (H, W, 3) or (T, H, W, 3) uint8 frames."""
@@ -104,9 +119,11 @@ class VideoWriter:
         if self._container is None:
             self._open(*frames.shape[1:3])
         for frame in frames:
-            if frame.shape[0] % 2 or frame.shape[1] % 2:  # yuv420p needs even sizes: pad by edge
-                frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), mode="edge")
-            self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame))))
+            if any(self._pad):  # yuv420p needs even sizes: repeat the last row/column
+                frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            vf.pts, vf.time_base = self.frames_written, 1 / self.rate
+            self._container.mux(self._stream.encode(vf))
             self.frames_written += 1
 
     def close(self) -> None:
@@ -124,19 +141,3 @@ class VideoWriter:
         self.close()
 
 
-def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: float = 4) -> Path:
-    with VideoWriter(path, fps) as w:
-        w.write(frames)
-    return Path(path)
-
-
-def read_video(path: str | os.PathLike[str]) -> np.ndarray:
-    """All frames of a video -> RGB uint8 (T, H, W, 3)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"video not found: {path}")
-    try:
-        with av.open(str(path)) as c:
-            return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
-    except (av.error.FFmpegError, ValueError) as exc:
-        raise InputError(f"{path}: cannot decode video ({exc})") from exc

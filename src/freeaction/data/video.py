@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from freeaction.errors import DataError
+from freeaction.media import VideoWriter
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -162,18 +163,6 @@ def read_frames_at(
 
 
 def write_video(path: Path, frames: np.ndarray, fps: int = 10, crf: int = 18) -> None:
-    """Write (N, H, W, 3) uint8 RGB frames as H.264 mp4, frame k at time k / fps (H, W even)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames = np.asarray(frames, dtype=np.uint8)
-    n, h, w, _ = frames.shape
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=int(fps))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for k in range(n):
-            frame = av.VideoFrame.from_ndarray(frames[k], format="rgb24")
-            frame.pts = k
-            frame.time_base = Fraction(1, int(fps))
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
+    """Write (N, H, W, 3) uint8 RGB frames as H.264 (yuv420p) mp4, frame k at time k / fps."""
+    with VideoWriter(path, fps=fps, crf=crf, options={"preset": "veryfast"}) as writer:
+        writer.write(np.asarray(frames, dtype=np.uint8))

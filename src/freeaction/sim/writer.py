@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import json
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
+from freeaction.data.video import read_frames
 from freeaction.errors import InputError
+from freeaction.media import VideoWriter
 
 # Every temporary file the writer makes has this in its name; nothing else does.
 TEMP_MARK = ".partial-"
@@ -107,26 +107,18 @@ def encode_mp4(
     ``yuv420p`` needs even H and W; odd sizes fall back to ``yuv444p``. The container format is
     given explicitly, so ``path`` may have any suffix (e.g. a temporary name).
     """
-    frames = np.ascontiguousarray(frames)
     t, h, w = frames.shape[:3]
     if pix_fmt == "yuv420p" and (h % 2 or w % 2):
         pix_fmt = "yuv444p"
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(int(fps)))
-        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-        # Tiny videos: one thread avoids x264 thread start-up cost and keeps the output
-        # byte-identical across machines.
-        stream.options = {"crf": str(int(crf)), "preset": "medium", "threads": "1"}
-        for i in range(t):
-            frame = av.VideoFrame.from_ndarray(frames[i], format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    # Tiny videos: one thread avoids x264 thread start-up cost and keeps the output
+    # byte-identical across machines.
+    with VideoWriter(path, fps=fps, crf=crf, pix_fmt=pix_fmt, options={"preset": "medium", "threads": "1"}) as w:
+        w.write(frames)
 
 
 def decode_mp4(path: Path | str) -> np.ndarray:
     """Decode a video to RGB uint8 frames (T, H, W, 3)."""
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    return read_frames(Path(path))
 
 
 def _check_frames(frames: np.ndarray) -> None:
