@@ -1,0 +1,435 @@
+"""``arm``: an RT-1/Bridge-like 7-DoF arm dataset made with robosuite (MuJoCo).
+
+A Franka Panda (robosuite 1.5 ``Stack`` scene: a table with a red and a green wooden cube) is
+driven by robosuite's ``OSC_POSE`` controller (delta commands in the base frame) from scripted
+behaviours (:mod:`freeaction.sim.arm_policy`): reach above a cube, pick it up (then hold it,
+place it elsewhere or stack it on the other cube), push a cube along the table, wander to random
+poses (with yaw and small tilts), pause. Each episode draws its behaviours, speeds, cube poses,
+start configuration and camera jitter from ``(seed, index)`` only.
+
+Conventions (recorded in every annotation under ``sim``):
+
+- Control at :data:`FPS` = 10 Hz (50 physics steps of 2 ms each, robosuite's defaults); one
+  frame is recorded after reset and one after every control step, so T frames have T-1 actions.
+- ``state[t]`` = pose of the Panda's grip site (between the fingertips) in the **robot base
+  frame** at the moment frame t was rendered: ``[x, y, z, roll, pitch, yaw]`` in metres and
+  radians with ``R = Rz(yaw) @ Ry(pitch) @ Rx(roll)`` (scipy ``Rotation.from_euler("xyz", ...)``).
+  The gripper points down, so roll is near +-pi. Readers derive RT-1-style actions from it
+  (:func:`freeaction.data.poses.actions_from_states`); typical raw deltas are 0-4 cm per step.
+- ``continuous_gripper_state[t]`` = ``1 - finger opening / 0.08 m``, measured: 0 fully open,
+  1 fully closed, ~0.5 holding the 4 cm red cube, ~0.38 the 5 cm green one.
+- Extras: ``commanded_actions`` (T-1, 7) normalised OSC commands, ``behaviours`` (name, text,
+  first frame), ``language_instruction`` (the behaviour texts joined), ``object_pos`` (T, 2, 3)
+  cube centres in the base frame, ``task``, ``camera``.
+- Frames: RGB, rendered by MuJoCo (EGL unless ``MUJOCO_GL`` says otherwise) from a front-right
+  elevated camera looking at the workspace, jittered per episode; rendered at ``supersample``
+  times the requested size without MSAA and box-filtered down (anti-aliased).
+
+One simulator per process is built on first use (about 3 s) and reused; episodes do not depend
+on what ran before in the process (every state is reset explicitly).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import math
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from freeaction.errors import InputError
+from freeaction.sim import episode_rng
+from freeaction.sim.arm_policy import (
+    BEHAVIOURS,
+    OSC_MAX_POS,
+    OSC_MAX_ROT,
+    TABLE_Z,
+    ArmObservation,
+    ScriptedPolicy,
+)
+
+_GL_TOO_LATE = "mujoco" in sys.modules and "MUJOCO_GL" not in os.environ
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede importing mujoco
+
+# robosuite logs warnings at import (no private macro file, optional robot models, mink IK):
+# a filter on its logger, added before the import, keeps only errors.
+logging.getLogger("robosuite_logs").addFilter(lambda record: record.levelno >= logging.ERROR)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import mujoco
+    import robosuite
+    from robosuite.controllers import load_composite_controller_config
+
+FPS = 10
+ACTION_DIM = 7
+GENERATOR_VERSION = "arm-1"
+
+OSC_KP = 300.0
+"""OSC stiffness (robosuite's default is 150; 300, its upper limit, tracks faster motions)."""
+ROBOSUITE_ENV = "Stack"
+ROBOT = "Panda"
+OBJECT_NAMES: tuple[str, ...] = ("red cube", "green cube")
+OBJECT_BODIES: tuple[str, ...] = ("cubeA_main", "cubeB_main")
+OBJECT_JOINTS: tuple[str, ...] = ("cubeA_joint0", "cubeB_joint0")
+OBJECT_HALF: tuple[float, ...] = (0.027, 0.031)
+"""Cube half sizes (m): robosuite's are 0.02 and 0.025, enlarged so they show at 64x64."""
+CAMERA = "agentview"  # the scene's camera that this module re-aims every episode
+FINGER_OPEN = 0.04  # Panda finger joint range: [0, 0.04] m each
+GRIPPER_SPAN = 2 * FINGER_OPEN
+INIT_QPOS = np.array([0.0, math.pi / 16, 0.0, -math.pi / 2 - math.pi / 3, 0.0, math.pi - 0.2, math.pi / 4])
+JOINT_JITTER = np.array([0.25, 0.12, 0.15, 0.15, 0.15, 0.15, 0.3])  # start configuration spread (rad)
+
+# Camera: looks at TARGET from DISTANCE, AZIMUTH (from +x, towards +y) and ELEVATION (degrees).
+CAMERA_TARGET = np.array([-0.1, 0.0, TABLE_Z + 0.1])
+CAMERA_DISTANCE = 1.3
+CAMERA_AZIMUTH = -25.0
+CAMERA_ELEVATION = 30.0
+CAMERA_FOVY = 42.0
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "frames": [40, 60],
+    "behaviours": list(BEHAVIOURS),
+    "camera_jitter": 1.0,
+    "supersample": 2,
+}
+
+
+def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
+    """An int or [min, max] option as a validated [min, max] list."""
+    pair = [value, value] if isinstance(value, int | np.integer) else list(value)
+    if len(pair) != 2 or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in pair):
+        raise InputError(f"arm option {name!r} must be an int or [min, max] ints, got {value!r}")
+    a, b = int(pair[0]), int(pair[1])
+    if not lo <= a <= b <= hi:
+        raise InputError(f"arm option {name!r} must lie in [{lo}, {hi}] with min <= max, got {value!r}")
+    return [a, b]
+
+
+def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``generate_episode`` options and fill in the defaults.
+
+    Options:
+        frames: episode length, an int or [min, max] drawn per episode (default [40, 60]).
+        behaviours: behaviour names to draw from, a subset of :data:`BEHAVIOURS` (default all).
+        camera_jitter: scale of the per-episode camera jitter, 0 for a fixed camera (default 1).
+        supersample: render at this multiple of the size and box-filter down, 1..4 (default 2).
+    """
+    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown arm option(s) {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
+    out = {**DEFAULT_OPTIONS, **options}
+    out["frames"] = _int_range("frames", out["frames"], 2, 10_000)
+    names = [out["behaviours"]] if isinstance(out["behaviours"], str) else list(out["behaviours"])
+    bad = [b for b in names if b not in BEHAVIOURS]
+    if not names or bad:
+        raise InputError(f"arm option 'behaviours' must list names from {list(BEHAVIOURS)}, got {out['behaviours']!r}")
+    out["behaviours"] = [b for b in BEHAVIOURS if b in names]  # canonical order
+    jitter = out["camera_jitter"]
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 3:
+        raise InputError(f"arm option 'camera_jitter' must be a number in [0, 3], got {jitter!r}")
+    out["camera_jitter"] = float(jitter)
+    ss = out["supersample"]
+    if isinstance(ss, bool) or not isinstance(ss, int | np.integer) or not 1 <= ss <= 4:
+        raise InputError(f"arm option 'supersample' must be an int in [1, 4], got {ss!r}")
+    out["supersample"] = int(ss)
+    return out
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
+
+    target: tuple[float, float, float]
+    distance: float
+    azimuth: float
+    elevation: float
+    fovy: float
+
+    def position(self) -> np.ndarray:
+        az, el = math.radians(self.azimuth), math.radians(self.elevation)
+        offset = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+        return np.asarray(self.target) + self.distance * offset
+
+    def quaternion(self) -> np.ndarray:
+        """MuJoCo camera quaternion (w, x, y, z): the camera looks along its -z, y up."""
+        forward = np.asarray(self.target) - self.position()
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, np.column_stack([right, up, -forward]).ravel())
+        return quat
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": [round(float(v), 6) for v in self.target], "distance": round(self.distance, 6),
+                "azimuth_deg": round(self.azimuth, 4), "elevation_deg": round(self.elevation, 4),
+                "fovy_deg": self.fovy, "position": [round(float(v), 6) for v in self.position()]}
+
+
+def draw_camera(rng: np.random.Generator, jitter: float) -> Camera:
+    """The episode's camera: the default one moved by ``jitter`` times a few cm and degrees."""
+    u = rng.uniform(-1.0, 1.0, 6) * jitter
+    target = CAMERA_TARGET + np.array([0.04, 0.04, 0.02]) * u[:3]
+    return Camera(tuple(float(v) for v in target), CAMERA_DISTANCE + 0.1 * u[3],
+                  CAMERA_AZIMUTH + 10.0 * u[4], CAMERA_ELEVATION + 5.0 * u[5], CAMERA_FOVY)
+
+
+def frame_looks_rendered(frame: np.ndarray) -> bool:
+    """False for blank, constant or noise-like frames (a broken GL context gives those)."""
+    f = frame.astype(np.float32)
+    if f.std() < 8.0:
+        return False
+    # Natural renders are smooth: neighbouring pixels differ much less than distant ones do.
+    neighbour = np.abs(np.diff(f, axis=1)).mean() + np.abs(np.diff(f, axis=0)).mean()
+    far = np.abs(f - np.roll(f, (f.shape[0] // 2, f.shape[1] // 2), axis=(0, 1))).mean()
+    return bool(neighbour < far)
+
+
+class ArmSim:
+    """One robosuite environment plus offscreen renderers (one per render size)."""
+
+    def __init__(self) -> None:
+        config = load_composite_controller_config(controller="BASIC", robot=ROBOT)
+        arm = config["body_parts"]["right"]
+        arm["kp"] = OSC_KP
+        arm["output_max"] = [OSC_MAX_POS] * 3 + [OSC_MAX_ROT] * 3
+        arm["output_min"] = [-OSC_MAX_POS] * 3 + [-OSC_MAX_ROT] * 3
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.env = robosuite.make(
+                ROBOSUITE_ENV, robots=ROBOT, controller_configs=config, has_renderer=False,
+                has_offscreen_renderer=False, use_camera_obs=False, use_object_obs=False,
+                control_freq=FPS, horizon=10**9, ignore_done=True, hard_reset=False,
+                initialization_noise=None,
+            )
+        self.robot = self.env.robots[0]
+        self.model: mujoco.MjModel = self.env.sim.model._model
+        self.data: mujoco.MjData = self.env.sim.data._data
+        # Rendering: no reflections (the table's reflectance doubles the render cost), no MSAA
+        # (a multisampled buffer costs ~25 ms per frame in software GL; supersampling is cheaper).
+        self.model.mat_reflectance[:] = 0.0
+        self.model.vis.quality.offsamples = 0
+        self.scene_option = mujoco.MjvOption()
+        self.scene_option.geomgroup[:] = 0
+        self.scene_option.geomgroup[1] = 1  # robosuite's visual geoms (group 0 = collision)
+        self.camera_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, CAMERA)
+        self.site_id = self.robot.eef_site_id["right"]
+        self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
+        self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
+        self._resize_objects()
+        self.object_half = np.array(OBJECT_HALF)
+        self.renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self._atexit = False
+        # Warm up: a few control steps before the first render (numba-compiled controller code
+        # runs once; on a fresh install the first images of a process were seen to be garbage).
+        self.env.reset()
+        for _ in range(3):
+            self.env.step(np.zeros(self.env.action_dim))
+
+    def close(self) -> None:
+        """Free the renderers' GL contexts."""
+        for renderer in self.renderers.values():
+            with contextlib.suppress(Exception):  # best effort at exit
+                renderer.close()
+        self.renderers.clear()
+
+    def _resize_objects(self) -> None:
+        """Scale the cubes (collision and visual boxes, mass, inertia) to :data:`OBJECT_HALF`."""
+        m = self.model
+        for body, half in zip(self.body_ids, OBJECT_HALF, strict=True):
+            geoms = [g for g in range(m.ngeom)
+                     if m.geom_bodyid[g] == body and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX]
+            if not geoms:
+                raise RuntimeError("cube geoms not found in the robosuite scene")
+            scale = half / float(m.geom_size[geoms[0]][0])
+            for g in geoms:
+                m.geom_size[g] *= scale
+                m.geom_rbound[g] *= scale
+                m.geom_aabb[g][3:] *= scale
+            m.body_mass[body] *= scale**3
+            m.body_inertia[body] *= scale**5
+        mujoco.mj_setConst(m, self.data)
+
+    # --- episode set-up -------------------------------------------------------------------
+    def reset(self, rng: np.random.Generator, camera: Camera) -> None:
+        """Reset to a scene drawn from ``rng``: start joints, open gripper, cube poses, camera."""
+        self.robot.init_qpos = INIT_QPOS + rng.uniform(-1.0, 1.0, 7) * JOINT_JITTER
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.env.reset()
+        q = self.data.qpos
+        q[self.finger_qpos] = [FINGER_OPEN, -FINGER_OPEN]
+        placed: list[np.ndarray] = []
+        for joint, half in zip(OBJECT_JOINTS, self.object_half, strict=True):
+            for _ in range(100):
+                xy = rng.uniform([-0.16, -0.2], [0.12, 0.2])
+                if all(np.linalg.norm(xy - p) > 0.1 for p in placed):
+                    break
+            placed.append(xy)
+            yaw = float(rng.uniform(-math.pi, math.pi))
+            quat = [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
+            adr = self.model.jnt_qposadr[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, joint)]
+            q[adr:adr + 7] = [xy[0], xy[1], TABLE_Z + half + 0.0005, *quat]
+        self.data.qvel[:] = 0.0
+        self.model.cam_pos[self.camera_id] = camera.position()
+        self.model.cam_quat[self.camera_id] = camera.quaternion()
+        self.model.cam_fovy[self.camera_id] = camera.fovy
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, command: np.ndarray) -> None:
+        """One control step; afterwards every derived quantity matches the new physics state."""
+        self.env.step(command)
+        mujoco.mj_forward(self.model, self.data)  # robosuite's last sub-step leaves kinematics stale
+
+    # --- reading --------------------------------------------------------------------------
+    def observe(self) -> ArmObservation:
+        """Grip site pose, gripper closedness and cube poses (world frame)."""
+        objects = np.array([self.data.xpos[b] for b in self.body_ids])
+        yaws = np.array([math.atan2(m[3], m[0]) for m in (self.data.xmat[b] for b in self.body_ids)])
+        return ArmObservation(
+            pos=self.data.site_xpos[self.site_id].copy(),
+            rot=self.data.site_xmat[self.site_id].reshape(3, 3).copy(),
+            gripper=self.gripper_state(), objects=objects, object_yaws=yaws,
+            object_half=self.object_half.copy(),
+        )
+
+    def gripper_state(self) -> float:
+        """1 - finger opening / 0.08 m: 0 open, 1 closed."""
+        q1, q2 = self.data.qpos[self.finger_qpos]
+        return float(np.clip(1.0 - (q1 - q2) / GRIPPER_SPAN, 0.0, 1.0))
+
+    def base_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Robot base position and rotation (world frame)."""
+        body = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, self.robot.robot_model.root_body)
+        return self.data.xpos[body].copy(), self.data.xmat[body].reshape(3, 3).copy()
+
+    def render(self, size: tuple[int, int], supersample: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) from the episode camera, the right way up."""
+        h, w = size[0] * supersample, size[1] * supersample
+        renderer = self.renderers.get((h, w))
+        if renderer is None:
+            vis = self.model.vis.global_
+            vis.offwidth, vis.offheight = max(vis.offwidth, w), max(vis.offheight, h)
+            try:
+                renderer = mujoco.Renderer(self.model, h, w)
+            except Exception as exc:
+                hint = (" mujoco was imported before freeaction.sim.arm without MUJOCO_GL set, so it "
+                        "chose an on-screen backend: set MUJOCO_GL=egl (or osmesa) in the environment"
+                        if _GL_TOO_LATE else "")
+                raise RuntimeError(f"cannot create a MuJoCo offscreen renderer (MUJOCO_GL="
+                                   f"{os.environ.get('MUJOCO_GL')!r}): {exc}.{hint}") from exc
+            self.renderers[(h, w)] = renderer
+            if not self._atexit:  # after the first GL context, so it runs before mujoco's eglTerminate
+                atexit.register(self.close)
+                self._atexit = True
+        renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
+        image = renderer.render()
+        if supersample > 1:
+            blocks = image.reshape(size[0], supersample, size[1], supersample, 3).astype(np.uint16)
+            image = ((blocks.sum(axis=(1, 3)) + supersample**2 // 2) // supersample**2).astype(np.uint8)
+        return np.ascontiguousarray(image)
+
+
+_SIM: ArmSim | None = None
+
+
+def get_sim() -> ArmSim:
+    """The process's simulator, built on first use."""
+    global _SIM
+    if _SIM is None:
+        _SIM = ArmSim()
+    return _SIM
+
+
+def pose_to_state(pos: np.ndarray, rot: np.ndarray, base_pos: np.ndarray, base_rot: np.ndarray) -> np.ndarray:
+    """World pose -> base-frame ``[x, y, z, roll, pitch, yaw]`` with R = Rz(yaw) Ry(pitch) Rx(roll)."""
+    p = base_rot.T @ (pos - base_pos)
+    rpy = Rotation.from_matrix(base_rot.T @ rot).as_euler("xyz")
+    return np.concatenate([p, rpy])
+
+
+def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
+                     **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Simulate and render one episode.
+
+    Args:
+        index: episode index; with ``seed`` it fixes everything drawn.
+        seed: dataset seed.
+        size: frame (height, width) in pixels.
+        **options: see :func:`normalize_options` (``frames``, ``behaviours``,
+            ``camera_jitter``, ``supersample``).
+
+    Returns:
+        ``(frames, annotation)``: RGB uint8 frames (T, H, W, 3) and the RT-1-style annotation
+        (``state`` (T, 6), ``continuous_gripper_state`` (T,), plus the extras in the module doc).
+
+    Raises:
+        InputError: bad options or size.
+        RuntimeError: the renderer keeps producing blank or garbage frames.
+    """
+    opts = normalize_options(options)
+    size = (int(size[0]), int(size[1]))
+    if min(size) < 8:
+        raise InputError(f"size must be (height, width) with both >= 8, got {size}")
+    rng = episode_rng(seed, index)
+    n_frames = int(rng.integers(opts["frames"][0], opts["frames"][1] + 1))
+    camera = draw_camera(rng, opts["camera_jitter"])
+    sim = get_sim()
+    sim.reset(rng, camera)
+    policy = ScriptedPolicy(rng, tuple(opts["behaviours"]), OBJECT_NAMES)
+    base_pos, base_rot = sim.base_pose()
+
+    frames = np.empty((n_frames, size[0], size[1], 3), np.uint8)
+    states = np.empty((n_frames, 6))
+    gripper = np.empty(n_frames)
+    objects = np.empty((n_frames, len(OBJECT_BODIES), 3))
+    commands = np.empty((n_frames - 1, 7))
+    obs = sim.observe()
+    for t in range(n_frames):
+        if t > 0:
+            commands[t - 1] = policy.act(obs, t - 1)
+            sim.step(commands[t - 1])
+            obs = sim.observe()
+        states[t] = pose_to_state(obs.pos, obs.rot, base_pos, base_rot)
+        gripper[t] = obs.gripper
+        objects[t] = (obs.objects - base_pos) @ base_rot
+        frames[t] = sim.render(size, opts["supersample"])
+        if t == 0 and not frame_looks_rendered(frames[0]):
+            sim.close()  # a fresh GL context, once
+            frames[0] = sim.render(size, opts["supersample"])
+            if not frame_looks_rendered(frames[0]):
+                raise RuntimeError("MuJoCo renders blank or garbage frames; check MUJOCO_GL "
+                                   f"(now {os.environ.get('MUJOCO_GL')!r}) and the EGL/OSMesa libraries")
+
+    behaviours = [{"name": b["name"], "text": b["text"], "start_frame": b["step"]} for b in policy.log]
+    annotation: dict[str, Any] = {
+        "state": states,
+        "continuous_gripper_state": gripper,
+        "task": "tabletop cubes (scripted)",
+        "language_instruction": ", then ".join(b["text"] for b in behaviours) or "stay still",
+        "behaviours": behaviours,
+        "commanded_actions": commands,
+        "object_pos": objects,
+        "camera": camera.to_json(),
+        "sim": {
+            "simulator": f"robosuite {robosuite.__version__} {ROBOSUITE_ENV}, mujoco {mujoco.__version__}",
+            "robot": ROBOT,
+            "controller": "OSC_POSE delta, base frame (BASIC composite)",
+            "control_freq": FPS,
+            "physics_timestep": float(sim.model.opt.timestep),
+            "state": "grip site pose in the robot base frame: x, y, z (m), roll, pitch, yaw (rad), "
+                     "R = Rz(yaw) Ry(pitch) Rx(roll)",
+            "continuous_gripper_state": "1 - finger opening / 0.08 m (0 open, 1 closed)",
+            "object_names": list(OBJECT_NAMES),
+            "generator_version": GENERATOR_VERSION,
+        },
+    }
+    return frames, annotation
