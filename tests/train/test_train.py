@@ -261,3 +261,16 @@ def test_config_file_and_overrides(tmp_path):
     (tmp_path / "bad.yaml").write_text("dataset: d\nlearning_rate: 1\n")
     with pytest.raises(InputError, match=r"unknown training option\(s\) \['learning_rate'\]"):
         load_config(tmp_path / "bad.yaml")
+
+
+LT_EXAMPLE = (HERE.parents[1] / "../shared/reference/irasim/languagetable_example").resolve()
+
+
+@pytest.mark.skipif(not LT_EXAMPLE.is_dir(), reason="IRASim's Language-Table example is not available")
+def test_trains_on_irasims_own_latents(tmp_path):
+    """IRASim's pre-encoded Language-Table latents ({'obs': (T, 4, 36, 64)}) are read as they are."""
+    summary = train(tiny_config(LT_EXAMPLE, tmp_path / "run", split="test", val_split=None, max_steps=1,
+                                save_every=1, action_check_every=1))
+    model = load_model(summary["model"])
+    assert model.config.latent_size == (36, 64) and model.config.action_embedder == "linear"
+    assert summary["mu_act"] > 0 and summary["action_ratio"] > 0

@@ -72,10 +72,11 @@ def test_train_vae_resume_after_interruption_is_exact(pusher, tmp_path, monkeypa
 
     monkeypatch.setattr(vt, "_save_state", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
-        train_vae(tiny(pusher, tmp_path / "split"))
+        train_vae(tiny(pusher, tmp_path / "split", crop=8))
     monkeypatch.setattr(vt, "_save_state", real)
-    train_vae(tiny(pusher, tmp_path / "split"))
-    train_vae(tiny(pusher, tmp_path / "straight"))
+    assert json.loads((tmp_path / "split" / "train_state" / "state.json").read_text())["step"] == 2
+    train_vae(tiny(pusher, tmp_path / "split", crop=8))  # random 8x8 crops of the 16x16 frames
+    train_vae(tiny(pusher, tmp_path / "straight", crop=8))
     a = load_vae(tmp_path / "straight").state_dict()
     b = load_vae(tmp_path / "split").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

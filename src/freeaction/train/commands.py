@@ -137,7 +137,7 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
     from freeaction.vae.train import VAETrainConfig, train_vae
 
     given = {k: getattr(args, k) for k in ("preset", "steps", "batch_size", "lr", "kl_weight", "l1_weight",
-                                            "mse_weight", "edge_weight", "size", "max_frames", "val_frames",
+                                            "mse_weight", "edge_weight", "size", "crop", "max_frames", "val_frames",
                                             "save_every", "seed", "device", "split", "val_split", "warmup_steps")}
     cfg = VAETrainConfig(dataset=args.dataset, out=args.out, progress=not args.no_progress,
                          **{k: v for k, v in given.items() if v is not None})
@@ -172,6 +172,7 @@ def _add_train_vae(sub: Any) -> None:
     p.add_argument("--mse-weight", type=float, default=None, help="weight of the MSE term (default 1)")
     p.add_argument("--edge-weight", type=float, default=None, help="extra weight on edges (default 0; e.g. 2)")
     p.add_argument("--size", type=_size, default=None, help="resize frames to HxW")
+    p.add_argument("--crop", type=int, default=None, help="train on random crops of this size (e.g. 32)")
     p.add_argument("--max-frames", type=int, default=None, help="training frames held in memory (default 20000)")
     p.add_argument("--val-frames", type=int, default=None, help="held-out frames for the metrics (default 256)")
     p.add_argument("--save-every", type=int, default=None, help="checkpoint + evaluation interval (default 500)")

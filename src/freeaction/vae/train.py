@@ -21,8 +21,10 @@ originals, reconstructions and the error.
 
 The run folder: ``vae/`` (diffusers format), ``train_state/`` (weights, optimizer, step;
 replaced atomically, so ``kill -9`` loses at most ``save_every`` steps), ``log.jsonl``,
-``metrics.json``, ``recon.png``. Batches and posterior noise are drawn from generators seeded
-by (seed, step), so a resumed run repeats what an uninterrupted one does.
+``metrics.json``, ``recon.png``. Batches, crop offsets and posterior noise are drawn from
+generators seeded by (seed, step), so a resumed run repeats what an uninterrupted one does.
+``crop`` trains on random crops (the autoencoder is convolutional): at 32 on 64x64 frames a
+step costs a quarter, and the metrics are still taken on whole held-out frames.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class VAETrainConfig:
     size: tuple[int, int] | None = None  # resize frames (H, W); None = as stored
     max_frames: int = 20000  # training frames held in memory (evenly spread over the episodes)
     val_frames: int = 256
+    crop: int | None = None  # train on random crops of this size (4x cheaper at 32 on 64x64 frames)
     steps: int = 3000
     batch_size: int = 16
     lr: float = 1e-3
@@ -89,6 +92,8 @@ class VAETrainConfig:
         for name in ("l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "warmup_steps"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.crop is not None and self.crop < 8:
+            problems.append(f"crop must be >= 8 pixels (or None), got {self.crop}")
         if self.l1_weight == 0 and self.mse_weight == 0:
             problems.append("l1_weight and mse_weight cannot both be 0")
         if self.lr <= 0:
@@ -105,7 +110,7 @@ class VAETrainConfig:
 
 # Options that change what a run computes (a resumed run must keep them).
 TRAJECTORY_FIELDS = (
-    "preset", "split", "size", "max_frames", "steps", "batch_size", "lr", "warmup_steps", "min_lr_ratio",
+    "preset", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr", "warmup_steps", "min_lr_ratio",
     "l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "seed",
 )
 
@@ -342,9 +347,9 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
     h, w = train_set.frames.shape[1:3]
     config = vae_preset(cfg.preset, sample_size=int(max(h, w)))
     f = downsample_factor(config)
-    if h % f or w % f:
-        raise DataError(f"{cfg.dataset}: frames are {h}x{w}, not divisible by the {cfg.preset} VAE's factor {f}; "
-                        "pass --size with multiples of it")
+    if h % f or w % f or (cfg.crop and cfg.crop % f):
+        raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the {cfg.preset} "
+                        f"VAE's factor {f}; pass --size / --crop with multiples of it")
 
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**config)
@@ -397,6 +402,9 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
             g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             idx = torch.randint(0, len(frames_t), (cfg.batch_size,), generator=g)
             x = to_unit(frames_t[idx]).to(device)
+            if cfg.crop and cfg.crop < min(h, w):
+                top, left = (int(torch.randint(0, n - cfg.crop + 1, (1,), generator=g)) for n in (h, w))
+                x = x[..., top : top + cfg.crop, left : left + cfg.crop]
             for group in optimizer.param_groups:
                 group["lr"] = _lr(cfg, step)
             terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None)
