@@ -44,7 +44,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from freeaction.diffusion.schedulers import BETA_END, BETA_START, NUM_TRAIN_TIMESTEPS
-from freeaction.errors import DataError, InputError
+from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.model import ModelConfig, VideoDiT, load_model, preset
 from freeaction.train.checkpoint import (
     MODEL_DIR,
@@ -442,11 +442,12 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
             model.load_state_dict(state.model, strict=True)
             ema.load_shadow(state.ema, state.ema_updates)
         except (RuntimeError, ValueError) as exc:
-            from freeaction.errors import CheckpointError
-
             raise CheckpointError(f"{state.path}: does not match the model being trained ({exc})") from exc
         start = state.step
 
+    model.to(device)  # before the optimizer: load_state_dict puts its state on the parameters' device
+    for k, v in ema.shadow.items():
+        ema.shadow[k] = v.to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, weight_decay=cfg.weight_decay
     )
@@ -454,14 +455,9 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
         try:
             optimizer.load_state_dict(state.optimizer)
         except (ValueError, KeyError, RuntimeError) as exc:
-            from freeaction.errors import CheckpointError
-
             raise CheckpointError(f"{state.path}: optimizer state does not match the model ({exc})") from exc
         if "torch_cpu" in state.rng:
             torch.set_rng_state(state.rng["torch_cpu"])
-    model.to(device)
-    for k, v in ema.shadow.items():
-        ema.shadow[k] = v.to(device)
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
 
