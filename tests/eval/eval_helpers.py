@@ -64,6 +64,13 @@ def write_config(path: Path, **kw) -> Path:
     return path
 
 
+def run_cli(*args: str) -> int:
+    """The CLI in this process (with the eval commands registered); returns the exit status."""
+    from freeaction.eval.__main__ import main
+
+    return main([str(a) for a in args])
+
+
 def cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """``python -m freeaction.eval ARGS`` in a subprocess (the CLI with the eval commands registered)."""
     proc = subprocess.run([sys.executable, "-m", "freeaction.eval", *map(str, args)], capture_output=True, text=True,

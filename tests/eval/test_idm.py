@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eval_helpers import SIZE, cli
+from eval_helpers import SIZE, run_cli
 
 from freeaction.data import open_dataset
 from freeaction.data.synthetic import write_irasim_episode
@@ -61,8 +61,8 @@ def test_idm_file_round_trip_and_errors(idm_file, tmp_path):
         load_idm(tmp_path / "other.safetensors")
 
 
-def test_train_idm_cli(eval_workspace, tmp_path):
+def test_train_idm_cli(eval_workspace, tmp_path, capsys):
     out = tmp_path / "cli_idm.safetensors"
-    proc = cli("eval", "train-idm", eval_workspace / "data", "--out", out, "--steps", "3", "--size", "32", "32",
-               "--width", "4", "--batch-size", "8", "--no-progress")
-    assert out.is_file() and '"test_error"' in proc.stdout
+    assert run_cli("eval", "train-idm", eval_workspace / "data", "--out", out, "--steps", "3", "--size", "32", "32",
+               "--width", "4", "--batch-size", "8", "--no-progress") == 0
+    assert out.is_file() and '"test_error"' in capsys.readouterr().out

@@ -1,0 +1,41 @@
+"""Evaluation: the paper's metrics, paired statistics, a resumable/sharded runner and the ablation sweep.
+
+    from freeaction.eval import load_eval_config, evaluate
+    summary = evaluate(load_eval_config("eval.yaml"))     # what `freeaction evaluate eval.yaml` does
+
+Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.frechet`
+(FVD/FID from user-supplied networks), :mod:`~freeaction.eval.inverse_dynamics` (action
+adherence), :mod:`~freeaction.eval.diversity`, :mod:`~freeaction.eval.effector` (pusher
+effector error), :mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.runner`,
+:mod:`~freeaction.eval.results` (JSONL shards), :mod:`~freeaction.eval.statistics`,
+:mod:`~freeaction.eval.sweep`, :mod:`~freeaction.eval.methods`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "EvalConfig": "freeaction.eval.config",
+    "load_eval_config": "freeaction.eval.config",
+    "config_from_dict": "freeaction.eval.config",
+    "evaluate": "freeaction.eval.runner",
+    "Evaluator": "freeaction.eval.runner",
+    "expand_sweep": "freeaction.eval.sweep",
+    "compare": "freeaction.eval.statistics",
+    "bootstrap_mean_ci": "freeaction.eval.statistics",
+    "frechet_distance": "freeaction.eval.frechet",
+    "train_idm": "freeaction.eval.inverse_dynamics",
+    "load_idm": "freeaction.eval.inverse_dynamics",
+    "merge_shards": "freeaction.eval.results",
+    "load_results": "freeaction.eval.results",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'freeaction.eval' has no attribute {name!r}")

@@ -1,0 +1,78 @@
+"""Evaluation config files: YAML and TOML, paths relative to the file, errors that name the culprit."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from freeaction.errors import InputError
+from freeaction.eval.config import load_eval_config
+
+
+def write(tmp_path, name="eval.yaml", **kw):
+    (tmp_path / "ckpt").mkdir(exist_ok=True)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    base = {"checkpoint": "ckpt", "dataset": "data", "methods": ["unguided", "freeaction"]}
+    base.update(kw)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
+def test_yaml_and_toml_give_the_same_config(tmp_path):
+    y = load_eval_config(write(tmp_path, seeds=[3, 5], clips=4, protocols=["short", "long"]))
+    (tmp_path / "eval.toml").write_text(
+        'checkpoint = "ckpt"\ndataset = "data"\nseeds = [3, 5]\nclips = 4\nprotocols = ["short", "long"]\n'
+        'methods = ["unguided", "freeaction"]\n'
+    )
+    t = load_eval_config(tmp_path / "eval.toml")
+    assert {**y.to_dict(), "source": ""} == {**t.to_dict(), "source": ""}
+    assert y.seed_list == [3, 5] and y.checkpoint == str(tmp_path / "ckpt")  # relative to the file
+    assert load_eval_config(write(tmp_path, seeds=3)).seed_list == [0, 1, 2]
+
+
+def test_methods_expand_standard_names_and_keep_custom_ones(tmp_path):
+    cfg = load_eval_config(write(tmp_path, methods=[
+        "unguided", {"name": "freeaction"}, {"name": "w2", "guidance": {"type": "negated", "scale": 2.0}}]))
+    d = {m["name"]: m for m in cfg.method_dicts()}
+    assert d["freeaction"]["guidance"]["type"] == "freeaction"
+    assert d["freeaction"]["truncation"]["type"] == "action_scaled"
+    assert d["w2"]["guidance"] == {"type": "negated", "scale": 2.0} and d["w2"]["truncation"] == {"type": "none"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"checkpoint": "nope.pt"}, r"'checkpoint' names .*nope\.pt, which does not exist"),
+        ({"idm": "idm.safetensors"}, r"'idm' names .*idm\.safetensors, which does not exist"),
+        ({"fvd_weights": "i3d.pt"}, r"'fvd_weights' names .*i3d\.pt"),
+        ({"colour": 1}, r"unknown option\(s\) \['colour'\]"),
+        ({"methods": ["freeaction", "unguided", "fancy"]}, r"methods\[2\]: unknown standard method 'fancy'"),
+        ({"methods": ["unguided", {"name": "x", "guidance": {"type": "freeaction", "lamda": 2}}]},
+         r"methods\[1\] \('x'\): unknown guidance option\(s\) \['lamda'\]"),
+        ({"methods": ["unguided", {"name": "x", "truncation": {"type": "fixed", "tua": 1}}]},
+         r"unknown truncation option\(s\) \['tua'\]"),
+        ({"methods": ["unguided", {"name": "x", "guidance": {"type": "null", "negative": "null"}}]},
+         r"'negative' applies to type 'freeaction'"),
+        ({"methods": ["freeaction"]}, r"baseline 'unguided' is not one of the methods"),
+        ({"methods": ["unguided", "unguided"]}, r"unique; repeated: \['unguided'\]"),
+        ({"protocols": ["short", "medium"]}, r"'protocols' must be"),
+        ({"clips": 0}, r"'clips' must be at least 1"),
+        ({"clips": [1, 1]}, r"distinct indices"),
+        ({"seeds": 0}, r"'seeds' must be"),
+        ({"sampler": "euler"}, r"unknown sampler 'euler'"),
+        ({"precision": "fp8"}, r"unknown precision 'fp8'"),
+        ({"bootstrap": {"resample": 10}}, r"unknown 'bootstrap' option"),
+    ],
+)
+def test_config_errors_name_the_culprit(tmp_path, change, message):
+    with pytest.raises(InputError, match=message):
+        load_eval_config(write(tmp_path, **change))
+
+
+def test_unparsable_and_missing_files(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        load_eval_config(tmp_path / "absent.yaml")
+    (tmp_path / "bad.toml").write_text("checkpoint = [")
+    with pytest.raises(InputError, match="cannot parse"):
+        load_eval_config(tmp_path / "bad.toml")
