@@ -201,8 +201,15 @@ class Evaluator:
         if (kind, dims) not in cache:
             from freeaction.data import compute_stats, open_dataset
 
-            train = open_dataset(self.cfg.dataset, "train", frames=False, num_frames=self.wm.config.num_frames)
-            cache[(kind, dims)] = float(compute_stats(train, kind, dims)["mu_act"])
+            try:
+                train = open_dataset(self.cfg.dataset, "train", frames=False, num_frames=self.wm.config.num_frames)
+                cache[(kind, dims)] = float(compute_stats(train, kind, dims)["mu_act"])
+            except DataError as exc:
+                raise InputError(
+                    f"{self.cfg.source}: method {spec['name']!r} needs mu_act for m(a) = {kind} (dims {dims}); the "
+                    f"checkpoint and dataset statistics have none for it and the train split gives none ({exc}); "
+                    "set 'mu_act' in the config or the method's truncation"
+                ) from exc
         return cache[(kind, dims)]
 
     def _resolve_methods(self) -> list[Method]:

@@ -1,0 +1,163 @@
+"""``results.json``: every method's metrics, paired comparisons with the baseline, floors, FVD/FID.
+
+Shape::
+
+    {"format": "freeaction-eval-results/1", "baseline": "unguided", "methods": [...],
+     "protocols": {
+        "short": {
+          "metrics": ["psnr", "ssim", "latent_l2", "idm_error", ...],
+          "methods": {"freeaction": {"psnr": {"mean", "std", "n_clips"}, ...}, ...},
+          "comparisons": {"freeaction": {"psnr": {diff, ci_low, ci_high, frac_improved, ...}}},
+          "reference": {"idm_error": {...}, "vae_psnr": {...}},          # floors on real video
+          "distribution": {"fvd": {"freeaction": 123.4, ...}, "fid": {...}}
+        }, "long": {...}},
+     "sweep": {...}, "run": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from freeaction.eval.results import load_results
+from freeaction.eval.runner import REAL, RUN_FILE, slug
+from freeaction.eval.statistics import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, compare, summarize
+
+FORMAT = "freeaction-eval-results/1"
+METRICS = {
+    "short": ["psnr", "ssim", "latent_l2", "idm_error", "ee_error", "ee_missing"],
+    "long": ["psnr_color", "latent_l2", "idm_error", "ee_error", "ee_missing"],
+}
+DIVERSITY = ["diversity_pixel_std", "diversity_latent_l2"]
+REFERENCE = ["idm_error", "ee_error", "ee_missing", "vae_psnr", "vae_ssim", "vae_psnr_color"]
+
+
+def read_run(out: str | Path) -> dict[str, Any]:
+    path = Path(out) / RUN_FILE
+    if not path.is_file():
+        from freeaction.errors import InputError
+
+        raise InputError(f"{out}: no {RUN_FILE} (not a results folder of freeaction evaluate)")
+    return json.loads(path.read_text())
+
+
+def _reference(rows: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
+    out = {}
+    for metric in REFERENCE:
+        v = [
+            r[metric]
+            for r in rows
+            if r["kind"] == "reference" and r["protocol"] == protocol and isinstance(r.get(metric), int | float)
+        ]
+        if v:
+            out[metric] = {
+                "mean": float(np.mean(v)),
+                "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+                "n_clips": len(v),
+            }
+    return out
+
+
+def _distribution(out: Path, protocol: str, methods: list[str]) -> dict[str, dict[str, float]]:
+    """FVD / FID of each method against the real clips, from the saved features."""
+    from freeaction.eval.frechet import frechet_distance
+
+    result: dict[str, dict[str, float]] = {}
+    for kind in ("fvd", "fid"):
+        root = out / "features" / kind / protocol
+        real_files = sorted((root / REAL).glob("*.npy"))
+        if len(real_files) < 1:
+            continue
+        real = np.concatenate([np.load(p) for p in real_files])
+        for m in methods:
+            files = sorted((root / slug(m)).glob("*.npy"))
+            if not files:
+                continue
+            gen = np.concatenate([np.load(p) for p in files])
+            if len(gen) >= 2 and len(real) >= 2:
+                result.setdefault(kind, {})[m] = frechet_distance(gen, real)
+    return result
+
+
+def compute_summary(out: str | Path) -> dict[str, Any]:
+    """The content of ``results.json`` for a results folder (rows merged first if needed)."""
+    out = Path(out)
+    rows = load_results(out)
+    run = read_run(out)
+    boot = {
+        "resamples": DEFAULT_RESAMPLES,
+        "confidence": DEFAULT_CONFIDENCE,
+        "seed": DEFAULT_SEED,
+        **(run.get("bootstrap") or {}),
+    }
+    baseline = run["baseline"]
+    present = {r.get("method") for r in rows if r["kind"] == "sample"}
+    order = [m for m in run.get("method_order", []) if m in present]
+    order += sorted(m for m in present if m not in order and m is not None)
+    summary: dict[str, Any] = {
+        "format": FORMAT,
+        "baseline": baseline,
+        "methods": order,
+        "bootstrap": boot,
+        "protocols": {},
+        "sweep": run.get("sweep"),
+        "run": run,
+    }
+    present_protocols = {r["protocol"] for r in rows}
+    for protocol in [p for p in ("short", "long") if p in present_protocols]:
+        metrics = [
+            m
+            for m in METRICS[protocol] + DIVERSITY
+            if any(
+                r["protocol"] == protocol and isinstance(r.get(m), int | float)
+                for r in rows
+                if r["kind"] != "reference"
+            )
+        ]
+        p: dict[str, Any] = {"metrics": metrics, "methods": {}, "comparisons": {}}
+        for m in order:
+            p["methods"][m] = {k: summarize(rows, protocol, m, k) for k in metrics}
+            if m != baseline:
+                comps = {}
+                for k in metrics:
+                    c = compare(
+                        rows,
+                        protocol,
+                        m,
+                        baseline,
+                        k,
+                        resamples=int(boot["resamples"]),
+                        confidence=float(boot["confidence"]),
+                        seed=int(boot["seed"]),
+                    )
+                    if c is not None:
+                        comps[k] = c.to_dict()
+                p["comparisons"][m] = comps
+        p["reference"] = _reference(rows, protocol)
+        p["distribution"] = _distribution(out, protocol, order)
+        per_frame = _long_curves(rows, protocol, order) if protocol == "long" else None
+        if per_frame:
+            p["psnr_color_per_frame"] = per_frame
+        summary["protocols"][protocol] = p
+    return summary
+
+
+def _long_curves(rows: list[dict[str, Any]], protocol: str, methods: list[str]) -> dict[str, list[float]]:
+    """Mean colour PSNR at each generated frame index (over episodes and seeds that reach it)."""
+    curves = {}
+    for m in methods:
+        seqs = [
+            r["psnr_color_per_frame"]
+            for r in rows
+            if r["kind"] == "sample"
+            and r["protocol"] == protocol
+            and r.get("method") == m
+            and r.get("psnr_color_per_frame")
+        ]
+        if seqs:
+            n = max(len(s) for s in seqs)
+            curves[m] = [float(np.mean([s[k] for s in seqs if len(s) > k])) for k in range(n)]
+    return curves

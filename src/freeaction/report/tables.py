@@ -1,0 +1,125 @@
+"""The paper-shaped Markdown table: rows = methods, columns = metrics, differences with intervals.
+
+Each non-baseline cell reads ``mean (diff [low, high], p% better)``: the method's mean over
+clips, its mean paired difference to the baseline with the bootstrap interval, and the share of
+clips where it beats the baseline. The baseline row holds plain means; floor rows hold the same
+metrics measured on the real videos (IDM / effector error of the real clip, the VAE's own
+reconstruction PSNR/SSIM: no generated video can be expected to beat them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LABELS = {
+    "psnr": "PSNR↑",
+    "ssim": "SSIM↑",
+    "psnr_color": "colour PSNR↑",
+    "latent_l2": "Latent L2↓",
+    "idm_error": "IDM error↓",
+    "ee_error": "EE error (px)↓",
+    "ee_missing": "EE missing↓",
+    "diversity_pixel_std": "pixel std across seeds",
+    "diversity_latent_l2": "latent L2 between seeds",
+    "fvd": "FVD↓",
+    "fid": "FID↓",
+}
+DIGITS = {
+    "psnr": 2,
+    "psnr_color": 2,
+    "ssim": 4,
+    "latent_l2": 4,
+    "idm_error": 4,
+    "ee_error": 2,
+    "ee_missing": 3,
+    "diversity_pixel_std": 2,
+    "diversity_latent_l2": 4,
+    "fvd": 1,
+    "fid": 2,
+}
+FLOOR_OF = {
+    "psnr": "vae_psnr",
+    "ssim": "vae_ssim",
+    "psnr_color": "vae_psnr_color",
+    "idm_error": "idm_error",
+    "ee_error": "ee_error",
+    "ee_missing": "ee_missing",
+}
+
+
+def fmt(value: float | None, metric: str, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    d = DIGITS.get(metric, 4)
+    return f"{value:+.{d}f}" if signed else f"{value:.{d}f}"
+
+
+def cell(protocol: dict[str, Any], method: str, metric: str, baseline: str) -> str:
+    s = protocol["methods"].get(method, {}).get(metric)
+    if s is None:
+        return "–"
+    text = fmt(s["mean"], metric)
+    c = protocol["comparisons"].get(method, {}).get(metric) if method != baseline else None
+    if c:
+        ci = "" if c["ci_low"] is None else f" [{fmt(c['ci_low'], metric, True)}, {fmt(c['ci_high'], metric, True)}]"
+        better = "" if c["frac_improved"] is None else f", {100 * c['frac_improved']:.0f}% better"
+        text += f" ({fmt(c['diff'], metric, True)}{ci}{better})"
+    return text
+
+
+def table_rows(summary: dict[str, Any], protocol_name: str, metrics: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and body rows (strings) of one protocol's table."""
+    p = summary["protocols"][protocol_name]
+    dist = p.get("distribution") or {}
+    cols = [m for m in metrics if m in p["metrics"]] + [k for k in ("fvd", "fid") if k in dist]
+    header = ["Method", *[LABELS.get(m, m) for m in cols]]
+    body = []
+    for method in summary["methods"]:
+        row = [method + (" (baseline)" if method == summary["baseline"] else "")]
+        for m in cols:
+            if m in ("fvd", "fid"):
+                row.append(fmt(dist[m].get(method), m))
+            else:
+                row.append(cell(p, method, m, summary["baseline"]))
+        body.append(row)
+    ref = p.get("reference") or {}
+    if any(FLOOR_OF.get(m) in ref for m in cols):
+        row = ["real video (floor / VAE ceiling)"]
+        for m in cols:
+            r = ref.get(FLOOR_OF.get(m, ""))
+            row.append(fmt(r["mean"], m) if r else "–")
+        body.append(row)
+    return header, body
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def markdown_report(summary: dict[str, Any]) -> str:
+    """``table.md``: one fidelity table and one diversity table per protocol, with a legend."""
+    boot = summary["bootstrap"]
+    conf = 100 * float(boot["confidence"])
+    parts = [
+        "# Evaluation results",
+        "",
+        f"Cells: mean over clips (seeds averaged within each clip first); for methods other than the baseline "
+        f"(`{summary['baseline']}`), in brackets: the mean paired difference to it, its {conf:.0f}% percentile-"
+        f"bootstrap interval ({boot['resamples']} resamples over clips, seed {boot['seed']}) and the share of clips "
+        "where the method is better. An interval that excludes 0 is a difference the clip sample supports.",
+    ]
+    for name in summary["protocols"]:
+        from freeaction.report.summary import DIVERSITY, METRICS
+
+        p = summary["protocols"][name]
+        n = max((s["n_clips"] for m in p["methods"].values() for s in m.values() if s), default=0)
+        unit = "clips" if name == "short" else "episodes"
+        parts += ["", f"## {name} protocol ({n} {unit})", "", markdown_table(*table_rows(summary, name, METRICS[name]))]
+        if any(m in p["metrics"] for m in DIVERSITY):
+            parts += ["", f"Diversity across seeds ({name})", "", markdown_table(*table_rows(summary, name, DIVERSITY))]
+    sweep = summary.get("sweep") or {}
+    for note in sweep.get("notes", []):
+        parts += ["", f"Note: {note}"]
+    return "\n".join(parts) + "\n"
