@@ -274,3 +274,24 @@ def test_trains_on_irasims_own_latents(tmp_path):
     model = load_model(summary["model"])
     assert model.config.latent_size == (36, 64) and model.config.action_embedder == "linear"
     assert summary["mu_act"] > 0 and summary["action_ratio"] > 0
+
+
+@torch.no_grad()
+def test_action_check_ratio_is_one_for_a_model_that_ignores_actions(data):
+    from freeaction.data.irasim import IRASimDataset
+    from freeaction.model import VideoDiT, preset
+    from freeaction.train import ActionCheck
+
+    torch.manual_seed(0)
+    model = VideoDiT(preset("tiny", action_dim=2, action_embedder="linear", latent_size=(4, 4), num_frames=4,
+                            hidden_size=32, num_heads=2, depth=2))
+    for p in model.parameters():
+        p.normal_(0, 0.1)
+    check = ActionCheck(IRASimDataset(data, "val", num_frames=4, latents=True, frames=False), 4, 0, torch.device("cpu"))
+    uses = check(model)
+    assert uses["action_ratio"] != pytest.approx(1.0, abs=1e-4)
+    assert uses["val_loss_shuffled"] == pytest.approx(uses["action_ratio"] * uses["val_loss"])
+    model.embed_state.weight.zero_()  # the action embedding no longer depends on the actions
+    model.embed_state.bias.zero_()
+    ignores = check(model)
+    assert ignores["action_ratio"] == 1.0 and ignores["val_loss"] == ignores["val_loss_shuffled"]
