@@ -1,7 +1,8 @@
 """``arm``: an RT-1/Bridge-like 7-DoF arm dataset made with robosuite (MuJoCo).
 
-A Franka Panda (robosuite 1.5 ``Stack`` scene: a table with a red and a green wooden cube) is
-driven by robosuite's ``OSC_POSE`` controller (delta commands in the base frame) from scripted
+A Franka Panda (robosuite 1.5 ``Stack`` scene: a table with a red and a green wooden cube,
+enlarged to 5.4 and 6.2 cm) is driven by robosuite's ``OSC_POSE`` controller (delta commands in
+the base frame, kp 300, at most 8 cm / 0.5 rad per step) from scripted
 behaviours (:mod:`freeaction.sim.arm_policy`): reach above a cube, pick it up (then hold it,
 place it elsewhere or stack it on the other cube), push a cube along the table, wander to random
 poses (with yaw and small tilts), pause. Each episode draws its behaviours, speeds, cube poses,
@@ -9,7 +10,7 @@ start configuration and camera jitter from ``(seed, index)`` only.
 
 Conventions (recorded in every annotation under ``sim``):
 
-- Control at :data:`FPS` = 10 Hz (50 physics steps of 2 ms each, robosuite's defaults); one
+- Control at :data:`FPS` = 10 Hz (25 physics steps of 4 ms each, see :data:`PHYSICS_TIMESTEP`); one
   frame is recorded after reset and one after every control step, so T frames have T-1 actions.
 - ``state[t]`` = pose of the Panda's grip site (between the fingertips) in the **robot base
   frame** at the moment frame t was rendered: ``[x, y, z, roll, pitch, yaw]`` in metres and
@@ -17,7 +18,7 @@ Conventions (recorded in every annotation under ``sim``):
   The gripper points down, so roll is near +-pi. Readers derive RT-1-style actions from it
   (:func:`freeaction.data.poses.actions_from_states`); typical raw deltas are 0-4 cm per step.
 - ``continuous_gripper_state[t]`` = ``1 - finger opening / 0.08 m``, measured: 0 fully open,
-  1 fully closed, ~0.5 holding the 4 cm red cube, ~0.38 the 5 cm green one.
+  1 fully closed, ~0.33 holding the red cube, ~0.23 the green one.
 - Extras: ``commanded_actions`` (T-1, 7) normalised OSC commands, ``behaviours`` (name, text,
   first frame), ``language_instruction`` (the behaviour texts joined), ``object_pos`` (T, 2, 3)
   cube centres in the base frame, ``task``, ``camera``.
@@ -25,8 +26,15 @@ Conventions (recorded in every annotation under ``sim``):
   elevated camera looking at the workspace, jittered per episode; rendered at ``supersample``
   times the requested size without MSAA and box-filtered down (anti-aliased).
 
-One simulator per process is built on first use (about 3 s) and reused; episodes do not depend
-on what ran before in the process (every state is reset explicitly).
+One simulator per process is built on first use (about 3 s; 10-15 s more the first time after
+installing, while numba compiles robosuite's kernels) and reused; episodes do not depend on what
+ran before in the process (every state is reset explicitly).
+
+Speed at 64x64 (``benchmarks/bench_sim.py``): about 25 ms of CPU per frame, two thirds of it
+software rendering (Mesa llvmpipe: ~170k triangles of Panda meshes) and one third physics plus
+robosuite's Python controller; i.e. ~40 frames/s per free core. Importing this module sets
+``MUJOCO_GL=egl`` and ``LP_NUM_THREADS=0`` unless they are set already; import it before anything
+imports mujoco (or set ``MUJOCO_GL`` yourself).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import math
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +66,10 @@ from freeaction.sim.arm_policy import (
 
 _GL_TOO_LATE = "mujoco" in sys.modules and "MUJOCO_GL" not in os.environ
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede importing mujoco
+# Mesa's software rasteriser (llvmpipe, what EGL gives without a GPU) hands 128x128 frames to
+# worker threads by default; rendering in the calling thread costs the same CPU and saves ~9 ms
+# of wall time per frame when cores are busy (make_dataset runs one process per core).
+os.environ.setdefault("LP_NUM_THREADS", "0")
 
 # robosuite logs warnings at import (no private macro file, optional robot models, mink IK):
 # a filter on its logger, added before the import, keeps only errors.
@@ -65,12 +78,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import mujoco
     import robosuite
+    import robosuite.macros
     from robosuite.controllers import load_composite_controller_config
 
 FPS = 10
 ACTION_DIM = 7
 GENERATOR_VERSION = "arm-1"
 
+PHYSICS_TIMESTEP = 0.004
+"""Seconds per physics step: 25 per control step. robosuite's default is 0.002; 0.004 gives the
+same episodes to about 1 mm (end effector and cubes, pick/push/wander compared) at 20% less CPU."""
 OSC_KP = 300.0
 """OSC stiffness (robosuite's default is 150; 300, its upper limit, tracks faster motions)."""
 ROBOSUITE_ENV = "Stack"
@@ -142,6 +159,18 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def _physics_timestep() -> Iterator[None]:
+    """robosuite reads its timestep from a module global when it builds the scene and each time
+    it (re)creates controllers (every reset): set ours for that time only."""
+    old = robosuite.macros.SIMULATION_TIMESTEP
+    robosuite.macros.SIMULATION_TIMESTEP = PHYSICS_TIMESTEP
+    try:
+        yield
+    finally:
+        robosuite.macros.SIMULATION_TIMESTEP = old
+
+
 @dataclass(frozen=True)
 class Camera:
     """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
@@ -202,7 +231,7 @@ class ArmSim:
         arm["kp"] = OSC_KP
         arm["output_max"] = [OSC_MAX_POS] * 3 + [OSC_MAX_ROT] * 3
         arm["output_min"] = [-OSC_MAX_POS] * 3 + [-OSC_MAX_ROT] * 3
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _physics_timestep():
             warnings.simplefilter("ignore")
             self.env = robosuite.make(
                 ROBOSUITE_ENV, robots=ROBOT, controller_configs=config, has_renderer=False,
@@ -230,7 +259,8 @@ class ArmSim:
         self._atexit = False
         # Warm up: a few control steps before the first render (numba-compiled controller code
         # runs once; on a fresh install the first images of a process were seen to be garbage).
-        self.env.reset()
+        with _physics_timestep():
+            self.env.reset()
         for _ in range(3):
             self.env.step(np.zeros(self.env.action_dim))
 
@@ -262,7 +292,7 @@ class ArmSim:
     def reset(self, rng: np.random.Generator, camera: Camera) -> None:
         """Reset to a scene drawn from ``rng``: start joints, open gripper, cube poses, camera."""
         self.robot.init_qpos = INIT_QPOS + rng.uniform(-1.0, 1.0, 7) * JOINT_JITTER
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _physics_timestep():
             warnings.simplefilter("ignore")
             self.env.reset()
         q = self.data.qpos
