@@ -34,17 +34,18 @@ Speed at 64x64 (``benchmarks/bench_sim.py``): about 25 ms of CPU per frame, two 
 software rendering (Mesa llvmpipe: ~170k triangles of Panda meshes) and one third physics plus
 robosuite's Python controller; i.e. ~40 frames/s per free core. Importing this module sets
 ``MUJOCO_GL=egl`` and ``LP_NUM_THREADS=0`` unless they are set already; import it before anything
-imports mujoco (or set ``MUJOCO_GL`` yourself).
+imports mujoco, or set ``MUJOCO_GL`` yourself (if mujoco was imported first and picked GLFW, the
+renderer is switched to the backend ``MUJOCO_GL`` names).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import logging
 import math
 import os
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,7 +65,6 @@ from freeaction.sim.arm_policy import (
     ScriptedPolicy,
 )
 
-_GL_TOO_LATE = "mujoco" in sys.modules and "MUJOCO_GL" not in os.environ
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede importing mujoco
 # Mesa's software rasteriser (llvmpipe, what EGL gives without a GPU) hands 128x128 frames to
 # worker threads by default; rendering in the calling thread costs the same CPU and saves ~9 ms
@@ -157,6 +157,21 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"arm option 'supersample' must be an int in [1, 4], got {ss!r}")
     out["supersample"] = int(ss)
     return out
+
+
+def _use_requested_gl_backend() -> None:
+    """Make mujoco.Renderer use the backend MUJOCO_GL names (egl or osmesa).
+
+    mujoco picks its GL backend once, when it is first imported; if that happened before
+    ``MUJOCO_GL`` was set (e.g. ``import robosuite`` or ``import mujoco`` before this module),
+    it picked GLFW, which fails without a display. Switch to the requested one.
+    """
+    from mujoco import gl_context
+
+    want = os.environ.get("MUJOCO_GL", "").lower().strip()
+    have = getattr(getattr(gl_context, "GLContext", None), "__module__", None)
+    if want in ("egl", "osmesa") and have is not None and have != f"mujoco.{want}":
+        gl_context.GLContext = importlib.import_module(f"mujoco.{want}").GLContext
 
 
 @contextlib.contextmanager
@@ -348,14 +363,14 @@ class ArmSim:
         if renderer is None:
             vis = self.model.vis.global_
             vis.offwidth, vis.offheight = max(vis.offwidth, w), max(vis.offheight, h)
+            _use_requested_gl_backend()
             try:
                 renderer = mujoco.Renderer(self.model, h, w)
             except Exception as exc:
-                hint = (" mujoco was imported before freeaction.sim.arm without MUJOCO_GL set, so it "
-                        "chose an on-screen backend: set MUJOCO_GL=egl (or osmesa) in the environment"
-                        if _GL_TOO_LATE else "")
                 raise RuntimeError(f"cannot create a MuJoCo offscreen renderer (MUJOCO_GL="
-                                   f"{os.environ.get('MUJOCO_GL')!r}): {exc}.{hint}") from exc
+                                   f"{os.environ.get('MUJOCO_GL')!r}): {exc}. Headless rendering needs "
+                                   "EGL (libegl1 + Mesa or an NVIDIA driver) or OSMesa (MUJOCO_GL="
+                                   "osmesa, libosmesa6)") from exc
             self.renderers[(h, w)] = renderer
             if not self._atexit:  # after the first GL context, so it runs before mujoco's eglTerminate
                 atexit.register(self.close)
