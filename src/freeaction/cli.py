@@ -16,6 +16,9 @@ from freeaction.errors import FreeActionError
 SUBCOMMANDS = [
     "freeaction.commands.generate",
     "freeaction.data.commands",
+    "freeaction.train.commands",
+    "freeaction.eval.commands",
+    "freeaction.report.commands",
 ]
 
 
@@ -26,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # a subcommand module not written yet
-                continue
-            raise
-        module.add_parser(sub)
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 

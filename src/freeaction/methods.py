@@ -4,7 +4,8 @@ The CLI's flags, the evaluation config files and the Python API all describe a m
 same keys, so tables compare like with like (SPEC 3.3)::
 
     guidance:   none | freeaction | null | negated     (+ scale, cutoff, window, magnitude,
-                                                          magnitude_dims, negate_dims)
+                                                          magnitude_dims, negate_dims,
+                                                          negative: negated | null for freeaction)
     truncation: none | fixed | action_scaled           (+ tau, tau_min, tau_max, mu_act)
 
 ``mu_act`` may be left out: it is then taken from the checkpoint's (or dataset's) action
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from freeaction.guidance import Guidance, freeaction_guidance, negated_cfg, no_guidance, null_cfg
+from freeaction.guidance import Guidance, negated_cfg, no_guidance, null_cfg
 from freeaction.noise import ActionScaledTruncation, FixedTruncation, GaussianNoise, NoiseSampler
 
 GUIDANCE_KINDS = ("none", "freeaction", "null", "negated")
@@ -61,25 +62,27 @@ def build_guidance(opts: dict[str, Any]) -> Guidance:
         "magnitude_dims",
         "negate_dims",
         "action_scaled",
+        "negative",
     }
+    if kind != "freeaction" and "negative" in opts:
+        raise ValueError("guidance option 'negative' applies to type 'freeaction' only (type 'null' is constant-w CFG)")
     if unknown:
         raise ValueError(f"unknown guidance option(s) {sorted(unknown)}")
     scale = float(opts.get("scale", opts.get("lambda", 1.0)))
     if kind == "none":
         return no_guidance()
-    if kind == "freeaction":
-        lo, hi = _window(opts, (0.5, 1.0))
-        g = freeaction_guidance(
-            scale, lo, opts.get("magnitude", "l2"), _dims(opts.get("magnitude_dims")), _dims(opts.get("negate_dims"))
-        )
+    if kind == "freeaction":  # w = lambda * m(a) in the window; negative branch -a (or the null condition)
+        negative = opts.get("negative", "negated")
+        if negative not in ("negated", "null"):
+            raise ValueError(f"guidance option 'negative' must be 'negated' or 'null', got {negative!r}")
         return Guidance(
-            g.negative,
-            g.scale,
+            negative,
+            scale,
             bool(opts.get("action_scaled", True)),
-            (lo, hi),
-            g.magnitude,
-            g.magnitude_dims,
-            g.negate_dims,
+            _window(opts, (0.5, 1.0)),
+            opts.get("magnitude", "l2"),
+            _dims(opts.get("magnitude_dims")),
+            _dims(opts.get("negate_dims")) if negative == "negated" else None,
         )
     if kind == "null":
         return null_cfg(scale, _window(opts, (0.0, 1.0)))

@@ -107,3 +107,12 @@ def test_method_options_validated() -> None:
         build_guidance({"type": "strong"})
     with pytest.raises(ValueError, match="hi must be above lo"):
         build_guidance({"type": "negated", "window": [0.8, 0.2]})
+
+
+def test_freeaction_weight_with_the_null_branch() -> None:
+    g = build_guidance({"type": "freeaction", "negative": "null", "scale": 2.0})
+    a = torch.ones(1, 15, 2)
+    assert g.negative == "null" and g.weight(a, 999).item() == pytest.approx(2.0 * a.norm().item())
+    assert g.negative_branch(a)[1].tolist() == [True]
+    with pytest.raises(ValueError, match="applies to type 'freeaction' only"):
+        build_guidance({"type": "null", "negative": "null"})
