@@ -36,7 +36,7 @@ TABLE_Z = 0.8
 """World height of the table top (robosuite's table_offset)."""
 
 WORKSPACE_LO = np.array([-0.28, -0.32, TABLE_Z + 0.012])
-WORKSPACE_HI = np.array([0.25, 0.32, TABLE_Z + 0.42])
+WORKSPACE_HI = np.array([0.25, 0.32, TABLE_Z + 0.32])
 """Box (world frame) that every waypoint is clipped to."""
 
 BEHAVIOURS: tuple[str, ...] = ("pick", "push", "reach", "wander", "pause")
@@ -194,7 +194,7 @@ class ScriptedPolicy:
         wps = []
         speed = self._speed(0.01, 0.08)
         for _ in range(int(self.rng.integers(1, 4))):
-            pos = self.rng.uniform([-0.22, -0.26, TABLE_Z + 0.08], [0.18, 0.26, TABLE_Z + 0.38])
+            pos = self.rng.uniform([-0.22, -0.26, TABLE_Z + 0.06], [0.18, 0.26, TABLE_Z + 0.28])
             yaw = float(self.rng.uniform(-1.2, 1.2))
             tilt = (float(self.rng.uniform(-0.3, 0.3)), float(self.rng.uniform(-0.3, 0.3)))
             grip = None if self.rng.random() < 0.7 else float(self.rng.choice([-1.0, 1.0]))
