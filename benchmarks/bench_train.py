@@ -1,0 +1,74 @@
+"""Training throughput (samples/s) of the world model on this CPU: the issue's figures.
+
+    python benchmarks/bench_train.py                 # tiny + small, latents 8x8 and 16x16, fp32 and bf16
+    python benchmarks/bench_train.py --quick         # fewer timed steps
+    python benchmarks/bench_train.py --frames 16     # IRASim's window length (default 8)
+
+One sample is one clip of ``--frames`` latent frames (4 channels; 8x8 = the f8 VAE on 64x64
+pusher frames, 16x16 = the f4 VAE). A step is exactly what ``freeaction train`` does per batch:
+noise + clean frame 0, forward, epsilon MSE on frames 1.., backward, gradient clipping,
+AdamW, EMA update. Data loading is not included (latents are cached in memory in training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from freeaction.model import VideoDiT, preset
+from freeaction.train.ema import EMA
+from freeaction.train.loop import diffusion_loss, draw_step, step_generator
+
+
+def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: int) -> tuple[float, int]:
+    torch.manual_seed(0)
+    model = VideoDiT(preset(name, action_dim=2, action_embedder="linear", latent_size=(latent, latent),
+                            num_frames=frames)).train()
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+    ema = EMA(model, 0.9999)
+    x0 = torch.randn(batch, frames, 4, latent, latent)
+    actions = torch.randn(batch, frames - 1, 2)
+
+    def step(k: int) -> None:
+        t, noise, null = draw_step(step_generator(0, k, 0), tuple(x0.shape), 0.1)
+        loss = diffusion_loss(model, x0, actions, t, noise, null, autocast_dtype=torch.bfloat16 if bf16 else None)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ema.update(model)
+
+    for k in range(2):
+        step(k)
+    t0 = time.perf_counter()
+    for k in range(steps):
+        step(k + 2)
+    return steps * batch / (time.perf_counter() - t0), params
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--presets", nargs="+", default=["tiny", "small"])
+    ap.add_argument("--latents", nargs="+", type=int, default=[8, 16])
+    args = ap.parse_args()
+    steps = 3 if args.quick else 10
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {args.batch} clips of "
+          f"{args.frames} frames, 4-channel latents; {steps} timed steps after 2 warm-up")
+    head = ("preset", "params", "latent", "fp32 samples/s", "bf16 samples/s", "bf16/fp32")
+    print("{:8s} {:>8s} {:>7s} {:>15s} {:>15s} {:>9s}".format(*head))
+    for name in args.presets:
+        for latent in args.latents:
+            fp32, params = bench(name, latent, args.frames, args.batch, False, steps)
+            bf16, _ = bench(name, latent, args.frames, args.batch, True, steps)
+            print(f"{name:8s} {params / 1e6:7.2f}M {latent:>3d}x{latent:<3d} {fp32:15.1f} {bf16:15.1f} "
+                  f"{bf16 / fp32:9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
