@@ -4,22 +4,35 @@ guidance and noise truncation.
 Main entry points: :func:`load_model` (IRASim or freeaction checkpoints), :class:`WorldModel`
 (generate videos), :mod:`freeaction.guidance`, :mod:`freeaction.noise`,
 :func:`freeaction.diffusion.sampler.sample` and :func:`freeaction.diffusion.rollout.rollout`.
+
+The names below are imported on first use, so ``import freeaction.sim`` (simulator worker
+processes) or the CLI's start-up do not pay for torch and diffusers until they need them.
 """
 
-from freeaction.methods import STANDARD_METHODS, Method
-from freeaction.model import ModelConfig, VideoDiT, load_model, preset, save_model
-from freeaction.pipeline import WorldModel
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "STANDARD_METHODS",
-    "Method",
-    "ModelConfig",
-    "VideoDiT",
-    "WorldModel",
-    "__version__",
-    "load_model",
-    "preset",
-    "save_model",
-]
+_EXPORTS = {
+    "STANDARD_METHODS": "freeaction.methods",
+    "Method": "freeaction.methods",
+    "ModelConfig": "freeaction.model",
+    "VideoDiT": "freeaction.model",
+    "load_model": "freeaction.model",
+    "preset": "freeaction.model",
+    "save_model": "freeaction.model",
+    "WorldModel": "freeaction.pipeline",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'freeaction' has no attribute {name!r}")

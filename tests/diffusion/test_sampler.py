@@ -66,14 +66,12 @@ def test_every_sampler_keeps_the_context_and_is_reproducible(tiny_model, name) -
     context = torch.randn(1, 4, 8, 8)
     actions = torch.randn(1, 15, 2)
     steps = 20 if name == "ddpm" else 8
-    run = lambda: sample(
-        tiny_model,
-        context,
-        actions,
-        scheduler=name,
-        num_steps=steps,  # noqa: E731
-        generator=[torch.Generator().manual_seed(5)],
-    )
+
+    def run():
+        return sample(
+            tiny_model, context, actions, scheduler=name, num_steps=steps, generator=[torch.Generator().manual_seed(5)]
+        )
+
     a, b = run(), run()
     assert torch.equal(a, b)
     assert torch.equal(a[:, 0], context)
