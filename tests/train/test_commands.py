@@ -20,7 +20,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 @pytest.fixture
 def with_commands(monkeypatch):
-    monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.train.commands"])
+    if "freeaction.train.commands" not in cli.SUBCOMMANDS:
+        monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.train.commands"])
 
 
 def test_flags_override_config_file(tmp_path):
