@@ -31,6 +31,7 @@ from freeaction import VideoDiT, preset  # noqa: E402
 from freeaction.diffusion.sampler import SampleStats, sample  # noqa: E402
 from freeaction.guidance import freeaction_guidance  # noqa: E402
 from freeaction.noise import ActionScaledTruncation  # noqa: E402
+from freeaction.runtime import tune_cpu_allocator  # noqa: E402
 
 
 def timeit(fn, reps: int) -> float:
@@ -181,6 +182,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["call", "sampling", "memory"], default=None)
     args = ap.parse_args()
+    tune_cpu_allocator()  # as the CLI and WorldModel do
     reps = 1 if args.quick else 5
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     results = {}

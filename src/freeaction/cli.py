@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from freeaction.errors import FreeActionError
+from freeaction.runtime import tune_cpu_allocator
 
 # module path -> function that adds its subcommand(s) to the parser
 SUBCOMMANDS = [
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_cpu_allocator()
     try:
         result = args.func(args)
     except FreeActionError as exc:

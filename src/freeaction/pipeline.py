@@ -24,6 +24,7 @@ from freeaction.diffusion.schedulers import DEFAULT_STEPS
 from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.methods import STANDARD_METHODS, Method
 from freeaction.model import VideoDiT, load_model
+from freeaction.runtime import tune_cpu_allocator
 from freeaction.vae import decode, encode, load_vae, vae_downsample_factor
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -44,6 +45,8 @@ class WorldModel:
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
         self.device = torch.device(device)
+        if self.device.type == "cpu":
+            tune_cpu_allocator()
         self.model = model.to(self.device).eval()
         self.config = model.config
         self.vae = vae.to(self.device) if vae is not None else None
