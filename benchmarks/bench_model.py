@@ -6,8 +6,10 @@
 Prints:
 1. per model call on IRASim-S/2 (12 blocks, 384 hidden, 6 heads, patch 2, RT-1 latent 32x40,
    16 frames, batch 1): freeaction's VideoDiT vs IRASim's way of computing the same function
-   (benchmarks/irasim_style.py), fp32 and bf16 autocast, and the fraction of this machine's
-   measured matrix-product peak that freeaction's forward reaches;
+   (benchmarks/irasim_style.py), fp32 and bf16 autocast, both in this process (same allocator
+   settings, interleaved) and IRASim's way in a fresh process with glibc's default malloc (as
+   IRASim runs); and the fraction of this machine's measured matrix-product peak that
+   freeaction's forward reaches;
 2. FreeAction sampling (cutoff 0.5) over unguided sampling, same sampler and steps;
 3. FreeAction with DPM-Solver++ 25 steps vs IRASim's unguided PNDM-50 (59 model calls);
 4. peak memory (RSS) of long rollouts streamed to an mp4, for 30, 120 and 480 actions.
@@ -83,6 +85,33 @@ def irasim_s2() -> VideoDiT:
     return model
 
 
+IRASIM_DEFAULT_ALLOCATOR_CHILD = r"""
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+from bench_model import irasim_s2, timeit
+from irasim_style import irasim_style_forward
+model, reps = irasim_s2(), int(sys.argv[2])
+x, t, a = torch.randn(1, 16, 4, 32, 40), torch.tensor([500]), torch.randn(1, 15, 7)
+out = {}
+with torch.no_grad():
+    out["fp32"] = timeit(lambda: irasim_style_forward(model, x, t, a), reps)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out["bf16"] = timeit(lambda: irasim_style_forward(model, x, t, a), reps)
+print(json.dumps(out))
+"""
+
+
+def irasim_with_default_allocator(reps: int) -> dict:
+    """IRASim's way in a fresh process with glibc's default malloc settings, as IRASim runs."""
+    out = subprocess.run(
+        [sys.executable, "-c", IRASIM_DEFAULT_ALLOCATOR_CHILD, str(Path(__file__).parent), str(reps)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @torch.no_grad()
 def per_call(reps: int) -> dict:
     model = irasim_s2()
@@ -90,6 +119,7 @@ def per_call(reps: int) -> dict:
     err = (model(x, t, a) - irasim_style_forward(model, x, t, a)).abs().max().item()
     out = {"max_abs_diff_vs_irasim_style": err}
     flops = model_flops(model.config, 16)
+    as_run = irasim_with_default_allocator(reps)
     for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
         ctx = torch.autocast("cpu", dtype=dtype) if dtype else torch.autocast("cpu", enabled=False)
         with ctx:  # interleaved, best of reps: the two see the same machine load
@@ -98,7 +128,9 @@ def per_call(reps: int) -> dict:
         out[name] = {
             "freeaction_s": round(ours, 3),
             "irasim_style_s": round(theirs, 3),
-            "speedup": round(theirs / ours, 3),
+            "speedup_same_allocator": round(theirs / ours, 3),
+            "irasim_style_default_allocator_s": round(as_run[name], 3),
+            "speedup_vs_irasim_as_it_runs": round(as_run[name] / ours, 3),
             "model_gflop": round(flops / 1e9, 1),
             "achieved_gflops": round(flops / ours / 1e9, 1),
             "matmul_peak_gflops": round(peak, 1),

@@ -46,27 +46,13 @@ def sincos_1d_table(hidden: int, length: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=1).float()
 
 
-class Linear(nn.Linear):
-    """``nn.Linear`` that, for float32 on the CPU, adds the bias after the matrix product.
-
-    ``addmm`` with a broadcast bias first copies the bias into every output row and then runs a
-    slower GEMM path; ``mm`` plus an in-place add is about 1.6x faster at IRASim-S/2 sizes on
-    this project's 2-core CPU (``benchmarks/bench_model.py``). Same result to float32 rounding.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
-            return F.linear(x, self.weight).add_(self.bias)
-        return F.linear(x, self.weight, self.bias)
-
-
 class Mlp(nn.Module):
     """Linear, tanh-GELU, Linear (timm's ``Mlp`` key names: ``fc1``, ``fc2``)."""
 
     def __init__(self, in_features: int, hidden_features: int, out_features: int) -> None:
         super().__init__()
-        self.fc1 = Linear(in_features, hidden_features)
-        self.fc2 = Linear(hidden_features, out_features)
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.fc2 = nn.Linear(hidden_features, out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() or x.device.type != "cpu":
@@ -109,7 +95,7 @@ class TimestepEmbedder(nn.Module):
     def __init__(self, hidden: int, frequency_size: int = 256) -> None:
         super().__init__()
         self.frequency_size = frequency_size
-        self.mlp = nn.Sequential(Linear(frequency_size, hidden), nn.SiLU(), Linear(hidden, hidden))
+        self.mlp = nn.Sequential(nn.Linear(frequency_size, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         half = self.frequency_size // 2
@@ -129,8 +115,8 @@ class Attention(nn.Module):
     def __init__(self, hidden: int, num_heads: int) -> None:
         super().__init__()
         self.num_heads = num_heads
-        self.qkv = Linear(hidden, 3 * hidden)
-        self.proj = Linear(hidden, hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.proj = nn.Linear(hidden, hidden)
 
     def forward(self, x: torch.Tensor, axis: int) -> torch.Tensor:
         B, Fr, N, D = x.shape
@@ -154,7 +140,7 @@ class Block(nn.Module):
         super().__init__()
         self.attn = Attention(hidden, num_heads)
         self.mlp = Mlp(hidden, int(hidden * mlp_ratio), hidden)
-        self.adaLN_modulation = nn.Sequential(nn.SiLU(), Linear(hidden, 6 * hidden))
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 6 * hidden))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, axis: int) -> torch.Tensor:
         shift_a, scale_a, gate_a, shift_m, scale_m, gate_m = self.adaLN_modulation(c).chunk(6, dim=-1)
@@ -170,8 +156,8 @@ class Block(nn.Module):
 class FinalLayer(nn.Module):
     def __init__(self, hidden: int, patch: int, out_channels: int) -> None:
         super().__init__()
-        self.linear = Linear(hidden, patch * patch * out_channels)
-        self.adaLN_modulation = nn.Sequential(nn.SiLU(), Linear(hidden, 2 * hidden))
+        self.linear = nn.Linear(hidden, patch * patch * out_channels)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 2 * hidden))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         shift, scale = self.adaLN_modulation(c).chunk(2, dim=-1)
@@ -198,8 +184,8 @@ class VideoDiT(nn.Module):
         self.t_embedder = TimestepEmbedder(D)
         self.mask_emb_fn = nn.Embedding(1, D)  # the learned null condition (IRASim's key name)
         if cfg.action_embedder == "linear":  # IRASim's Language-Table embedder
-            self.embed_arm_state = Linear(A, 4 * D)
-            self.embed_state: nn.Module = Linear(4 * D, D)
+            self.embed_arm_state = nn.Linear(A, 4 * D)
+            self.embed_state: nn.Module = nn.Linear(4 * D, D)
             if cfg.condition == "video":
                 self.mlp = Mlp(cfg.num_actions * D, cfg.num_actions * D, D)
         else:
