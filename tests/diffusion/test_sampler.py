@@ -12,6 +12,7 @@ from freeaction.guidance import freeaction_guidance
 from freeaction.noise import ActionScaledTruncation
 
 
+@torch.no_grad()  # as IRASim's pipeline __call__
 def irasim_reference_loop(model, context, actions, generator, steps=50):
     """IRASim's Trajectory2VideoGenPipeline: PNDM from its scheduler config, mask frame written back."""
     sched = PNDMScheduler(
