@@ -21,7 +21,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _merge_only(args: argparse.Namespace) -> int:
-    from freeaction.eval.config import read_mapping
+    from freeaction.config_files import read_mapping
     from freeaction.eval.results import merge_shards, shard_files
 
     out = args.out

@@ -37,13 +37,11 @@ they were made with the method's m(a) definition, and otherwise computed from th
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 from freeaction.methods import STANDARD_METHODS
 
@@ -114,19 +112,6 @@ class EvalConfig:
         return dataclasses.asdict(self)
 
 
-def read_mapping(path: str | Path) -> dict[str, Any]:
-    """The mapping in a YAML (``.yaml``/``.yml``/``.json``) or TOML (``.toml``) file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot parse ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
-    return data
 
 
 def _resolve(base: Path, value: str | None) -> str | None:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 
 MODEL_OPTION_KEYS = (
@@ -199,28 +199,11 @@ def config_differences(saved: dict[str, Any], current: TrainConfig) -> list[str]
     return out
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The mapping in a YAML (``.yaml``/``.yml``/``.json``) or TOML (``.toml``) file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot parse ({exc})") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
-    if isinstance(data.get("train"), dict) and len(data) == 1:  # allow a [train] table / train: section
-        data = data["train"]
-    return data
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
     """Defaults, then the file at ``path``, then ``overrides`` whose value is not None."""
-    base: dict[str, Any] = read_config_file(path) if path else {}
+    base: dict[str, Any] = read_mapping(path) if path else {}
     return merge(TrainConfig.from_dict(base, source=str(path or "defaults")), **overrides)
 
 
