@@ -6,31 +6,18 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from freeaction import save_model
 from freeaction.cli import main
 from freeaction.data.video import read_frames as read_video
+from tiny_vae import make_vae
 
 
 @pytest.fixture
 def checkpoint(tmp_path, tiny_model):
-    from diffusers import AutoencoderKL
-
     folder = save_model(tiny_model, tmp_path / "ckpt", action_stats={"mu_act": 2.0})
-    torch.manual_seed(0)
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 8, 8),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=4,
-    )
-    vae.save_pretrained(folder / "vae")
+    make_vae(folder / "vae", width=8)
     return folder
 
 

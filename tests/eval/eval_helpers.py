@@ -11,25 +11,9 @@ import pytest
 import torch
 import yaml
 
+from tiny_vae import make_vae  # noqa: F401 (re-exported for the eval tests)
+
 SIZE = (32, 32)  # frames; latents 4x4 with the 8x VAE below
-
-
-def make_vae(folder: Path, seed: int = 0) -> Path:
-    from diffusers import AutoencoderKL
-
-    torch.manual_seed(seed)
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(4, 4, 4, 4),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=2,
-    )
-    vae.save_pretrained(folder)
-    return folder
 
 
 def make_checkpoint(folder: Path, action_dim: int = 2, latent: tuple[int, int] = (4, 4)) -> Path:
