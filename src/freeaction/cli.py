@@ -23,6 +23,17 @@ SUBCOMMANDS = [
 ]
 
 
+def size_arg(text: str) -> tuple[int, int]:
+    """argparse type for a frame size written HxW (e.g. 64x96), shared by the subcommands."""
+    try:
+        h, w = (int(x) for x in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 64x96), got {text!r}") from exc
+    if h <= 0 or w <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return h, w
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="freeaction",

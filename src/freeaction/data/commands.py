@@ -12,18 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from freeaction.actions import MAGNITUDE_KINDS
+from freeaction.cli import size_arg
 from freeaction.data.base import skip_summary
 from freeaction.errors import InputError
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(x) for x in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 64x96), got {text!r}") from exc
-    if h <= 0 or w <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return h, w
 
 
 def _print_skipped(skipped: list[Any]) -> None:
@@ -203,7 +194,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--size", type=_size, default=None, help="frame size HxW (default: the simulator's)")
+    p.add_argument("--size", type=size_arg, default=None, help="frame size HxW (default: the simulator's)")
     p.set_defaults(func=cmd_make)
 
 

@@ -13,18 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from freeaction.cli import size_arg
 from freeaction.errors import InputError
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(x) for x in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 64x64), got {text!r}") from exc
-    if h <= 0 or w <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return h, w
-
 
 # -- train ----------------------------------------------------------------------------------------
 # flag -> TrainConfig field, for the options given as plain flags (all default to None = "not given")
@@ -171,7 +161,7 @@ def _add_train_vae(sub: Any) -> None:
     p.add_argument("--l1-weight", type=float, default=None, help="weight of the L1 term (default 1)")
     p.add_argument("--mse-weight", type=float, default=None, help="weight of the MSE term (default 1)")
     p.add_argument("--edge-weight", type=float, default=None, help="extra weight on edges (default 0; e.g. 2)")
-    p.add_argument("--size", type=_size, default=None, help="resize frames to HxW")
+    p.add_argument("--size", type=size_arg, default=None, help="resize frames to HxW")
     p.add_argument("--crop", type=int, default=None, help="train on random crops of this size (e.g. 32)")
     p.add_argument("--max-frames", type=int, default=None, help="training frames held in memory (default 20000)")
     p.add_argument("--val-frames", type=int, default=None, help="held-out frames for the metrics (default 256)")
@@ -212,7 +202,7 @@ def _add_encode(sub: Any) -> None:
     p.add_argument("--vae", required=True, help="local AutoencoderKL folder (train-vae output or the SDXL VAE)")
     p.add_argument("--splits", nargs="+", default=None, help="splits to encode (default: all)")
     p.add_argument("--batch-size", type=int, default=32, help="frames per VAE call (default 32)")
-    p.add_argument("--size", type=_size, default=None, help="resize frames to HxW before encoding")
+    p.add_argument("--size", type=size_arg, default=None, help="resize frames to HxW before encoding")
     p.add_argument("--camera", type=int, default=0, help="camera index for RT-1/Bridge annotations")
     p.add_argument("--overwrite", action="store_true", help="re-encode episodes that already have latents")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
