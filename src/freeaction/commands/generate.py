@@ -202,8 +202,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.action_space == "raw":
         actions = actions * action_scaler(A)
-    if wm.vae is None:
-        wm._require_vae()
+    wm._require_vae()  # a clear error before any work when no VAE was found
     H, W = wm.frame_size
     if image.shape[:2] != (H, W):
         if not args.resize:

@@ -226,7 +226,7 @@ class VideoDiT(nn.Module):
         return self.embed_state(actions.flatten(1) if cfg.condition == "video" else actions)
 
     def conditions(
-        self, t: torch.Tensor, actions: torch.Tensor, null: torch.Tensor | None, frames: int
+        self, t: torch.Tensor, actions: torch.Tensor, null: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Condition vectors for spatial, temporal and final layers, shaped to broadcast over
         (B, F, N, D): per frame (B, F, 1, D) or per sample (B, 1, 1, D)."""
@@ -262,7 +262,7 @@ class VideoDiT(nn.Module):
 
         tokens = self.x_embedder(x.reshape(B * Fr, C, h, w)) + self.pos_embed
         x = tokens.view(B, Fr, -1, cfg.hidden_size)
-        spatial_c, temporal_c, final_c = self.conditions(t.reshape(B), actions, null, Fr)
+        spatial_c, temporal_c, final_c = self.conditions(t.reshape(B), actions, null)
         for i, block in enumerate(self.blocks):
             if i % 2 == 0:
                 x = block(x, spatial_c, axis=2)
