@@ -15,10 +15,12 @@ from freeaction.runtime import tune_cpu_allocator
 
 # module path -> function that adds its subcommand(s) to the parser
 SUBCOMMANDS = [
+    "freeaction.commands.demo",
     "freeaction.commands.generate",
     "freeaction.data.commands",
     "freeaction.train.commands",
     "freeaction.eval.commands",
+    "freeaction.eval.quality",
     "freeaction.report.commands",
 ]
 

@@ -68,6 +68,9 @@ class WorldModel:
         **model_overrides: Any,
     ) -> WorldModel:
         """Load a checkpoint; the VAE defaults to a ``vae/`` folder inside a checkpoint folder."""
+        from freeaction.shipped import resolve_checkpoint
+
+        checkpoint = resolve_checkpoint(checkpoint)
         model = load_model(checkpoint, **model_overrides)
         if vae is None and Path(checkpoint).is_dir() and (Path(checkpoint) / "vae").is_dir():
             vae = Path(checkpoint) / "vae"

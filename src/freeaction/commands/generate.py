@@ -133,7 +133,11 @@ def method_from_args(args: argparse.Namespace) -> Method:
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="freeaction checkpoint folder/.safetensors, or IRASim .pt file")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="freeaction checkpoint folder/.safetensors, IRASim .pt file, or a shipped model name (pusher-64, arm-64)",
+    )
     p.add_argument("--vae", default=None, help="local diffusers AutoencoderKL folder (default: CHECKPOINT/vae)")
     p.add_argument("--num-heads", type=int, default=None, help="override: attention heads (IRASim files without args)")
     p.add_argument("--latent-size", type=int, nargs=2, metavar=("H", "W"), default=None, help="override: latent size")

@@ -2,10 +2,12 @@
 
 Relative paths in the file are relative to the folder that holds the file. Example (YAML)::
 
-    checkpoint: runs/pusher/checkpoint     # freeaction folder/.safetensors or IRASim .pt
+    checkpoint: runs/pusher/checkpoint     # freeaction folder/.safetensors, IRASim .pt, or pusher-64 / arm-64
     vae: runs/pusher/checkpoint/vae        # diffusers AutoencoderKL folder (default: <checkpoint>/vae)
     dataset: data/pusher                   # IRASim layout, LeRobot or RLDS
     split: test
+    clip_frames: 16                        # short-protocol clip = 1 context frame + 15 actions (default:
+                                           #   the model's window; a longer clip is rolled out in chunks)
     out: results/pusher                    # results folder (CLI --out overrides)
     clips: all                             # all | N (the first N) | [3, 17, 42] (indices)
     episodes: 4                            # for the long protocol: all | N | [indices]
@@ -56,6 +58,7 @@ class EvalConfig:
     dataset: str = ""
     vae: str | None = None
     split: str = "test"
+    clip_frames: int | None = None  # short-protocol clip length; None = the model's num_frames
     out: str = "eval_results"
     clips: Any = "all"
     episodes: Any = "all"
@@ -203,6 +206,8 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
         raise InputError(f"{src}: unknown precision {cfg.precision!r}; choose one of {sorted(PRECISIONS)}")
     if cfg.steps is not None and int(cfg.steps) < 1:
         raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
+    if cfg.clip_frames is not None and (isinstance(cfg.clip_frames, bool) or int(cfg.clip_frames) < 2):
+        raise InputError(f"{src}: 'clip_frames' must be at least 2 (context + actions), got {cfg.clip_frames!r}")
     if int(cfg.batch_size) < 1:
         raise InputError(f"{src}: 'batch_size' must be at least 1, got {cfg.batch_size}")
     if cfg.resize is not None and (len(cfg.resize) != 2 or min(int(v) for v in cfg.resize) < 8):
@@ -222,6 +227,10 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, source: 
         raise InputError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
     cfg = EvalConfig(**data, source=source)
     base = base or Path.cwd()
+    from freeaction.shipped import SHIPPED_MODELS, shipped_model_path
+
+    if cfg.checkpoint in SHIPPED_MODELS and not (base / cfg.checkpoint).exists():
+        cfg.checkpoint = str(shipped_model_path(cfg.checkpoint))
     for name in ("checkpoint", "dataset", "vae", "idm", "fvd_weights", "fid_weights", "out"):
         setattr(cfg, name, _resolve(base, getattr(cfg, name)))
     if isinstance(cfg.protocols, str):

@@ -49,6 +49,7 @@ FROZEN_FIELDS = (
     "checkpoint",
     "dataset",
     "split",
+    "clip_frames",
     "seeds",
     "sampler",
     "steps",
@@ -148,7 +149,8 @@ class Evaluator:
         from freeaction.data import open_dataset
 
         cfg, mc = self.cfg, self.wm.config
-        opts: dict[str, Any] = {"num_frames": mc.num_frames, "frames": self.wm.vae is not None}
+        self.clip_frames = int(cfg.clip_frames or mc.num_frames)
+        opts: dict[str, Any] = {"num_frames": self.clip_frames, "frames": self.wm.vae is not None}
         if cfg.resize:
             opts["size"] = tuple(int(v) for v in cfg.resize)
         if cfg.camera is not None:
@@ -195,7 +197,9 @@ class Evaluator:
         for stats in (self.wm.action_stats, getattr(self.ds, "stats", None)):
             if stats and stats.get("mu_act") is not None:
                 have = {"magnitude": stats.get("magnitude", "l2"), "dims": stats.get("dims")}
-                if have == want:
+                # m(a) is taken over one chunk of F-1 actions: stats of other windows do not apply
+                same_window = stats.get("num_frames") in (None, self.wm.config.num_frames)
+                if have == want and same_window:
                     return float(stats["mu_act"])
         cache = self._mu_cache = getattr(self, "_mu_cache", {})
         if (kind, dims) not in cache:

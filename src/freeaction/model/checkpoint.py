@@ -47,12 +47,17 @@ def load_model(
 ) -> VideoDiT:
     """Build a :class:`VideoDiT` from a checkpoint and load its weights.
 
+    path: a freeaction checkpoint folder or ``.safetensors`` file, an IRASim ``.pt``, or the name
+    of a shipped default model (``"pusher-64"``, ``"arm-64"``).
+
     weights: for IRASim files, ``"ema"``, ``"model"`` or ``"auto"`` (EMA when present).
     overrides: any :class:`ModelConfig` field, e.g. ``num_heads=4, latent_size=(8, 10)``.
     The returned model is in eval mode; ``model.checkpoint_info`` holds the source, format,
     the stored action statistics (``action_stats``, with ``mu_act``) and IRASim's ``args``.
     """
-    path = Path(path)
+    from freeaction.shipped import resolve_checkpoint
+
+    path = resolve_checkpoint(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
     bad = sorted(set(overrides) - set(ModelConfig.__dataclass_fields__))

@@ -183,14 +183,17 @@ class VideoDiT(nn.Module):
         self.x_embedder = PatchEmbed(p, cfg.in_channels, D)
         self.t_embedder = TimestepEmbedder(D)
         self.mask_emb_fn = nn.Embedding(1, D)  # the learned null condition (IRASim's key name)
+        per_step = 2 * A if cfg.condition == "trajectory" else A  # trajectory: [a_k, a_1 + ... + a_k]
         if cfg.action_embedder == "linear":  # IRASim's Language-Table embedder
-            self.embed_arm_state = nn.Linear(A, 4 * D)
+            self.embed_arm_state = nn.Linear(per_step, 4 * D)
             self.embed_state: nn.Module = nn.Linear(4 * D, D)
             if cfg.condition == "video":
                 self.mlp = Mlp(cfg.num_actions * D, cfg.num_actions * D, D)
         else:
-            in_features = A * cfg.num_actions if cfg.condition == "video" else A
+            in_features = A * cfg.num_actions if cfg.condition == "video" else per_step
             self.embed_state = Mlp(in_features, 4 * D, D)
+        if cfg.condition == "trajectory":  # each frame's condition also enters its tokens
+            self.action_to_tokens = nn.Linear(D, D)
         # fixed sin-cos tables, stored in the state dict like IRASim's (frozen) parameters
         self.register_buffer("pos_embed", sincos_2d_table(D, self.grid)[None])
         self.register_buffer("temp_embed", sincos_1d_table(D, cfg.num_frames)[None])
@@ -212,14 +215,19 @@ class VideoDiT(nn.Module):
         for block in self.blocks:
             nn.init.zeros_(block.adaLN_modulation[-1].weight)
             nn.init.zeros_(block.adaLN_modulation[-1].bias)
-        for layer in (self.final_layer.adaLN_modulation[-1], self.final_layer.linear):
+        zeroed = [self.final_layer.adaLN_modulation[-1], self.final_layer.linear]
+        if self.config.condition == "trajectory":
+            zeroed.append(self.action_to_tokens)
+        for layer in zeroed:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
     # -- conditioning ---------------------------------------------------------------------------
     def embed_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        """(B, n, A) -> (B, n, D) per-step embeddings (frame) or (B, D) (video)."""
+        """(B, n, A) -> (B, n, D) per-step embeddings (frame, trajectory) or (B, D) (video)."""
         cfg = self.config
+        if cfg.condition == "trajectory":
+            actions = torch.cat([actions, actions.cumsum(dim=1)], dim=-1)
         if cfg.action_embedder == "linear":
             emb = self.embed_state(self.embed_arm_state(actions))
             return self.mlp(emb.flatten(1)) if cfg.condition == "video" else emb
@@ -227,9 +235,10 @@ class VideoDiT(nn.Module):
 
     def conditions(
         self, t: torch.Tensor, actions: torch.Tensor, null: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Condition vectors for spatial, temporal and final layers, shaped to broadcast over
-        (B, F, N, D): per frame (B, F, 1, D) or per sample (B, 1, 1, D)."""
+        (B, F, N, D): per frame (B, F, 1, D) or per sample (B, 1, 1, D); and what is added to
+        the tokens (trajectory condition only, else None)."""
         t_emb = self.t_embedder(t)
         null_emb = self.mask_emb_fn.weight[0]
         a_emb = self.embed_actions(actions)
@@ -237,14 +246,16 @@ class VideoDiT(nn.Module):
             if null is not None:
                 a_emb = torch.where(null[:, None], null_emb, a_emb)
             c = (t_emb + a_emb)[:, None, None]
-            return c, c, c
+            return c, c, c, None
         B = actions.shape[0]
         per_frame = torch.cat([null_emb.expand(B, 1, -1), a_emb], dim=1)  # frame 0 gets the null embedding
         if null is not None:
             per_frame = torch.where(null[:, None, None], null_emb, per_frame)
         spatial = (t_emb[:, None] + per_frame)[:, :, None]
+        if self.config.condition == "trajectory":
+            return spatial, spatial, spatial, self.action_to_tokens(per_frame)[:, :, None]
         temporal = t_emb[:, None, None]
-        return spatial, temporal, spatial if self.config.final_frame_ada else temporal
+        return spatial, temporal, spatial if self.config.final_frame_ada else temporal, None
 
     # -- forward --------------------------------------------------------------------------------
     def forward(
@@ -262,7 +273,9 @@ class VideoDiT(nn.Module):
 
         tokens = self.x_embedder(x.reshape(B * Fr, C, h, w)) + self.pos_embed
         x = tokens.view(B, Fr, -1, cfg.hidden_size)
-        spatial_c, temporal_c, final_c = self.conditions(t.reshape(B), actions, null)
+        spatial_c, temporal_c, final_c, token_c = self.conditions(t.reshape(B), actions, null)
+        if token_c is not None:
+            x = x + token_c
         for i, block in enumerate(self.blocks):
             if i % 2 == 0:
                 x = block(x, spatial_c, axis=2)

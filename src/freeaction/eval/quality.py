@@ -1,0 +1,200 @@
+"""Does a trained world model know its world? The quality bar of the shipped default models.
+
+On held-out clips (1 context frame + ``clip_frames - 1`` actions; a model with a shorter window
+is rolled out in chunks), with one sampler and one seed per clip:
+
+- ``latent_l2``: the model with each clip's true actions;
+- ``latent_l2_shuffled``: the same clips and seeds with the actions of another clip (the clips'
+  action sequences rotated by one), so only the actions differ;
+- ``latent_l2_still``: the "nothing moves" baseline, every future frame = the context frame;
+- with a VAE and pusher data: ``ee_error`` (pixels, mean over frames 1..n), the end effector
+  found by colour in the generated frames against its true position, and
+  ``ee_error_truth``, the same measurement on the real frames (the locator's own floor).
+
+The bar (issue 4): ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
+and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from freeaction.errors import InputError
+
+SHUFFLED_RATIO_BAR = 0.8
+EFFECTOR_BAR_PX = 3.0
+
+
+def _pick(n_windows: int, n: int) -> list[int]:
+    """``n`` window indices spread evenly over the split (all of them when there are fewer)."""
+    if n >= n_windows:
+        return list(range(n_windows))
+    return np.linspace(0, n_windows - 1, n).round().astype(int).tolist()
+
+
+def quality_check(
+    checkpoint: str | Path,
+    dataset: str | Path,
+    *,
+    split: str = "test",
+    clips: int = 64,
+    clip_frames: int = 16,
+    sampler: str = "ddim",
+    steps: int = 20,
+    batch_size: int = 16,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The figures listed in the module doc, as a dict (also per clip under ``"clips"``)."""
+    from tqdm.auto import tqdm
+
+    from freeaction.data import open_dataset
+    from freeaction.eval.effector import EffectorTrack, locate
+    from freeaction.eval.metrics import latent_l2
+    from freeaction.pipeline import WorldModel
+
+    wm = WorldModel.load(checkpoint, device=device)
+    ds = open_dataset(dataset, split, num_frames=clip_frames, frames=wm.vae is not None)
+    if len(ds) < 2:
+        raise InputError(f"{dataset}: split {split!r} has {len(ds)} clips of {clip_frames} frames; need at least 2")
+    if ds.action_dim != wm.config.action_dim:
+        raise InputError(f"{dataset}: {ds.action_dim}-D actions, the model takes {wm.config.action_dim}-D")
+    chosen = _pick(len(ds), clips)
+    start = time.perf_counter()
+    loaded = []
+    for k in tqdm(chosen, desc="load clips", disable=not progress):
+        clip = ds[k]
+        lat = clip.latents if clip.latents is not None else wm.encode(clip.frames).cpu()
+        loaded.append((clip, torch.as_tensor(lat, dtype=torch.float32)[:clip_frames]))
+    contexts = torch.stack([lat[0] for _, lat in loaded])
+    actions = torch.stack([torch.as_tensor(np.asarray(c.actions), dtype=torch.float32) for c, _ in loaded])
+    shuffled = torch.roll(actions, 1, dims=0)
+    seeds = [seed * 100_003 + i for i in range(len(loaded))]
+
+    def run(acts: torch.Tensor, label: str) -> list[torch.Tensor]:
+        out: list[torch.Tensor] = []
+        for i in tqdm(range(0, len(acts), batch_size), desc=label, disable=not progress):
+            out.extend(
+                wm.generate_batch(
+                    contexts[i : i + batch_size], acts[i : i + batch_size], sampler=sampler, steps=steps,
+                    seeds=seeds[i : i + batch_size],
+                ).cpu()
+            )
+        return out
+
+    gen_true, gen_shuf = run(actions, "true actions"), run(shuffled, "shuffled actions")
+    rows = []
+    for (clip, lat), g, s in zip(loaded, gen_true, gen_shuf, strict=True):
+        still = lat[:1].expand_as(lat)
+        row = {
+            "clip": f"{clip.episode_id}@{clip.start}",
+            "latent_l2": latent_l2(g, lat),
+            "latent_l2_shuffled": latent_l2(s, lat),
+            "latent_l2_still": latent_l2(still, lat),
+        }
+        track = None
+        if clip.frames is not None:
+            track = EffectorTrack.from_clip_meta(clip.meta, tuple(clip.frames.shape[1:3]))
+        if track is not None and wm.vae is not None:
+            frames = wm.decode(g[None].to(wm.device))[0]
+            row.update(track.error(frames, clip.start))
+            row["ee_error_truth"] = track.error(np.asarray(clip.frames), clip.start)["ee_error"]
+            found = [locate(f, track.ee_color, track.table_color) for f in frames[1:]]
+            real = [locate(f, track.ee_color, track.table_color) for f in np.asarray(clip.frames)[1:]]
+            pairs = [np.hypot(*(a - b)) for a, b in zip(found, real, strict=True) if a is not None and b is not None]
+            row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
+        rows.append(row)
+
+    def mean(key: str) -> float | None:
+        vals = [r[key] for r in rows if key in r and not np.isnan(r[key])]
+        return float(np.mean(vals)) if vals else (float("nan") if any(key in r for r in rows) else None)
+
+    result: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "dataset": str(dataset),
+        "split": split,
+        "clips_evaluated": len(rows),
+        "clip_frames": clip_frames,
+        "model_window": wm.config.num_frames,
+        "sampler": sampler,
+        "steps": steps,
+        "seed": seed,
+        **{k: mean(k) for k in ("latent_l2", "latent_l2_shuffled", "latent_l2_still", "ee_error", "ee_missing",
+                                "ee_error_truth", "ee_error_vs_real_frames")},
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    result["true_over_shuffled"] = result["latent_l2"] / result["latent_l2_shuffled"]
+    result["true_over_still"] = result["latent_l2"] / result["latent_l2_still"]
+    bar = {
+        "beats_nothing_moves": result["latent_l2"] < result["latent_l2_still"],
+        "uses_actions": result["true_over_shuffled"] <= SHUFFLED_RATIO_BAR,
+    }
+    if result["ee_error"] is not None:
+        bar["effector_within_3px"] = result["ee_error"] <= EFFECTOR_BAR_PX
+    result["bar"] = bar
+    result["passes"] = all(bar.values())
+    result["clips"] = rows
+    return result
+
+
+def format_quality(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['clips_evaluated']} clips of 1 + {r['clip_frames'] - 1} actions ({r['split']} split), "
+        f"{r['sampler']} {r['steps']} steps, model window {r['model_window']}",
+        f"  Latent L2, true actions      {r['latent_l2']:.4f}",
+        f"  Latent L2, shuffled actions  {r['latent_l2_shuffled']:.4f}   "
+        f"true/shuffled = {r['true_over_shuffled']:.3f} (bar <= {SHUFFLED_RATIO_BAR})",
+        f"  Latent L2, nothing moves     {r['latent_l2_still']:.4f}   "
+        f"true/still = {r['true_over_still']:.3f} (bar < 1)",
+    ]
+    if r.get("ee_error") is not None:
+        lines.append(
+            f"  effector error {r['ee_error']:.2f} px (bar <= {EFFECTOR_BAR_PX}); "
+            f"missing in {100 * r['ee_missing']:.1f}% of frames; on the real frames {r['ee_error_truth']:.2f} px"
+        )
+    lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
+    return "\n".join(lines)
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    result = quality_check(
+        args.checkpoint, args.dataset, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
+        sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,
+    )
+    print(format_quality(result))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        print(f"saved {out}")
+    return 0 if result["passes"] or not args.strict else 1
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "quality",
+        help="is a trained model better than 'nothing moves', and does it use its actions?",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("checkpoint", help="checkpoint folder (with vae/) or shipped model name")
+    p.add_argument("--dataset", required=True, help="dataset root (IRASim layout, LeRobot or RLDS)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--clips", type=int, default=64, help="clips, spread evenly over the split (default 64)")
+    p.add_argument("--clip-frames", type=int, default=16, help="frames per clip, context included (default 16)")
+    p.add_argument("--sampler", default="ddim")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", help="write the figures (and per-clip rows) to this JSON file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when the bar is not met")
+    p.set_defaults(func=cmd_quality)

@@ -1,0 +1,59 @@
+"""The default models shipped inside the package (``src/freeaction/assets/<name>/``).
+
+Each is a freeaction checkpoint folder (``config.json`` + ``model.safetensors`` + ``vae/``)
+with a ``MODEL_CARD.md`` and a ``shipped.json`` saying which simulator made its data and
+how to sample from it. Anywhere a checkpoint path is accepted (``freeaction.load_model``,
+``WorldModel.load``, ``freeaction generate --checkpoint``, evaluation configs) the name
+(``"pusher-64"``) works too, unless a file or folder of that name exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from freeaction.errors import CheckpointError
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+SHIPPED_MODELS = {
+    "pusher-64": "simulator pusher (2-D actions), 64x64 frames",
+    "arm-64": "simulator arm (7-D actions), 64x64 frames",
+}
+INFO_FILE = "shipped.json"
+
+
+def shipped_model_path(name: str) -> Path:
+    """The asset folder of a shipped model; a clear error when the name is unknown or absent."""
+    if name not in SHIPPED_MODELS:
+        raise CheckpointError(f"unknown shipped model {name!r}; shipped: {sorted(SHIPPED_MODELS)}")
+    folder = ASSETS / name
+    if not (folder / "model.safetensors").is_file():
+        have = available_models()
+        raise CheckpointError(
+            f"shipped model {name!r} is not in this installation ({folder} has no model.safetensors); "
+            f"available: {have or 'none'}. Its model card says how to train it."
+        )
+    return folder
+
+
+def available_models() -> list[str]:
+    return [n for n in SHIPPED_MODELS if (ASSETS / n / "model.safetensors").is_file()]
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself when it exists, else the shipped model of that name, else ``path``."""
+    p = Path(path)
+    if not p.exists() and str(path) in SHIPPED_MODELS:
+        return shipped_model_path(str(path))
+    return p
+
+
+def shipped_info(name: str) -> dict[str, Any]:
+    """``shipped.json``: simulator kind and options, frame size, recommended sampler and steps."""
+    path = shipped_model_path(name) / INFO_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable shipped-model description ({exc})") from exc

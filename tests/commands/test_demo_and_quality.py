@@ -1,0 +1,91 @@
+"""`freeaction demo`, `freeaction quality` and shipped-model names, on a tiny stand-in model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from eval_helpers import make_checkpoint, make_pusher  # noqa: E402
+
+from freeaction.errors import CheckpointError  # noqa: E402
+
+
+@pytest.fixture
+def fake_assets(tmp_path, monkeypatch):
+    """A shipped-models folder holding a tiny random 'pusher-64' (8-frame window, 32x32 frames)."""
+    import freeaction.shipped as shipped
+
+    assets = tmp_path / "assets"
+    folder = make_checkpoint(assets / "pusher-64")
+    from freeaction import load_model, save_model
+
+    stats = {"mu_act": 1.5, "magnitude": "l2", "dims": None, "num_frames": 16}
+    save_model(load_model(folder), folder, action_stats=stats)
+    (folder / "shipped.json").write_text(json.dumps({"simulator": "pusher", "size": [32, 32], "sampler": "ddim",
+                                                     "steps": 3, "simulator_options": {"frames": [20, 24]}}))
+    monkeypatch.setattr(shipped, "ASSETS", assets)
+    return assets
+
+
+def test_shipped_names_resolve_and_missing_ones_are_explained(fake_assets, monkeypatch, tmp_path):
+    from freeaction import WorldModel, load_model
+    from freeaction.shipped import available_models
+
+    assert available_models() == ["pusher-64"]
+    assert load_model("pusher-64").config.action_dim == 2
+    assert WorldModel.load("pusher-64").vae is not None  # the vae/ folder next to the weights
+    with pytest.raises(CheckpointError, match="arm-64.*not in this installation.*available: \\['pusher-64'\\]"):
+        load_model("arm-64")
+    monkeypatch.chdir(tmp_path)  # a real folder of that name wins over the shipped model
+    (tmp_path / "pusher-64").mkdir()
+    with pytest.raises(CheckpointError, match="config.json|model.safetensors"):
+        load_model("pusher-64")
+
+
+def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
+    from freeaction.commands.demo import run_demo
+    from freeaction.data.video import read_frames
+
+    result = run_demo(tmp_path / "demo", episodes=3, progress=False)
+    table = result["table"].read_text()
+    assert "unguided" in table and "freeaction" in table and "latent" in table.lower()
+    assert result["html"].is_file() and "<video" in result["html"].read_text()
+    assert len(result["videos"]) == 3
+    frames = read_frames(result["videos"][0])
+    assert frames.shape[0] == 16 and frames.shape[2] == 3 * 32 + 2 * 2  # GT | unguided | FreeAction
+    rows = [json.loads(line) for f in (tmp_path / "demo" / "results" / "shards").glob("*.jsonl")
+            for line in f.read_text().splitlines()]
+    starts = {r["clip"].split("@")[1] for r in rows if r["kind"] == "sample"}
+    assert starts == {"0"}  # each episode's first 16 frames
+    again = run_demo(tmp_path / "demo", episodes=3, progress=False)  # reuses episodes and finished clips
+    assert again["table"].read_text() == table
+
+
+def test_quality_check_orders_true_shuffled_and_still(tmp_path):
+    from freeaction.eval.quality import format_quality, quality_check
+
+    ckpt = make_checkpoint(tmp_path / "ck")
+    data = make_pusher(tmp_path / "data", episodes=8)
+    r = quality_check(ckpt, data, clips=3, clip_frames=6, steps=2, progress=False, split="train")
+    assert r["clips_evaluated"] == 3
+    assert r["latent_l2_still"] > 0 and r["latent_l2"] > 0
+    # a random model: the still baseline equals the per-clip mean of ||z_k - z_0||^2, recomputed here
+    from freeaction.data import open_dataset
+    from freeaction.pipeline import WorldModel
+
+    ds = open_dataset(data, "train", num_frames=6)
+    wm = WorldModel.load(ckpt)
+    picked = np.linspace(0, len(ds) - 1, 3).round().astype(int)
+    want = []
+    for k in picked:
+        z = wm.encode(ds[int(k)].frames).cpu().float()
+        want.append(float(((z[1:] - z[:1]) ** 2).mean()))
+    assert r["latent_l2_still"] == pytest.approx(np.mean(want), rel=1e-4)
+    assert set(r["bar"]) == {"beats_nothing_moves", "uses_actions", "effector_within_3px"}
+    assert r["ee_error_truth"] < 1.0  # the locator finds the real effector
+    assert "nothing moves" in format_quality(r)
