@@ -43,6 +43,7 @@ def quality_check(
     checkpoint: str | Path,
     dataset: str | Path,
     *,
+    vae: str | Path | None = None,
     split: str = "test",
     clips: int = 64,
     clip_frames: int = 16,
@@ -61,7 +62,7 @@ def quality_check(
     from freeaction.eval.metrics import latent_l2
     from freeaction.pipeline import WorldModel
 
-    wm = WorldModel.load(checkpoint, device=device)
+    wm = WorldModel.load(checkpoint, vae, device=device)
     ds = open_dataset(dataset, split, num_frames=clip_frames, frames=wm.vae is not None)
     if len(ds) < 2:
         raise InputError(f"{dataset}: split {split!r} has {len(ds)} clips of {clip_frames} frames; need at least 2")
@@ -166,7 +167,7 @@ def format_quality(r: dict[str, Any]) -> str:
 
 def cmd_quality(args: argparse.Namespace) -> int:
     result = quality_check(
-        args.checkpoint, args.dataset, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
+        args.checkpoint, args.dataset, vae=args.vae, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
         sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,
     )
     print(format_quality(result))
@@ -187,6 +188,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("checkpoint", help="checkpoint folder (with vae/) or shipped model name")
     p.add_argument("--dataset", required=True, help="dataset root (IRASim layout, LeRobot or RLDS)")
+    p.add_argument("--vae", default=None, help="diffusers AutoencoderKL folder (default: CHECKPOINT/vae)")
     p.add_argument("--split", default="test")
     p.add_argument("--clips", type=int, default=64, help="clips, spread evenly over the split (default 64)")
     p.add_argument("--clip-frames", type=int, default=16, help="frames per clip, context included (default 16)")

@@ -324,6 +324,28 @@ def read_log(run: Path) -> list[dict[str, Any]]:
     return out
 
 
+def train_seconds(run: Path, up_to_step: int | None = None) -> float:
+    """Wall time of the optimizer steps up to ``up_to_step``, summed from the log's throughput
+    (each entry covers the steps since the previous one); resumptions and pauses between
+    sessions do not count, evaluation and checkpoint writing inside an interval do."""
+    import yaml
+
+    cfg_file = Path(run) / CONFIG_FILE
+    batch = int(yaml.safe_load(cfg_file.read_text(encoding="utf-8"))["batch_size"]) if cfg_file.is_file() else 1
+    latest = latest_checkpoint(Path(run))
+    world = 1
+    if latest is not None:
+        with contextlib.suppress(OSError, ValueError):
+            world = int(json.loads((latest / "train_state.json").read_text(encoding="utf-8")).get("world_size", 1))
+    total, prev = 0.0, 0
+    for e in read_log(run):
+        if "samples_per_s" not in e or (up_to_step is not None and e["step"] > up_to_step):
+            continue
+        total += (e["step"] - prev) * batch * world / max(float(e["samples_per_s"]), 1e-9)
+        prev = e["step"]
+    return total
+
+
 def truncate_log(run: Path, step: int) -> None:
     """Keep only the log entries up to ``step`` (a resumed run rewrites what came after)."""
     entries = [e for e in read_log(run) if e.get("step", 0) <= step]

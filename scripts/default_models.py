@@ -1,0 +1,272 @@
+"""Reproduce a shipped default model, from simulator to model card, with one command.
+
+    python scripts/default_models.py pusher-64             # data, VAE, latents, stats, training
+    python scripts/default_models.py pusher-64 --ship      # + export into src/freeaction/assets/ with its card
+
+Every stage is a ``freeaction`` command, printed before it runs, and every one resumes: run the
+same command again after a crash or a session's end and it continues where it stopped (finished
+stages are skipped, training continues from its last checkpoint). ``--max-steps`` caps the
+training, e.g. to stop at the step the shipped model was exported from. Work goes to
+``--work`` (default ``runs/default-models/<name>``); nothing there is committed.
+
+``--ship`` exports the training run's newest checkpoint (EMA weights) with its VAE into
+``src/freeaction/assets/<name>/``, measures the quality bar (:mod:`freeaction.eval.quality`) on
+the held-out test split, and writes ``MODEL_CARD.md`` and ``shipped.json`` next to the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ASSETS = REPO / "src" / "freeaction" / "assets"
+
+VAE_FLAGS = ["--preset", "f4-small", "--steps", "2500", "--batch-size", "32", "--crop", "32", "--edge-weight", "2",
+             "--max-frames", "12000", "--save-every", "250"]
+COMMON_TRAIN = {
+    "model": "small",
+    "model_options": {"hidden_size": 128, "depth": 8, "num_heads": 4, "condition": "trajectory",
+                      "final_frame_ada": True},
+    "num_frames": 8,
+    "batch_size": 16,
+    "lr": 1.0e-3,
+    "warmup_steps": 500,
+    "ema_decay": 0.999,
+    "ema_warmup": True,
+    "min_snr_gamma": 5,
+    "moving_weight": 5,
+    "bf16": True,
+    "action_check_every": 250,
+    "save_every": 250,
+    "progress": False,
+}
+MODELS = {
+    "pusher-64": {
+        "simulator": "pusher",
+        "episodes": 2000,
+        "size": [64, 64],
+        "train": {**COMMON_TRAIN, "max_steps": 40000},
+        "sampler": "ddim",
+        "steps": 20,
+        "description": "the pusher simulator (a disc pushes blocks on a table; 2-D actions = effector displacement)",
+    },
+    "arm-64": {
+        "simulator": "arm",
+        "episodes": 800,
+        "size": [64, 64],
+        "train": {**COMMON_TRAIN, "max_steps": 40000},
+        "sampler": "ddim",
+        "steps": 20,
+        "description": "the arm simulator (robosuite Panda with cubes; 7-D actions = end-effector deltas + gripper)",
+    },
+}
+
+
+def run(cmd: list[str], log: Path | None = None) -> None:
+    print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+    if log is None:
+        subprocess.run(cmd, check=True)
+        return
+    with open(log, "a", encoding="utf-8") as f:
+        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
+
+
+def freeaction(*args: str) -> list[str]:
+    return [sys.executable, "-m", "freeaction.cli", *args]
+
+
+def dataset_complete(root: Path, episodes: int) -> bool:
+    meta = root / "dataset.json"
+    if not meta.is_file():
+        return False
+    info = json.loads(meta.read_text())
+    return bool(info.get("complete")) and int(info.get("episodes", 0)) >= episodes
+
+
+def latents_complete(root: Path) -> bool:
+    ann = root / "annotation"
+    lat = root / "latent_videos"
+    if not lat.is_dir():
+        return False
+    for split_dir in ann.iterdir():
+        n_ann = sum(1 for _ in split_dir.glob("*.json"))
+        n_lat = sum(1 for _ in (lat / split_dir.name).glob("*/0.pt")) if (lat / split_dir.name).is_dir() else 0
+        if n_lat < n_ann:
+            return False
+    return True
+
+
+def build(name: str, work: Path, max_steps: int | None) -> Path:
+    spec = MODELS[name]
+    work.mkdir(parents=True, exist_ok=True)
+    data, vae_run, train_run = work / "data", work / "vae", work / "train"
+    size = "x".join(map(str, spec["size"]))
+    if not dataset_complete(data, spec["episodes"]):
+        run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
+                       "--size", size, "--workers", "2"))
+    if not (vae_run / "metrics.json").is_file():
+        run(freeaction("train-vae", str(data), "--out", str(vae_run), *VAE_FLAGS, "--no-progress"))
+    if not latents_complete(data):
+        run(freeaction("encode", str(data), "--vae", str(vae_run / "vae"), "--no-progress"))
+    if not (data / "freeaction_stats.json").is_file():
+        run(freeaction("data", "stats", str(data)))
+    cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **spec["train"]}
+    if max_steps is not None:
+        cfg["max_steps"] = int(max_steps)
+    config_file = work / "train.yaml"
+    config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run(freeaction("train", "--config", str(config_file)), log=work / "train.log")
+    return train_run
+
+
+# -- shipping -------------------------------------------------------------------------------------
+def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, clips: int) -> Path:
+    from freeaction import load_model
+    from freeaction.eval.quality import format_quality, quality_check
+    from freeaction.train.checkpoint import latest_checkpoint
+    from freeaction.train.loop import train_seconds
+
+    spec = MODELS[name]
+    ckpt = latest_checkpoint(train_run)
+    if ckpt is None:
+        raise SystemExit(f"{train_run}: no checkpoint yet; train first")
+    target = ASSETS / name
+    tmp = ASSETS / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(ckpt / "model", tmp)
+    shutil.copytree(vae_run / "vae", tmp / "vae")
+    info = {"simulator": spec["simulator"], "size": spec["size"], "sampler": spec["sampler"], "steps": spec["steps"],
+            "simulator_options": {}}
+    (tmp / "shipped.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"quality check of {ckpt} on {dataset} (test split) ...", flush=True)
+    q = quality_check(tmp, dataset, clips=clips, sampler=spec["sampler"], steps=spec["steps"])
+    print(format_quality(q))
+    (work / "quality.json").write_text(json.dumps(q, indent=1))
+    step = int(ckpt.name.split("-")[-1])
+    log = train_run / "log.jsonl"
+    checks = [json.loads(x) for x in log.read_text().splitlines() if "action_ratio" in x]
+    model = load_model(tmp)
+    n_params = sum(p.numel() for p in model.parameters())
+    sizes = {f.name: f.stat().st_size for f in tmp.rglob("*") if f.is_file()}
+    vae_metrics = json.loads((vae_run / "metrics.json").read_text())
+    seconds = train_seconds(train_run, step)
+    card = model_card(name, spec, q, step, seconds, checks, n_params, sizes, vae_metrics, model.config)
+    (tmp / "MODEL_CARD.md").write_text(card)
+    if (train_run / "loss.png").is_file():
+        shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+    print(f"shipped {target}")
+    return target
+
+
+def model_card(name, spec, q, step, seconds, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
+    weights_mb = sizes.get("model.safetensors", 0) / 1e6
+    vae_mb = sum(v for k, v in sizes.items() if k.endswith(".safetensors") and k != "model.safetensors") / 1e6
+    last = checks[-1] if checks else {}
+    bar = q["bar"]
+    yes = {True: "yes", False: "**no**"}
+    rows = [
+        f"| Latent L2, true actions | {q['latent_l2']:.4f} | | |",
+        f"| Latent L2, \"nothing moves\" (every frame = the context frame) | {q['latent_l2_still']:.4f} | "
+        f"true < this | {yes[bar['beats_nothing_moves']]} |",
+        f"| Latent L2, actions shuffled across clips | {q['latent_l2_shuffled']:.4f} | true <= 0.8 x this | "
+        f"{yes[bar['uses_actions']]} (ratio {q['true_over_shuffled']:.3f}) |",
+    ]
+    latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
+    nan = float("nan")
+    vae_psnr = f"{vae.get('psnr', nan):.1f} dB over whole frames, {vae.get('psnr_objects', nan):.1f} dB"
+    ee = ""
+    if q.get("ee_error") is not None:
+        ee = (f"| end effector error (px, by colour, frames 1..15) | {q['ee_error']:.2f} | <= 3 | "
+              f"{yes[bar['effector_within_3px']]} |\n")
+    return f"""# `{name}`
+
+An action-conditioned video world model of {spec['description']}, {spec['size'][0]}x{spec['size'][1]}
+frames, trained from scratch on CPU by freeaction. It is the model `freeaction demo` runs
+(`--model {name}`), and `freeaction.load_model("{name}")` / `WorldModel.load("{name}")` load it.
+
+## Quality bar (held-out test split)
+
+{q['clips_evaluated']} test clips of 1 context frame + {q['clip_frames'] - 1} actions, spread evenly over the
+split, {q['sampler']} {q['steps']} steps, unguided, one seed per clip (`{q['seed']}`); the model's window is
+{mc.num_frames} frames, so the 15 actions are generated autoregressively in chunks of {mc.num_frames - 1}.
+
+| figure | value | bar | met |
+|---|---|---|---|
+{chr(10).join(rows)}
+{ee}
+Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}` (`--out q.json` keeps
+per-clip rows).
+
+## Data
+
+`freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size {spec['size'][0]}x{spec['size'][1]}`
+(seed 0; splits 80/10/10 by episode). Actions are scaled by the SPEC's scaler before the model sees them;
+`mu_act` (mean m(a) over the training windows of {mc.num_frames - 1} actions) is stored with the weights.
+
+## Model
+
+`VideoDiT`, {n_params / 1e6:.2f} M parameters: hidden {mc.hidden_size}, {mc.depth} blocks (alternating spatial /
+temporal), {mc.num_heads} heads, patch {mc.patch_size}, latents {latents},
+window {mc.num_frames} frames, condition `{mc.condition}` (freeaction's variant of IRASim's Frame-Ada: each
+frame is also conditioned on the cumulative displacement from the context frame, in its tokens and in
+the spatial, temporal and final adaLN; not an IRASim architecture).
+Weights: `model.safetensors` {weights_mb:.1f} MB (EMA); VAE (`vae/`, diffusers AutoencoderKL
+`{vae.get('preset')}`) {vae_mb:.1f} MB.
+
+Autoencoder: `freeaction train-vae data --out vae {' '.join(VAE_FLAGS)}`; held-out reconstruction
+PSNR {vae_psnr} inside the object masks; scaling factor {vae.get('scaling_factor', float('nan')):.4f}.
+
+## Training
+
+`python scripts/default_models.py {name}` runs every step (data, VAE, latents, statistics, training) and
+resumes after interruptions; `--ship` writes this folder. Recipe: epsilon MSE on frames 1..{mc.num_frames - 1}
+with the clean context frame, uniform t over 1000 linear-beta steps, AdamW lr {spec['train']['lr']} (linear
+warm-up {spec['train']['warmup_steps']} steps), batch {spec['train']['batch_size']}, grad clip 0.1, EMA
+{spec['train']['ema_decay']} with warm-up, null-condition dropout 0.1, Min-SNR-{spec['train']['min_snr_gamma']}
+loss weights, {spec['train']['moving_weight']}x weight on latent cells that move, bf16 autocast.
+
+Exported at step {step} ({step * spec['train']['batch_size']:,} clips seen), after {seconds / 3600:.2f} h of
+training-step wall time on a 2-core CPU (sum of the logged intervals).
+Action use on the fixed validation batch at that point: loss with shuffled / true actions =
+{last.get('action_ratio', float('nan')):.3f}
+(`training_curves.png` plots it with the loss).
+
+## Limits
+
+A small model of a simple simulated world: it has seen only its simulator's scenes, cameras and
+action ranges. Long rollouts drift (each {mc.num_frames - 1}-action chunk starts from a generated frame).
+"""
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", choices=sorted(MODELS))
+    p.add_argument("--work", type=Path, default=None, help="work folder (default runs/default-models/NAME)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop training at this step")
+    p.add_argument("--ship", action="store_true", help="export into src/freeaction/assets/NAME with a model card")
+    p.add_argument("--ship-only", action="store_true", help="only export (the run must exist)")
+    p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
+    args = p.parse_args()
+    work = args.work or REPO / "runs" / "default-models" / args.name
+    start = time.time()
+    train_run = work / "train" if args.ship_only else build(args.name, work, args.max_steps)
+    if args.ship or args.ship_only:
+        ship(args.name, work, train_run, work / "data", work / "vae", args.clips)
+    print(f"done in {(time.time() - start) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
