@@ -75,6 +75,27 @@ def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
     assert out.shape == (1, 4, 4, 4, 4) and torch.isfinite(out).all()
 
 
+def test_train_seconds_sums_the_logged_intervals(data, tmp_path):
+    from freeaction.train.loop import train_seconds
+
+    run = tmp_path / "run"
+    train(tiny_config(data, run, log_every=2))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    timed = [e for e in log if "samples_per_s" in e]
+    batch = tiny_config(data, run).batch_size
+    want = sum(2 * batch / e["samples_per_s"] for e in timed)  # each entry covers 2 steps
+    assert train_seconds(run) == pytest.approx(want)
+    assert train_seconds(run, up_to_step=2) == pytest.approx(2 * batch / timed[0]["samples_per_s"])
+
+
+def test_trajectory_condition_trains_and_exports(data, tmp_path):
+    cfg = tiny_config(data, tmp_path / "run", max_steps=2, save_every=2, action_check_every=0)
+    cfg.model_options = {**cfg.model_options, "condition": "trajectory"}
+    model = load_model(train(cfg)["model"])
+    assert model.config.condition == "trajectory"
+    assert model.action_to_tokens.weight.abs().sum() > 0  # it learned away from its zero start
+
+
 def test_bf16_autocast_run(data, tmp_path):
     summary = train(tiny_config(data, tmp_path / "run", bf16=True, max_steps=2, save_every=2, action_check_every=2))
     assert summary["loss"] > 0 and summary["action_ratio"] > 0
