@@ -3,10 +3,11 @@
     python benchmarks/time_to_bar.py runs/default-models/pusher-64/train \
         --dataset runs/default-models/pusher-64/data --vae runs/default-models/pusher-64/vae/vae --watch
 
-Evaluates every checkpoint (a multiple of ``--every`` steps) not yet in ``RUN/quality_curve.jsonl``
-and appends one line per checkpoint: step, training wall time so far, Latent L2 with true /
-shuffled actions / "nothing moves", effector error, and whether the bar is met. ``--watch`` keeps
-waiting for new checkpoints (training keeps only the newest few, so watch while it trains).
+Evaluates every checkpoint (a multiple of ``--every`` steps) not yet evaluated and appends one
+line per checkpoint to ``RUN/quality_curve_<clip frames>.jsonl``: step, training wall time so
+far, Latent L2 with true / shuffled actions / "nothing moves", effector error, and whether
+the bar is met. ``--watch`` keeps waiting for new checkpoints (training keeps only the
+newest few, so watch while it trains).
 The printed table is the benchmark figure; the first passing row is the time to the bar.
 """
 
@@ -20,11 +21,10 @@ from pathlib import Path
 from freeaction.eval.quality import quality_check
 from freeaction.train.loop import train_seconds
 
-CURVE = "quality_curve.jsonl"
+CURVE = "quality_curve_{}.jsonl"  # per clip length
 
 
-def evaluated(run: Path) -> set[int]:
-    path = run / CURVE
+def evaluated(path: Path) -> set[int]:
     return {json.loads(x)["step"] for x in path.read_text().splitlines()} if path.is_file() else set()
 
 
@@ -42,14 +42,16 @@ def main() -> None:
     p.add_argument("--every", type=int, default=500)
     p.add_argument("--clips", type=int, default=32)
     p.add_argument("--split", default="val", help="held-out split for tracking (the card uses test)")
+    p.add_argument("--clip-frames", type=int, default=16, help="1 context frame + actions (default 16)")
     p.add_argument("--watch", action="store_true")
     p.add_argument("--poll", type=float, default=60.0)
     args = p.parse_args()
+    curve = args.run / CURVE.format(args.clip_frames)
     print("   step train_h  true_L2  shuffled  still_L2  t/shuf  ee_px  bar")
-    for line in (args.run / CURVE).read_text().splitlines() if (args.run / CURVE).is_file() else []:
+    for line in curve.read_text().splitlines() if curve.is_file() else []:
         print(row_text(json.loads(line)))
     while True:
-        done = evaluated(args.run)
+        done = evaluated(curve)
         todo = sorted(
             (int(c.name.split("-")[-1]), c) for c in (args.run / "checkpoints").glob("step-*")
             if (c / "model" / "model.safetensors").is_file()
@@ -58,12 +60,12 @@ def main() -> None:
         for step, ckpt in todo:
             try:
                 q = quality_check(ckpt / "model", args.dataset, vae=args.vae, split=args.split, clips=args.clips,
-                                  progress=False)
+                                  clip_frames=args.clip_frames, progress=False)
             except FileNotFoundError:  # the training deleted it meanwhile
                 continue
             row = {k: v for k, v in q.items() if k not in ("clips", "bar")}
             row.update(step=step, train_hours=train_seconds(args.run, step) / 3600, passes=q["passes"])
-            with open(args.run / CURVE, "a", encoding="utf-8") as f:
+            with open(curve, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
             print(row_text(row), flush=True)
         if not args.watch:
