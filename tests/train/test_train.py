@@ -321,3 +321,7 @@ def test_action_check_ratio_is_one_for_a_model_that_ignores_actions(data):
     model.embed_state.bias.zero_()
     ignores = check(model)
     assert ignores["action_ratio"] == 1.0 and ignores["val_loss"] == ignores["val_loss_shuffled"]
+    # the moving-cells ratio: restricted to cells that change between frames, same verdicts
+    assert bool(check.moving.any()) and not bool(check.moving.all())
+    assert uses["action_ratio_moving"] != pytest.approx(1.0, abs=1e-4)
+    assert ignores["action_ratio_moving"] == 1.0
