@@ -89,3 +89,19 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert set(r["bar"]) == {"beats_nothing_moves", "uses_actions", "effector_within_3px"}
     assert r["ee_error_truth"] < 1.0  # the locator finds the real effector
     assert "nothing moves" in format_quality(r)
+
+
+def test_result_configs_in_the_repository_are_valid():
+    from freeaction.eval.config import load_eval_config
+    from freeaction.eval.sweep import expand_sweep
+
+    folder = Path(__file__).resolve().parents[2] / "configs" / "results"
+    files = sorted(folder.glob("*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        cfg = load_eval_config(f, check_files=False)
+        assert cfg.clip_frames == 16 and cfg.baseline == "unguided"
+        if cfg.sweep:
+            dim = 7 if "arm" in f.name else 2
+            methods, plan, notes = expand_sweep(cfg.sweep, cfg.methods, dim, str(f))
+            assert len(methods) > 10 and ("gripper_negation" in plan) == (dim == 7)

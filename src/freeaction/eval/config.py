@@ -177,6 +177,10 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     if not cfg.dataset:
         raise InputError(f"{src}: 'dataset' is required (a dataset root)")
     if check_files:
+        from freeaction.shipped import SHIPPED_MODELS, shipped_model_path
+
+        if Path(cfg.checkpoint).name in SHIPPED_MODELS and not Path(cfg.checkpoint).exists():
+            shipped_model_path(Path(cfg.checkpoint).name)  # explains that it is not installed
         for name in ("checkpoint", "dataset", "vae", "idm", "fvd_weights", "fid_weights"):
             value = getattr(cfg, name)
             if value is not None and not Path(value).exists():
@@ -227,9 +231,9 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, source: 
         raise InputError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
     cfg = EvalConfig(**data, source=source)
     base = base or Path.cwd()
-    from freeaction.shipped import SHIPPED_MODELS, shipped_model_path
+    from freeaction.shipped import available_models, shipped_model_path
 
-    if cfg.checkpoint in SHIPPED_MODELS and not (base / cfg.checkpoint).exists():
+    if cfg.checkpoint in available_models() and not (base / cfg.checkpoint).exists():
         cfg.checkpoint = str(shipped_model_path(cfg.checkpoint))
     for name in ("checkpoint", "dataset", "vae", "idm", "fvd_weights", "fid_weights", "out"):
         setattr(cfg, name, _resolve(base, getattr(cfg, name)))
