@@ -176,6 +176,11 @@ def model_card(name, spec, q, step, seconds, checks, n_params, sizes, vae, mc) -
     last = checks[-1] if checks else {}
     bar = q["bar"]
     yes = {True: "yes", False: "**no**"}
+    status = "" if q["passes"] else (
+        "\n**Status: interim.** This checkpoint does not meet the quality bar below yet; training\n"
+        "continues (`python scripts/default_models.py " + name + "` resumes it) and a later version\n"
+        "replaces these weights. FreeAction's guidance needs a model that uses its actions.\n"
+    )
     rows = [
         f"| Latent L2, true actions | {q['latent_l2']:.4f} | | |",
         f"| Latent L2, \"nothing moves\" (every frame = the context frame) | {q['latent_l2_still']:.4f} | "
@@ -195,7 +200,7 @@ def model_card(name, spec, q, step, seconds, checks, n_params, sizes, vae, mc) -
 An action-conditioned video world model of {spec['description']}, {spec['size'][0]}x{spec['size'][1]}
 frames, trained from scratch on CPU by freeaction. It is the model `freeaction demo` runs
 (`--model {name}`), and `freeaction.load_model("{name}")` / `WorldModel.load("{name}")` load it.
-
+{status}
 ## Quality bar (held-out test split)
 
 {q['clips_evaluated']} test clips of 1 context frame + {q['clip_frames'] - 1} actions, spread evenly over the
