@@ -112,6 +112,27 @@ def test_shards_split_clips_by_rank_and_merge(eval_workspace, finished_run, monk
     assert all(same_values(r, full[(r["kind"], r["protocol"], r["method"], r["clip"], r["seed"])]) for r in merged)
 
 
+def test_two_launched_processes_shard_and_merge(eval_workspace, finished_run):
+    """A real gloo process group of 2 CPU processes (torchrun, what `accelerate launch` runs on GPUs);
+    each takes its clips, rank 0 merges after the barrier, the rows equal a single-process run."""
+    cfg = write_config(eval_workspace / "launch.yaml", out="launch_out", save_videos=0,
+                       methods=["unguided", "freeaction"])
+    out = eval_workspace / "launch_out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+         "-m", "freeaction.eval", "evaluate", str(cfg), "--no-progress", "--no-report"],
+        capture_output=True, text=True, env=env, timeout=600, cwd=eval_workspace,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in (out / "shards").glob("*.jsonl")) == ["rank000-of-002.jsonl", "rank001-of-002.jsonl"]
+    merged = read_rows(out / "results.jsonl")
+    full = by_key(read_rows(finished_run / "results.jsonl"))
+    assert {(r["kind"], r["protocol"], r["method"], r["clip"], r["seed"]) for r in merged} == {
+        k for k in full if k[1] == "short" and k[2] in ("unguided", "freeaction", None)}
+    assert all(same_values(r, full[(r["kind"], r["protocol"], r["method"], r["clip"], r["seed"])]) for r in merged)
+
+
 def test_torn_line_is_cut_when_the_shard_is_reopened(tmp_path):
     w = ShardWriter(tmp_path)
     row = {"kind": "sample", "protocol": "short", "method": "m", "clip": "a@0", "seed": 0, "psnr": float("nan")}

@@ -181,6 +181,22 @@ def test_two_cpu_processes_hold_identical_weights(data, tmp_path):
     assert load_checkpoint(list_checkpoints(out)[-1]).meta["world_size"] == 2
 
 
+def test_torchrun_cpu_processes_form_one_run(data, tmp_path):
+    """`torchrun --nproc_per_node 2 -m freeaction.cli train` on a CPU machine (device auto): one
+    process group of 2, not two single-process runs racing into the same folder."""
+    out = tmp_path / "tr"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "freeaction.cli", "train", str(data), "--out", str(out), "--model", "tiny", "--num-frames", "4",
+           "--batch-size", "2", "--max-steps", "2", "--save-every", "2", "--action-check-every", "0",
+           "--set", "model_options={hidden_size: 32, depth: 2, num_heads: 2}", "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "2 process(es)" in proc.stdout
+    state = json.loads((list_checkpoints(out)[-1] / "train_state.json").read_text())
+    assert state["world_size"] == 2
+
+
 def test_crash_while_saving_keeps_last_good_checkpoint(data, tmp_path, monkeypatch):
     run = tmp_path / "run"
     train(tiny_config(data, run, max_steps=3, save_every=3))

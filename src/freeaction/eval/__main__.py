@@ -1,5 +1,6 @@
 """``python -m freeaction.eval COMMAND ...`` = ``freeaction COMMAND ...``; handy for
-``accelerate launch -m freeaction.eval evaluate CONFIG``."""
+``accelerate launch --multi_gpu -m freeaction.eval evaluate CONFIG`` (GPUs) or
+``torchrun --nproc_per_node N -m freeaction.eval evaluate CONFIG`` (CPU processes)."""
 
 import sys
 

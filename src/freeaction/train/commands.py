@@ -5,7 +5,8 @@ Thin: each handler turns flags into a config and calls :func:`freeaction.train.t
 
 Several processes (DDP through accelerate)::
 
-    accelerate launch --num_processes 2 [--cpu] -m freeaction.cli train DATASET --out RUN ...
+    accelerate launch --multi_gpu --num_processes 2 -m freeaction.cli train DATASET --out RUN ...  (GPUs)
+    torchrun --nproc_per_node 2 -m freeaction.cli train DATASET --out RUN ...  (CPU processes)
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def _add_train(sub: Any) -> None:
         help="train a world model on pre-encoded latents (IRASim's recipe by default)",
         description="Train an action-conditioned video DiT on a dataset's pre-encoded latents. Defaults are IRASim's "
         "recipe; a --config YAML/TOML file and flags override them (flags win). Resumes from the newest checkpoint "
-        "in --out. Multi-process: accelerate launch --num_processes N [--cpu] -m freeaction.cli train ...",
+        "in --out. Multi-process: accelerate launch --multi_gpu --num_processes N -m freeaction.cli train ... "
+        "(GPUs) or torchrun --nproc_per_node N -m freeaction.cli train ... (CPU processes)",
     )
     p.add_argument("dataset", nargs="?", default=None, help="IRASim-layout dataset with latent_videos/")
     p.add_argument("--out", "-o", default=None, help="run folder (checkpoints, log, loss curve, final model)")

@@ -432,7 +432,10 @@ def _accelerator(cfg: TrainConfig) -> Any:
 
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise InputError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
-    return Accelerator(cpu=cfg.device == "cpu", mixed_precision="no")
+    # without cpu=True, accelerate does not form a process group of CPU processes (torchrun,
+    # accelerate launch with MPI) and every process would train alone into the same folder
+    cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
+    return Accelerator(cpu=cpu, mixed_precision="no")
 
 
 def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change: bool = False) -> dict[str, Any]:
