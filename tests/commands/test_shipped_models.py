@@ -1,0 +1,39 @@
+"""The default models shipped in src/freeaction/assets: present, small, loadable, documented."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from freeaction.shipped import ASSETS, SHIPPED_MODELS, available_models
+
+SHIPPED = available_models()
+
+
+def test_at_least_the_pusher_model_ships():
+    assert "pusher-64" in SHIPPED, f"{ASSETS / 'pusher-64'} is missing: `freeaction demo` needs it"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_is_small_loadable_and_documented(name):
+    from freeaction import WorldModel
+
+    folder = ASSETS / name
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert size <= 20e6, f"{name}: {size / 1e6:.1f} MB > 20 MB"
+    assert not list(folder.rglob("*.pt")) and not list(folder.rglob("*.bin")), "safetensors only"
+    card = (folder / "MODEL_CARD.md").read_text()
+    for section in ("## Quality bar", "## Data", "## Training", "Latent L2"):
+        assert section in card, f"{name}/MODEL_CARD.md has no {section!r}"
+    info = json.loads((folder / "shipped.json").read_text())
+    assert info["simulator"] in ("pusher", "arm") and info["size"] == [64, 64]
+    wm = WorldModel.load(name)
+    assert wm.frame_size == (64, 64)
+    assert wm.config.action_dim == (2 if info["simulator"] == "pusher" else 7)
+    stats = wm.action_stats
+    assert stats["mu_act"] > 0 and stats["num_frames"] == wm.config.num_frames  # mu_act per chunk of F-1
+
+
+def test_names_cover_what_ships():
+    assert set(SHIPPED) <= set(SHIPPED_MODELS)
