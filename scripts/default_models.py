@@ -47,6 +47,7 @@ COMMON_TRAIN = {
     "moving_weight": 5,
     "bf16": True,
     "action_check_every": 250,
+    "action_check_clips": 64,
     "save_every": 250,
     "progress": False,
 }
