@@ -95,6 +95,27 @@ def diffusion_loss(
     noise: like x0; null: (B,) bool, samples whose condition is replaced by the null embedding.
     Returns the mean loss, or the per-sample losses (B,) with ``reduce=False``.
     """
+    err = epsilon_errors(model, x0, actions, t, noise, null, autocast_dtype=autocast_dtype)
+    if moving_weight != 1.0:
+        err = err * (1.0 + (moving_weight - 1.0) * moving_cells(x0, moving_threshold).float())
+    per_sample = err.mean(dim=(1, 2, 3, 4))
+    if min_snr_gamma is not None:
+        snr = (_SQRT_AB[t.cpu()].float().to(x0.device) / _SQRT_1MAB[t.cpu()].float().to(x0.device)).pow(2)
+        per_sample = per_sample * snr.clamp(max=min_snr_gamma) / snr
+    return per_sample.mean() if reduce else per_sample
+
+
+def epsilon_errors(
+    model: torch.nn.Module,
+    x0: torch.Tensor,
+    actions: torch.Tensor,
+    t: torch.Tensor,
+    noise: torch.Tensor,
+    null: torch.Tensor | None = None,
+    *,
+    autocast_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Squared epsilon errors (B, F-1, C, h, w) of frames 1..F-1, noised to ``t`` with a clean frame 0."""
     sa = _SQRT_AB[t.cpu()].float().to(x0.device).view(-1, 1, 1, 1, 1)
     s1 = _SQRT_1MAB[t.cpu()].float().to(x0.device).view(-1, 1, 1, 1, 1)
     x_t = sa * x0 + s1 * noise
@@ -102,15 +123,13 @@ def diffusion_loss(
     ctx = torch.autocast(x0.device.type, dtype=autocast_dtype) if autocast_dtype else contextlib.nullcontext()
     with ctx:
         eps = model(x_t, t, actions, null_condition=null)
-    err = (eps.float()[:, 1:, : x0.shape[2]] - noise[:, 1:]).pow(2)
-    if moving_weight != 1.0:
-        moving = (x0[:, 1:] - x0[:, :-1]).abs().mean(dim=2, keepdim=True) > moving_threshold
-        err = err * (1.0 + (moving_weight - 1.0) * moving.float())
-    per_sample = err.mean(dim=(1, 2, 3, 4))
-    if min_snr_gamma is not None:
-        snr = (sa.view(-1) / s1.view(-1)).pow(2)
-        per_sample = per_sample * snr.clamp(max=min_snr_gamma) / snr
-    return per_sample.mean() if reduce else per_sample
+    return (eps.float()[:, 1:, : x0.shape[2]] - noise[:, 1:]).pow(2)
+
+
+def moving_cells(x0: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
+    """(B, F-1, 1, h, w) bool: latent cells of frames 1..F-1 that changed from the previous frame
+    (mean absolute change over channels above ``threshold``)."""
+    return (x0[:, 1:] - x0[:, :-1]).abs().mean(dim=2, keepdim=True) > threshold
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -298,27 +317,24 @@ class ActionCheck:
         self.t = ((torch.arange(n) + 0.5) * NUM_TRAIN_TIMESTEPS / n).long().to(device)
         # pair every clip with one half the batch away (evenly spaced clips: another episode)
         self.shuffled = torch.roll(self.actions, shifts=max(n // 2, 1), dims=0)
-        self.moving = (self.x0[:, 1:] - self.x0[:, :-1]).abs().mean(dim=2, keepdim=True) > 0.1
+        self.moving = moving_cells(self.x0)
 
-    def _moving_error(self, model: torch.nn.Module, actions: torch.Tensor, autocast_dtype: torch.dtype | None) -> float:
-        sa = _SQRT_AB[self.t.cpu()].float().to(self.x0.device).view(-1, 1, 1, 1, 1)
-        s1 = _SQRT_1MAB[self.t.cpu()].float().to(self.x0.device).view(-1, 1, 1, 1, 1)
-        x_t = torch.cat([self.x0[:, :1], (sa * self.x0 + s1 * self.noise)[:, 1:]], dim=1)
-        ctx = torch.autocast(self.x0.device.type, dtype=autocast_dtype) if autocast_dtype else contextlib.nullcontext()
-        with ctx:
-            eps = model(x_t, self.t, actions)
-        err = (eps.float()[:, 1:, : self.x0.shape[2]] - self.noise[:, 1:]).pow(2).mean(dim=2, keepdim=True)
-        return float((err * self.moving).sum() / self.moving.sum().clamp(min=1))
+    def _errors(self, model: torch.nn.Module, actions: torch.Tensor, null: torch.Tensor | None,
+                autocast_dtype: torch.dtype | None) -> tuple[float, float]:
+        """(loss over all cells, as ``diffusion_loss``; loss over the moving cells) from one forward."""
+        err = epsilon_errors(model, self.x0, actions, self.t, self.noise, null, autocast_dtype=autocast_dtype)
+        per_cell = err.mean(dim=2, keepdim=True)
+        moving = float((per_cell * self.moving).sum() / self.moving.sum().clamp(min=1))
+        return err.mean(dim=(1, 2, 3, 4)).mean().item(), moving
 
     @torch.no_grad()
     def __call__(self, model: torch.nn.Module, autocast_dtype: torch.dtype | None = None) -> dict[str, float]:
         was_training = model.training
         model.eval()
-        kw = {"autocast_dtype": autocast_dtype}
-        true = diffusion_loss(model, self.x0, self.actions, self.t, self.noise, **kw).item()
-        shuffled = diffusion_loss(model, self.x0, self.shuffled, self.t, self.noise, **kw).item()
+        true, moving_true = self._errors(model, self.actions, None, autocast_dtype)
+        shuffled, moving_shuffled = self._errors(model, self.shuffled, None, autocast_dtype)
         null = torch.ones(len(self.x0), dtype=torch.bool, device=self.x0.device)
-        uncond = diffusion_loss(model, self.x0, self.actions, self.t, self.noise, null, **kw).item()
+        uncond, _ = self._errors(model, self.actions, null, autocast_dtype)
         result = {
             "val_loss": true,
             "val_loss_shuffled": shuffled,
@@ -326,8 +342,6 @@ class ActionCheck:
             "action_ratio": shuffled / max(true, 1e-12),
         }
         if bool(self.moving.any()):
-            moving_true = self._moving_error(model, self.actions, autocast_dtype)
-            moving_shuffled = self._moving_error(model, self.shuffled, autocast_dtype)
             result["action_ratio_moving"] = moving_shuffled / max(moving_true, 1e-12)
         model.train(was_training)
         return result
