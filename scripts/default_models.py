@@ -51,26 +51,21 @@ COMMON_TRAIN = {
     "save_every": 250,
     "progress": False,
 }
+COMMON = {"size": [64, 64], "train": {**COMMON_TRAIN, "max_steps": 40000}, "sampler": "ddim", "steps": 20}
 MODELS = {
     "pusher-64": {
+        **COMMON,
         "simulator": "pusher",
         "episodes": 2000,
-        "size": [64, 64],
-        "train": {**COMMON_TRAIN, "max_steps": 40000},
-        "sampler": "ddim",
-        "steps": 20,
         "description": "the pusher simulator (a disc pushes blocks on a table; 2-D actions = effector displacement)",
         "vae_note": "The shipped autoencoder was trained before the 2,000-episode dataset existed, on its first 300 "
         "episodes (same generator and seed, so the same episodes); the command above trains it on the whole "
         "training split.",
     },
     "arm-64": {
+        **COMMON,
         "simulator": "arm",
         "episodes": 800,
-        "size": [64, 64],
-        "train": {**COMMON_TRAIN, "max_steps": 40000},
-        "sampler": "ddim",
-        "steps": 20,
         "description": "the arm simulator (robosuite Panda with cubes; 7-D actions = end-effector deltas + gripper)",
     },
 }
@@ -138,7 +133,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
-    from freeaction.train.loop import train_seconds
+    from freeaction.train.loop import read_log, train_seconds
 
     spec = MODELS[name]
     ckpt = latest_checkpoint(train_run)
@@ -155,20 +150,19 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     print(f"quality check of {ckpt} on {dataset} (test split) ...", flush=True)
     q = quality_check(tmp, dataset, clips=clips, sampler=spec["sampler"], steps=spec["steps"])
     print(format_quality(q))
-    window = load_model(tmp).config.num_frames
+    model = load_model(tmp)
+    window = model.config.num_frames
     qw = quality_check(tmp, dataset, clips=clips, clip_frames=window, sampler=spec["sampler"], steps=spec["steps"])
     print(format_quality(qw))
     (work / "quality.json").write_text(json.dumps({"paper_protocol": q, "model_window": qw}, indent=1))
     step = int(ckpt.name.split("-")[-1])
-    log = train_run / "log.jsonl"
-    checks = [json.loads(x) for x in log.read_text().splitlines() if "action_ratio" in x]
-    model = load_model(tmp)
+    entries = [e for e in read_log(train_run) if e.get("step", 0) <= step]  # up to the exported step
+    checks = [e for e in entries if "action_ratio" in e]
+    logged = [e for e in entries if "samples_per_s" in e]
     n_params = sum(p.numel() for p in model.parameters())
     sizes = {f.name: f.stat().st_size for f in tmp.rglob("*") if f.is_file()}
     vae_metrics = json.loads((vae_run / "metrics.json").read_text())
     seconds = train_seconds(train_run, step)
-    logged = [json.loads(x) for x in log.read_text().splitlines() if "samples_per_s" in x]
-    logged = [r for r in logged if r["step"] <= step]
     card = model_card(name, spec, q, qw, step, seconds, checks, logged, n_params, sizes, vae_metrics, model.config)
     (tmp / "MODEL_CARD.md").write_text(card)
     if (train_run / "loss.png").is_file():
