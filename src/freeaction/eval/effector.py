@@ -73,19 +73,24 @@ class EffectorTrack:
             return None
         return cls(ann, frame_size)
 
-    def error(self, frames: np.ndarray, start: int) -> dict[str, float]:
-        """``ee_error`` / ``ee_missing`` of frames 1..n of a clip that starts at episode frame ``start``."""
+    def locate_all(self, frames: np.ndarray) -> list[np.ndarray | None]:
+        """The effector's [column, row] in each of frames 1..n (None where it is not found)."""
+        return [locate(frame, self.ee_color, self.table_color) for frame in np.asarray(frames)[1:]]
+
+    def error(self, frames: np.ndarray, start: int, found: list[np.ndarray | None] | None = None) -> dict[str, float]:
+        """``ee_error`` / ``ee_missing`` of frames 1..n of a clip that starts at episode frame ``start``
+        (``found``: the positions :meth:`locate_all` returned for these frames, if already known)."""
         frames = np.asarray(frames)
         truth = self.ee_px[start : start + len(frames)]
         if len(truth) != len(frames):
             raise ValueError(f"effector track has {len(self.ee_px)} frames; clip needs {start}..{start + len(frames)}")
         worst = float(np.hypot(*frames.shape[1:3]))
         errs, missing = [], 0
-        for frame, true in zip(frames[1:], truth[1:], strict=True):
-            found = locate(frame, self.ee_color, self.table_color)
-            if found is None:
+        positions = self.locate_all(frames) if found is None else found
+        for pos, true in zip(positions, truth[1:], strict=True):
+            if pos is None:
                 missing += 1
                 errs.append(worst)
             else:
-                errs.append(float(np.hypot(*(found - true))))
+                errs.append(float(np.hypot(*(pos - true))))
         return {"ee_error": float(np.mean(errs)), "ee_missing": missing / max(len(frames) - 1, 1)}

@@ -58,7 +58,7 @@ def quality_check(
     from tqdm.auto import tqdm
 
     from freeaction.data import open_dataset
-    from freeaction.eval.effector import EffectorTrack, locate
+    from freeaction.eval.effector import EffectorTrack
     from freeaction.eval.metrics import latent_l2
     from freeaction.pipeline import WorldModel
 
@@ -106,10 +106,9 @@ def quality_check(
             track = EffectorTrack.from_clip_meta(clip.meta, tuple(clip.frames.shape[1:3]))
         if track is not None and wm.vae is not None:
             frames = wm.decode(g[None].to(wm.device))[0]
-            row.update(track.error(frames, clip.start))
-            row["ee_error_truth"] = track.error(np.asarray(clip.frames), clip.start)["ee_error"]
-            found = [locate(f, track.ee_color, track.table_color) for f in frames[1:]]
-            real = [locate(f, track.ee_color, track.table_color) for f in np.asarray(clip.frames)[1:]]
+            found, real = track.locate_all(frames), track.locate_all(clip.frames)
+            row.update(track.error(frames, clip.start, found))
+            row["ee_error_truth"] = track.error(np.asarray(clip.frames), clip.start, real)["ee_error"]
             pairs = [np.hypot(*(a - b)) for a, b in zip(found, real, strict=True) if a is not None and b is not None]
             row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
         rows.append(row)
