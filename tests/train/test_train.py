@@ -341,3 +341,31 @@ def test_action_check_ratio_is_one_for_a_model_that_ignores_actions(data):
     assert bool(check.moving.any()) and not bool(check.moving.all())
     assert uses["action_ratio_moving"] != pytest.approx(1.0, abs=1e-4)
     assert ignores["action_ratio_moving"] == 1.0
+
+
+def test_init_from_grows_shifted_positions(data, tmp_path):
+    """A trained trajectory model continues with shifted positions added: it starts computing the
+    same function, then trains the new modules; a frame-condition model cannot grow them."""
+    from freeaction.model import VideoDiT, preset, save_model
+
+    torch.manual_seed(0)
+    base = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, condition="trajectory",
+                           hidden_size=32, depth=2, num_heads=2))
+    save_model(base, tmp_path / "base")
+    from freeaction.train.loop import build_model
+
+    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"),
+                      model_options={"shifted_positions": True})
+    grown = build_model(cfg, torch.zeros(1, 4, 4, 4), 2).eval()
+    x, t, a = torch.randn(2, 4, 4, 4, 4), torch.tensor([5, 700]), torch.randn(2, 3, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x, t, a), base.eval()(x, t, a))
+    final = load_model(train(cfg)["model"])
+    assert final.config.shifted_positions
+    assert final.shifted_pos_to_tokens.weight.abs().sum() > 0
+    frame = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, hidden_size=32, depth=2,
+                            num_heads=2))
+    save_model(frame, tmp_path / "frame")
+    with pytest.raises(InputError, match="shifted_positions needs condition 'trajectory'"):
+        train(tiny_config(data, tmp_path / "run2", init_from=str(tmp_path / "frame"),
+                          model_options={"shifted_positions": True}))

@@ -281,6 +281,8 @@ def _config_from_shapes(state: dict[str, torch.Tensor], source: str) -> dict[str
             cfg["condition"], cfg["action_dim"] = "frame", in_features
     else:
         raise CheckpointError(f"{source}: no action embedder (embed_state / embed_arm_state) in the state dict")
+    if "shifted_pos_to_tokens.weight" in state:
+        cfg["shifted_positions"] = True
     return cfg
 
 

@@ -32,6 +32,13 @@ class ModelConfig:
         ``"linear"`` is its Language-Table embedder (two Linears, no nonlinearity between).
     final_frame_ada: also condition the final layer on the per-frame action (IRASim's released
         Frame-Ada checkpoints were trained without it).
+    shifted_positions: (``"trajectory"`` only; freeaction's, not in IRASim) frame k's tokens also
+        get, through a zero-initialised linear, the sin-cos position table shifted by a learned
+        linear map of the cumulative displacement a_1 + ... + a_k onto the token grid: token p of
+        frame k carries the position p - S(a_1 + ... + a_k) it moved from. Spatial attention can
+        then fetch what the context frame held where a moving part started, a product of action
+        and position that adaLN and additive embeddings can only approximate. Zero-initialised,
+        so adding it to a trained model leaves that model's function unchanged.
     """
 
     action_dim: int = 7
@@ -47,6 +54,7 @@ class ModelConfig:
     num_frames: int = 16
     learn_sigma: bool = False
     final_frame_ada: bool = False
+    shifted_positions: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -64,6 +72,8 @@ class ModelConfig:
             problems.append(f"depth {self.depth} must be even (spatial/temporal block pairs)")
         if len(self.latent_size) != 2 or any(s % self.patch_size for s in self.latent_size):
             problems.append(f"latent_size {self.latent_size} must be two multiples of patch_size {self.patch_size}")
+        if self.shifted_positions and self.condition != "trajectory":
+            problems.append(f"shifted_positions needs condition 'trajectory', got {self.condition!r}")
         if self.num_frames < 2:
             problems.append(f"num_frames must be at least 2, got {self.num_frames}")
         if problems:

@@ -12,6 +12,7 @@ N = (h/p)(w/p) tokens per frame, D hidden size.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -37,6 +38,14 @@ def sincos_2d_table(hidden: int, grid: tuple[int, int]) -> torch.Tensor:
     wj = j.reshape(-1, 1) * omega
     wi = i.reshape(-1, 1) * omega
     return torch.cat([wj.sin(), wj.cos(), wi.sin(), wi.cos()], dim=1).float()
+
+
+def sincos_2d(rows: torch.Tensor, cols: torch.Tensor, hidden: int) -> torch.Tensor:
+    """(..., D) sin-cos features of real-valued grid positions, laid out as :func:`sincos_2d_table`."""
+    k = torch.arange(hidden // 4, device=rows.device, dtype=torch.float32)
+    omega = 10000.0 ** (-k / (hidden / 4))
+    wj, wi = cols[..., None].float() * omega, rows[..., None].float() * omega
+    return torch.cat([wj.sin(), wj.cos(), wi.sin(), wi.cos()], dim=-1)
 
 
 def sincos_1d_table(hidden: int, length: int) -> torch.Tensor:
@@ -194,6 +203,11 @@ class VideoDiT(nn.Module):
             self.embed_state = Mlp(in_features, 4 * D, D)
         if cfg.condition == "trajectory":  # each frame's condition also enters its tokens
             self.action_to_tokens = nn.Linear(D, D)
+        if cfg.shifted_positions:  # token p of frame k also carries p - S(a_1 + ... + a_k)
+            self.displacement_to_grid = nn.Linear(A, 2, bias=False)
+            self.shifted_pos_to_tokens = nn.Linear(D, D)
+            rows, cols = torch.meshgrid(torch.arange(self.grid[0]), torch.arange(self.grid[1]), indexing="ij")
+            self.register_buffer("grid_coords", torch.stack([rows, cols], -1).reshape(-1, 2).float(), persistent=False)
         # fixed sin-cos tables, stored in the state dict like IRASim's (frozen) parameters
         self.register_buffer("pos_embed", sincos_2d_table(D, self.grid)[None])
         self.register_buffer("temp_embed", sincos_1d_table(D, cfg.num_frames)[None])
@@ -206,7 +220,8 @@ class VideoDiT(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         w = self.x_embedder.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.zeros_(self.x_embedder.proj.bias)
@@ -218,9 +233,31 @@ class VideoDiT(nn.Module):
         zeroed = [self.final_layer.adaLN_modulation[-1], self.final_layer.linear]
         if self.config.condition == "trajectory":
             zeroed.append(self.action_to_tokens)
+        if self.config.shifted_positions:
+            zeroed.append(self.shifted_pos_to_tokens)
+            nn.init.normal_(self.displacement_to_grid.weight, std=0.5)
         for layer in zeroed:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+
+    # Options that add modules which start as the identity: a trained model grows them without
+    # changing its function (see :meth:`grown`).
+    GROWABLE = {"shifted_positions": ("displacement_to_grid.", "shifted_pos_to_tokens.")}
+
+    def grown(self, **options: bool) -> VideoDiT:
+        """A copy of this model with the :attr:`GROWABLE` options switched on: same weights, the
+        added modules at their initialisation, so the copy computes the same function."""
+        unknown = sorted(set(options) - set(self.GROWABLE))
+        if unknown:
+            raise ValueError(f"cannot grow {unknown}; growable options: {sorted(self.GROWABLE)}")
+        config = dataclasses.replace(self.config, **options)
+        model = VideoDiT(config).to(next(self.parameters()).device)
+        missing, unexpected = model.load_state_dict(self.state_dict(), strict=False)
+        added = tuple(p for name, on in options.items() if on for p in self.GROWABLE[name])
+        if unexpected or any(not k.startswith(added) for k in missing):
+            raise ValueError(f"growing {options} left keys unmatched: missing {missing}, unexpected {unexpected}")
+        model.checkpoint_info = dict(self.checkpoint_info)
+        return model
 
     # -- conditioning ---------------------------------------------------------------------------
     def embed_actions(self, actions: torch.Tensor) -> torch.Tensor:
@@ -257,6 +294,14 @@ class VideoDiT(nn.Module):
         temporal = t_emb[:, None, None]
         return spatial, temporal, spatial if self.config.final_frame_ada else temporal, None
 
+    def shifted_positions(self, actions: torch.Tensor) -> torch.Tensor:
+        """(B, F-1, A) actions -> (B, F, N, D): each frame's position table shifted back by its
+        cumulative displacement mapped onto the token grid (frame 0: no shift)."""
+        shift = self.displacement_to_grid(actions.float().cumsum(dim=1))  # (B, F-1, 2) rows, cols
+        shift = torch.cat([shift.new_zeros(shift.shape[0], 1, 2), shift], dim=1)
+        coords = self.grid_coords[None, None] - shift[:, :, None]  # (B, F, N, 2)
+        return self.shifted_pos_to_tokens(sincos_2d(coords[..., 0], coords[..., 1], self.config.hidden_size))
+
     # -- forward --------------------------------------------------------------------------------
     def forward(
         self,
@@ -276,6 +321,12 @@ class VideoDiT(nn.Module):
         spatial_c, temporal_c, final_c, token_c = self.conditions(t.reshape(B), actions, null)
         if token_c is not None:
             x = x + token_c
+        if cfg.shifted_positions:
+            shifted = self.shifted_positions(actions)
+            if null is not None:  # the null condition knows no displacement
+                unshifted = self.shifted_pos_to_tokens(self.pos_embed)[None]
+                shifted = torch.where(null[:, None, None, None], unshifted, shifted)
+            x = x + shifted
         for i, block in enumerate(self.blocks):
             if i % 2 == 0:
                 x = block(x, spatial_c, axis=2)

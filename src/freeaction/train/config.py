@@ -47,6 +47,7 @@ MODEL_OPTION_KEYS = (
     "action_embedder",
     "final_frame_ada",
     "latent_size",
+    "shifted_positions",
 )
 
 

@@ -257,7 +257,15 @@ def check_data_matches(config: ModelConfig, latents: torch.Tensor, action_dim: i
 def build_model(cfg: TrainConfig, latents: torch.Tensor, action_dim: int) -> VideoDiT:
     """The model to train: from ``init_from`` weights, or a fresh preset sized from the data."""
     if cfg.init_from:
-        model = load_model(cfg.init_from, **cfg.model_options)
+        grow = {k: v for k, v in cfg.model_options.items() if k in VideoDiT.GROWABLE}
+        model = load_model(cfg.init_from, **{k: v for k, v in cfg.model_options.items() if k not in grow})
+        grow = {k: v for k, v in grow.items() if getattr(model.config, k) != v}
+        if grow:
+            torch.manual_seed(cfg.seed)
+            try:
+                model = model.grown(**grow)
+            except ValueError as exc:
+                raise InputError(f"init_from {cfg.init_from} with model_options {grow}: {exc}") from exc
     else:
         _, c, h, w = latents.shape
         opts: dict[str, Any] = {"latent_size": (h, w), **cfg.model_options}
