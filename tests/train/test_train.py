@@ -369,3 +369,21 @@ def test_init_from_grows_shifted_positions(data, tmp_path):
     with pytest.raises(InputError, match="shifted_positions needs condition 'trajectory'"):
         train(tiny_config(data, tmp_path / "run2", init_from=str(tmp_path / "frame"),
                           model_options={"shifted_positions": True}))
+
+
+def test_resume_does_not_need_init_from_any_more(data, tmp_path):
+    """A run started from other weights resumes from its own checkpoint even after those weights
+    are gone (moved, or rotated away by the run that made them)."""
+    import shutil
+
+    from freeaction.model import VideoDiT, preset, save_model
+
+    torch.manual_seed(0)
+    save_model(VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, hidden_size=32, depth=2,
+                               num_heads=2)), tmp_path / "start")
+    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "start"), model_options={}, max_steps=3)
+    train(cfg)
+    shutil.rmtree(tmp_path / "start")
+    summary = train(tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "start"), model_options={},
+                                max_steps=6))
+    assert summary["resumed_from"] == 3 and summary["step"] == 6

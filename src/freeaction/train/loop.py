@@ -254,9 +254,13 @@ def check_data_matches(config: ModelConfig, latents: torch.Tensor, action_dim: i
         raise DataError(f"{source}: dataset does not match the model: " + "; ".join(problems))
 
 
-def build_model(cfg: TrainConfig, latents: torch.Tensor, action_dim: int) -> VideoDiT:
-    """The model to train: from ``init_from`` weights, or a fresh preset sized from the data."""
-    if cfg.init_from:
+def build_model(cfg: TrainConfig, latents: torch.Tensor, action_dim: int, resuming: Path | None = None) -> VideoDiT:
+    """The model to train: from ``init_from`` weights, or a fresh preset sized from the data.
+    ``resuming``: a checkpoint the run continues from, whose saved model gives the architecture
+    (its weights are replaced by the checkpoint's, so ``init_from`` need not exist any more)."""
+    if resuming is not None:
+        model = load_model(resuming / MODEL_DIR)
+    elif cfg.init_from:
         grow = {k: v for k, v in cfg.model_options.items() if k in VideoDiT.GROWABLE}
         model = load_model(cfg.init_from, **{k: v for k, v in cfg.model_options.items() if k not in grow})
         grow = {k: v for k, v in grow.items() if getattr(model.config, k) != v}
@@ -479,8 +483,6 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
     reader = open_training_data(cfg)
     check_nonempty(reader, cfg)
     first = LatentWindows(reader, cache=False)[0]
-    model = build_model(cfg, first[0], reader.action_dim)
-    action_stats = action_stats_for(reader, cfg)
 
     # resume
     state = None
@@ -498,6 +500,8 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
             raise InputError(f"{run}: no checkpoint to resume from")
     elif latest_checkpoint(run) is not None:
         raise InputError(f"{run}: already holds checkpoints; resume, or choose a new output folder")
+    model = build_model(cfg, first[0], reader.action_dim, resuming=state.path if state is not None else None)
+    action_stats = action_stats_for(reader, cfg)
     ema = EMA(model, cfg.ema_decay, cfg.ema_warmup)
     start = 0
     if state is not None:
