@@ -9,7 +9,11 @@ stages are skipped, training continues from its last checkpoint). ``--max-steps`
 training, e.g. to stop at the step the shipped model was exported from. Work goes to
 ``--work`` (default ``runs/default-models/<name>``); nothing there is committed.
 
-``--ship`` exports the training run's newest checkpoint (EMA weights) with its VAE into
+Training runs in stages (``MODELS[name]["stages"]``), each from the EMA weights the one before
+exported; ``--start-stage K --init-from DIR`` starts at stage K from weights made earlier (such
+as the shipped model copied aside), with the VAE found in ``DIR/vae``.
+
+``--ship`` exports the last training stage's newest checkpoint (EMA weights) with its VAE into
 ``src/freeaction/assets/<name>/``, measures the quality bar (:mod:`freeaction.eval.quality`) on
 the held-out test split, and writes ``MODEL_CARD.md`` and ``shipped.json`` next to the weights.
 """
@@ -51,7 +55,11 @@ COMMON_TRAIN = {
     "save_every": 250,
     "progress": False,
 }
-COMMON = {"size": [64, 64], "train": {**COMMON_TRAIN, "max_steps": 40000}, "sampler": "ddim", "steps": 20}
+COMMON = {"size": [64, 64], "sampler": "ddim", "steps": 20}
+# Samples/s of COMMON_TRAIN on this project's 2-core CPU with the machine to itself (median of the
+# pusher-64 stage-1 log): compute time is reported as samples seen / this, whatever the
+# runs' own speed was (stage runs may share the machine).
+REFERENCE_SAMPLES_PER_S = 20.7
 MODELS = {
     "pusher-64": {
         **COMMON,
@@ -61,12 +69,29 @@ MODELS = {
         "vae_note": "The shipped autoencoder was trained before the 2,000-episode dataset existed, on its first 300 "
         "episodes (same generator and seed, so the same episodes); the command above trains it on the whole "
         "training split.",
+        "vae_metrics": {"preset": "f4-small", "psnr": 38.8, "psnr_objects": 30.5, "scaling_factor": 0.5058310165664535},
+        "stages": [
+            # from scratch at lr 1e-3: learns the scene fast, then action use creeps up slowly
+            {"max_steps": 7750,
+             "record": {"steps": 7750, "batch_size": 16, "median_samples_per_s": 20.7, "logged_hours": 2.20}},
+            # lower lr: the effector follows the actions (1 + 7 test actions: 11.6 px at the end of
+            # stage 1, 6.3 px after 750 steps at 3e-4, 3.6 px after 2,000 more at 1e-4)
+            {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
+            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 3750},  # shipped 2026-11-30
+            # the same rate, from the shipped weights (stage 3's run folder did not outlive its machine)
+            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 40000},
+        ],
     },
     "arm-64": {
         **COMMON,
         "simulator": "arm",
         "episodes": 800,
         "description": "the arm simulator (robosuite Panda with cubes; 7-D actions = end-effector deltas + gripper)",
+        "stages": [  # pusher-64's lesson: lr 1e-3 to learn the scene, then lower for the actions
+            {"max_steps": 6000},
+            {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
+            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 40000},
+        ],
     },
 }
 
@@ -105,35 +130,95 @@ def latents_complete(root: Path) -> bool:
     return True
 
 
-def build(name: str, work: Path, max_steps: int | None) -> Path:
+def stage_run(work: Path, k: int) -> Path:
+    """Stage k's training run folder (1-based): ``train``, ``train-2``, ..."""
+    return work / ("train" if k == 1 else f"train-{k}")
+
+
+def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, init_from: Path | None = None) -> Path:
+    """Every stage up to training; returns the last stage's run folder.
+
+    Training runs in stages (``spec["stages"]``): stage 1 from scratch, each later one from the
+    EMA weights its predecessor exported, with its own options (e.g. a grown module). With
+    ``start_stage`` K > 1, stage K starts from ``init_from`` (the earlier stages' exported or
+    shipped weights) instead of running stages 1..K-1 here."""
     spec = MODELS[name]
     work.mkdir(parents=True, exist_ok=True)
-    data, vae_run, train_run = work / "data", work / "vae", work / "train"
+    data, vae_run = work / "data", work / "vae"
     size = "x".join(map(str, spec["size"]))
     if not dataset_complete(data, spec["episodes"]):
         run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
                        "--size", size, "--workers", "2"))
     if not (vae_run / "metrics.json").is_file():
-        run(freeaction("train-vae", str(data), "--out", str(vae_run), *VAE_FLAGS, "--no-progress"))
+        if init_from is not None and (init_from / "vae" / "config.json").is_file():  # keep the latents it knows
+            shutil.copytree(init_from / "vae", vae_run / "vae", dirs_exist_ok=True)
+            metrics = {**spec.get("vae_metrics", {}), "copied_from": str(init_from)}
+            (vae_run / "metrics.json").write_text(json.dumps(metrics))
+        else:
+            run(freeaction("train-vae", str(data), "--out", str(vae_run), *VAE_FLAGS, "--no-progress"))
     if not latents_complete(data):
         run(freeaction("encode", str(data), "--vae", str(vae_run / "vae"), "--no-progress"))
     if not (data / "freeaction_stats.json").is_file():
         run(freeaction("data", "stats", str(data)))
-    cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **spec["train"]}
-    if max_steps is not None:
-        cfg["max_steps"] = int(max_steps)
-    config_file = work / "train.yaml"
-    config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    run(freeaction("train", "--config", str(config_file)), log=work / "train.log")
+    stages = spec["stages"]
+    if not 1 <= start_stage <= len(stages):
+        raise SystemExit(f"--start-stage must be 1..{len(stages)} for {name}")
+    if start_stage > 1 and init_from is None:
+        raise SystemExit("--start-stage > 1 needs --init-from (the weights the earlier stages made)")
+    if start_stage > 1:  # what made the weights this run starts from, for the model card
+        earlier = json.loads((init_from / "config.json").read_text()).get("training", {}).get("stages")
+        if not earlier:
+            earlier = [{"stage": k, **stages[k - 1].get("record", {})} for k in range(1, start_stage)]
+        (work / "earlier_stages.json").write_text(json.dumps(earlier[: start_stage - 1], indent=1))
+    train_run = stage_run(work, start_stage)
+    for k in range(start_stage, len(stages) + 1):
+        stage = stages[k - 1]
+        train_run = stage_run(work, k)
+        cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **COMMON_TRAIN,
+               **{k: v for k, v in stage.items() if k != "record"}}
+        cfg["model_options"] = {**COMMON_TRAIN["model_options"], **stage.get("model_options", {})}
+        if k > 1:
+            cfg["init_from"] = str(init_from if k == start_stage else stage_run(work, k - 1) / "model")
+        if max_steps is not None and k == len(stages):
+            cfg["max_steps"] = int(max_steps)
+        config_file = work / f"train-stage{k}.yaml"
+        config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        run(freeaction("train", "--config", str(config_file)), log=work / "train.log")
     return train_run
 
 
 # -- shipping -------------------------------------------------------------------------------------
+def stage_records(name: str, work: Path) -> list[dict]:
+    """One record per training stage that made the weights: steps, samples, speed, time."""
+    from freeaction.train.checkpoint import latest_checkpoint
+    from freeaction.train.loop import read_log, train_seconds
+
+    stages = MODELS[name]["stages"]
+    earlier = work / "earlier_stages.json"
+    records = json.loads(earlier.read_text()) if earlier.is_file() else []
+    for k in range(len(records) + 1, len(stages) + 1):
+        run_dir = stage_run(work, k)
+        ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
+        if ckpt is None:
+            break
+        step = int(ckpt.name.split("-")[-1])
+        config = yaml.safe_load((run_dir / "train_config.yaml").read_text())
+        logged = [e["samples_per_s"] for e in read_log(run_dir) if "samples_per_s" in e and e["step"] <= step]
+        records.append({"stage": k, "steps": step, "batch_size": int(config["batch_size"]),
+                        "median_samples_per_s": float(np.median(logged)) if logged else None,
+                        "logged_hours": train_seconds(run_dir, step) / 3600})
+    for k, r in enumerate(records, start=1):
+        stage = stages[k - 1]
+        r.update(stage=k, lr=stage.get("lr", COMMON_TRAIN["lr"]), model_options=stage.get("model_options", {}),
+                 compute_hours=r["steps"] * r["batch_size"] / REFERENCE_SAMPLES_PER_S / 3600)
+    return records
+
+
 def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, clips: int) -> Path:
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
-    from freeaction.train.loop import read_log, train_seconds
+    from freeaction.train.loop import read_log
 
     spec = MODELS[name]
     ckpt = latest_checkpoint(train_run)
@@ -144,6 +229,10 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(ckpt / "model", tmp)
     shutil.copytree(vae_run / "vae", tmp / "vae")
+    records = stage_records(name, work)
+    config = json.loads((tmp / "config.json").read_text())
+    config.setdefault("training", {})["stages"] = records
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     info = {"simulator": spec["simulator"], "size": spec["size"], "sampler": spec["sampler"], "steps": spec["steps"],
             "simulator_options": {}}
     (tmp / "shipped.json").write_text(json.dumps(info, indent=1) + "\n")
@@ -156,14 +245,11 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     print(format_quality(qw))
     (work / "quality.json").write_text(json.dumps({"paper_protocol": q, "model_window": qw}, indent=1))
     step = int(ckpt.name.split("-")[-1])
-    entries = [e for e in read_log(train_run) if e.get("step", 0) <= step]  # up to the exported step
-    checks = [e for e in entries if "action_ratio" in e]
-    logged = [e for e in entries if "samples_per_s" in e]
+    checks = [e for e in read_log(train_run) if "action_ratio" in e and e.get("step", 0) <= step]
     n_params = sum(p.numel() for p in model.parameters())
     sizes = {f.name: f.stat().st_size for f in tmp.rglob("*") if f.is_file()}
     vae_metrics = json.loads((vae_run / "metrics.json").read_text())
-    seconds = train_seconds(train_run, step)
-    card = model_card(name, spec, q, qw, step, seconds, checks, logged, n_params, sizes, vae_metrics, model.config)
+    card = model_card(name, spec, q, qw, records, checks, n_params, sizes, vae_metrics, model.config)
     (tmp / "MODEL_CARD.md").write_text(card)
     if (train_run / "loss.png").is_file():
         shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
@@ -190,17 +276,35 @@ def quality_rows(q: dict) -> list[str]:
     return rows
 
 
-def model_card(name, spec, q, qw, step, seconds, checks, logged, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
+def stage_table(records: list[dict]) -> str:
+    rows = ["| stage | starts from | lr | model options | steps | clips seen | compute (h) | logged wall time (h) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        start = "scratch" if r["stage"] == 1 else f"stage {r['stage'] - 1}'s EMA weights"
+        opts = ", ".join(f"{k}={v}" for k, v in r["model_options"].items()) or "-"
+        rows.append(f"| {r['stage']} | {start} | {r['lr']:g} | {opts} | {r['steps']:,} | "
+                    f"{r['steps'] * r['batch_size']:,} | {r['compute_hours']:.2f} | {r['logged_hours']:.2f} |")
+    total = sum(r["compute_hours"] for r in records)
+    rows.append(f"| all | | | | {sum(r['steps'] for r in records):,} | "
+                f"{sum(r['steps'] * r['batch_size'] for r in records):,} | {total:.2f} | "
+                f"{sum(r['logged_hours'] for r in records):.2f} |")
+    return "\n".join(rows)
+
+
+def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
     weights_mb = sizes.get("model.safetensors", 0) / 1e6
     vae_mb = sum(v for k, v in sizes.items() if k.endswith(".safetensors") and k != "model.safetensors") / 1e6
     last = checks[-1] if checks else {}
     nan = float("nan")
-    median_sps = float(np.median([r["samples_per_s"] for r in logged])) if logged else nan
-    compute = step * spec["train"]["batch_size"] / median_sps
+    train = {**COMMON_TRAIN, **{k: v for k, v in spec["stages"][-1].items() if k != "record"}}
+    shifted = (" Tokens also carry the grid position they moved from (`shifted_positions`: the sin-cos position "
+               "table shifted by a learned linear map of the cumulative displacement, added through a "
+               "zero-initialised linear)." if mc.shifted_positions else "")
     status = "" if q["passes"] else (
         "\n**Status: interim.** This checkpoint does not meet the quality bar below yet; training\n"
-        "continues (`python scripts/default_models.py " + name + "` resumes it) and a later version\n"
-        "replaces these weights. FreeAction's guidance needs a model that uses its actions.\n"
+        "continues and a later version replaces these weights (`python scripts/default_models.py " + name + "`\n"
+        "resumes its run folder; without it, a new stage starts from these weights with `--start-stage K\n"
+        "--init-from <a copy of this folder>`). FreeAction's guidance needs a model that uses its actions.\n"
     )
     rows = quality_rows(q) + quality_rows(qw)
     latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
@@ -237,7 +341,7 @@ Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_ev
 temporal), {mc.num_heads} heads, patch {mc.patch_size}, latents {latents},
 window {mc.num_frames} frames, condition `{mc.condition}` (freeaction's variant of IRASim's Frame-Ada: each
 frame is also conditioned on the cumulative displacement from the context frame, in its tokens and in
-the spatial, temporal and final adaLN; not an IRASim architecture).
+the spatial, temporal and final adaLN; not an IRASim architecture).{shifted}
 Weights: `model.safetensors` {weights_mb:.1f} MB (EMA); VAE (`vae/`, diffusers AutoencoderKL
 `{vae.get('preset')}`) {vae_mb:.1f} MB.
 
@@ -249,17 +353,19 @@ PSNR {vae_psnr} inside the object masks; scaling factor {vae.get('scaling_factor
 
 `python scripts/default_models.py {name}` runs every step (data, VAE, latents, statistics, training) and
 resumes after interruptions; `--ship` writes this folder. Recipe: epsilon MSE on frames 1..{mc.num_frames - 1}
-with the clean context frame, uniform t over 1000 linear-beta steps, AdamW lr {spec['train']['lr']} (linear
-warm-up {spec['train']['warmup_steps']} steps), batch {spec['train']['batch_size']}, grad clip 0.1, EMA
-{spec['train']['ema_decay']} with warm-up, null-condition dropout 0.1, Min-SNR-{spec['train']['min_snr_gamma']}
-loss weights, {spec['train']['moving_weight']}x weight on latent cells that move, bf16 autocast.
+with the clean context frame, uniform t over 1000 linear-beta steps, AdamW (linear warm-up), batch
+{train['batch_size']}, grad clip 0.1, EMA {train['ema_decay']} with warm-up, null-condition dropout 0.1,
+Min-SNR-{train['min_snr_gamma']} loss weights, {train['moving_weight']}x weight on latent cells that move,
+bf16 autocast. Training ran in stages, each from the EMA weights the one before exported:
 
-Exported at step {step} ({step * spec['train']['batch_size']:,} clips seen). Training time on a 2-core CPU:
-{compute / 3600:.2f} h at the run's median throughput ({median_sps:.1f} samples/s, bf16); the logged wall time
-of the steps is {seconds / 3600:.2f} h, which includes the pauses when the run was suspended for other jobs.
-Action use on the fixed validation batch at that point: denoising loss with shuffled / true actions =
-{last.get('action_ratio', nan):.3f} over all latent cells, {last.get('action_ratio_moving', nan):.3f} over the cells
-that move (`training_curves.png` plots both with the loss).
+{stage_table(records)}
+
+Compute is clips seen / {REFERENCE_SAMPLES_PER_S} samples/s, this recipe's median throughput on the 2-core CPU
+with the machine to itself; the logged wall time is what the runs took, sharing the machine with
+other jobs at times. Action use on the fixed validation batch at the export: denoising loss with
+shuffled / true actions = {last.get('action_ratio', nan):.3f} over all latent cells,
+{last.get('action_ratio_moving', nan):.3f} over the cells that move (`training_curves.png` plots both
+with the loss, for the last stage).
 
 ## Limits
 
@@ -272,14 +378,21 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=sorted(MODELS))
     p.add_argument("--work", type=Path, default=None, help="work folder (default runs/default-models/NAME)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop training at this step")
+    p.add_argument("--max-steps", type=int, default=None, help="stop the last stage's training at this step")
+    p.add_argument("--start-stage", type=int, default=1, help="begin training at this stage (needs --init-from)")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="weights that stand for the stages before --start-stage (e.g. the shipped model copied "
+                   "aside), with their vae/")
     p.add_argument("--ship", action="store_true", help="export into src/freeaction/assets/NAME with a model card")
     p.add_argument("--ship-only", action="store_true", help="only export (the run must exist)")
     p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
     args = p.parse_args()
     work = args.work or REPO / "runs" / "default-models" / args.name
     start = time.time()
-    train_run = work / "train" if args.ship_only else build(args.name, work, args.max_steps)
+    if args.ship_only:
+        train_run = max((d for d in work.glob("train*") if d.is_dir()), key=lambda d: d.name, default=work / "train")
+    else:
+        train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
     if args.ship or args.ship_only:
         ship(args.name, work, train_run, work / "data", work / "vae", args.clips)
     print(f"done in {(time.time() - start) / 60:.1f} min")
