@@ -89,7 +89,10 @@ class WorldModel:
         self._action_stats = stats
 
     def mu_act_for(self, method: Method) -> float | None:
-        """``mu_act`` for the method's m(a) definition; refuses statistics made with another one."""
+        """``mu_act`` for the method's m(a) definition: the method's own if it names one, else the
+        statistics', refusing statistics made with another definition."""
+        if method.truncation.get("mu_act") is not None:
+            return float(method.truncation["mu_act"])
         stats = self.action_stats
         if not stats or stats.get("mu_act") is None:
             return None

@@ -37,3 +37,20 @@ def test_shipped_model_is_small_loadable_and_documented(name):
 
 def test_names_cover_what_ships():
     assert set(SHIPPED) <= set(SHIPPED_MODELS)
+
+
+def test_a_methods_own_mu_act_wins_over_statistics_of_another_magnitude():
+    """The sweep's m(a) = mean_step variants carry their own mu_act; the shipped statistics (made
+    for the L2 norm) must not be checked against them, but are refused when they would be used."""
+    from freeaction import WorldModel
+    from freeaction.errors import InputError
+    from freeaction.methods import Method
+
+    wm = WorldModel.load("pusher-64")
+    assert wm.action_stats["magnitude"] == "l2"
+    own = Method("m", truncation={"type": "action_scaled", "magnitude": "mean_step", "mu_act": 0.25})
+    assert wm.mu_act_for(own) == 0.25
+    default = Method("d", truncation={"type": "action_scaled"})
+    assert wm.mu_act_for(default) == pytest.approx(wm.action_stats["mu_act"])
+    with pytest.raises(InputError, match="mean_step"):
+        wm.mu_act_for(Method("x", truncation={"type": "action_scaled", "magnitude": "mean_step"}))
