@@ -143,7 +143,21 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
     ``start_stage`` K > 1, stage K starts from ``init_from`` (the earlier stages' exported or
     shipped weights) instead of running stages 1..K-1 here."""
     spec = MODELS[name]
+    stages = spec["stages"]
+    if not 1 <= start_stage <= len(stages):
+        raise SystemExit(f"--start-stage must be 1..{len(stages)} for {name}")
+    earlier = None  # what made the weights this run starts from, for the model card
+    if start_stage > 1:
+        if init_from is None:
+            raise SystemExit("--start-stage > 1 needs --init-from (the weights the earlier stages made)")
+        if not (init_from / "config.json").is_file():
+            raise SystemExit(f"--init-from {init_from}: no config.json; give a freeaction model folder")
+        earlier = json.loads((init_from / "config.json").read_text()).get("training", {}).get("stages")
+        if not earlier:
+            earlier = [{"stage": k, **stages[k - 1].get("record", {})} for k in range(1, start_stage)]
     work.mkdir(parents=True, exist_ok=True)
+    if earlier is not None:
+        (work / "earlier_stages.json").write_text(json.dumps(earlier[: start_stage - 1], indent=1))
     data, vae_run = work / "data", work / "vae"
     size = "x".join(map(str, spec["size"]))
     if not dataset_complete(data, spec["episodes"]):
@@ -160,22 +174,11 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
         run(freeaction("encode", str(data), "--vae", str(vae_run / "vae"), "--no-progress"))
     if not (data / "freeaction_stats.json").is_file():
         run(freeaction("data", "stats", str(data)))
-    stages = spec["stages"]
-    if not 1 <= start_stage <= len(stages):
-        raise SystemExit(f"--start-stage must be 1..{len(stages)} for {name}")
-    if start_stage > 1 and init_from is None:
-        raise SystemExit("--start-stage > 1 needs --init-from (the weights the earlier stages made)")
-    if start_stage > 1:  # what made the weights this run starts from, for the model card
-        earlier = json.loads((init_from / "config.json").read_text()).get("training", {}).get("stages")
-        if not earlier:
-            earlier = [{"stage": k, **stages[k - 1].get("record", {})} for k in range(1, start_stage)]
-        (work / "earlier_stages.json").write_text(json.dumps(earlier[: start_stage - 1], indent=1))
-    train_run = stage_run(work, start_stage)
     for k in range(start_stage, len(stages) + 1):
         stage = stages[k - 1]
         train_run = stage_run(work, k)
         cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **COMMON_TRAIN,
-               **{k: v for k, v in stage.items() if k != "record"}}
+               **{key: v for key, v in stage.items() if key != "record"}}
         cfg["model_options"] = {**COMMON_TRAIN["model_options"], **stage.get("model_options", {})}
         if k > 1:
             cfg["init_from"] = str(init_from if k == start_stage else stage_run(work, k - 1) / "model")

@@ -30,22 +30,19 @@ def layer_norm(x: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(x, x.shape[-1:], eps=1e-6)
 
 
-def sincos_2d_table(hidden: int, grid: tuple[int, int]) -> torch.Tensor:
-    """(N, D) table for token n = i*gw + j: [sin(j w_k), cos(j w_k), sin(i w_k), cos(i w_k)]."""
-    gh, gw = grid
-    omega = 1.0 / 10000 ** (torch.arange(hidden // 4, dtype=torch.float64) / (hidden / 4))
-    i, j = torch.meshgrid(torch.arange(gh, dtype=torch.float64), torch.arange(gw, dtype=torch.float64), indexing="ij")
-    wj = j.reshape(-1, 1) * omega
-    wi = i.reshape(-1, 1) * omega
-    return torch.cat([wj.sin(), wj.cos(), wi.sin(), wi.cos()], dim=1).float()
-
-
 def sincos_2d(rows: torch.Tensor, cols: torch.Tensor, hidden: int) -> torch.Tensor:
-    """(..., D) sin-cos features of real-valued grid positions, laid out as :func:`sincos_2d_table`."""
-    k = torch.arange(hidden // 4, device=rows.device, dtype=torch.float32)
-    omega = 10000.0 ** (-k / (hidden / 4))
-    wj, wi = cols[..., None].float() * omega, rows[..., None].float() * omega
+    """(..., D) features of real-valued grid positions, in the inputs' dtype:
+    [sin(col w_k), cos(col w_k), sin(row w_k), cos(row w_k)] with w_k = 10000^(-k/(D/4))."""
+    omega = 1.0 / 10000 ** (torch.arange(hidden // 4, dtype=rows.dtype, device=rows.device) / (hidden / 4))
+    wj, wi = cols[..., None] * omega, rows[..., None] * omega
     return torch.cat([wj.sin(), wj.cos(), wi.sin(), wi.cos()], dim=-1)
+
+
+def sincos_2d_table(hidden: int, grid: tuple[int, int]) -> torch.Tensor:
+    """(N, D) table of the grid's integer positions, token n = i*gw + j (computed in float64)."""
+    i, j = torch.meshgrid(torch.arange(grid[0], dtype=torch.float64), torch.arange(grid[1], dtype=torch.float64),
+                          indexing="ij")
+    return sincos_2d(i.reshape(-1), j.reshape(-1), hidden).float()
 
 
 def sincos_1d_table(hidden: int, length: int) -> torch.Tensor:
@@ -300,6 +297,7 @@ class VideoDiT(nn.Module):
         shift = self.displacement_to_grid(actions.float().cumsum(dim=1))  # (B, F-1, 2) rows, cols
         shift = torch.cat([shift.new_zeros(shift.shape[0], 1, 2), shift], dim=1)
         coords = self.grid_coords[None, None] - shift[:, :, None]  # (B, F, N, 2)
+        coords = coords.float()
         return self.shifted_pos_to_tokens(sincos_2d(coords[..., 0], coords[..., 1], self.config.hidden_size))
 
     # -- forward --------------------------------------------------------------------------------
