@@ -88,6 +88,10 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert r["latent_l2_still"] == pytest.approx(np.mean(want), rel=1e-4)
     assert set(r["bar"]) == {"beats_nothing_moves", "uses_actions", "effector_within_3px"}
     assert r["ee_error_truth"] < 1.0  # the locator finds the real effector
+    # by frame index: 5 frames after the context, averaging back to the clip means
+    assert len(r["ee_error_by_frame"]) == 5 == len(r["ee_missing_by_frame"])
+    assert np.mean(r["ee_error_by_frame"]) == pytest.approx(r["ee_error"])
+    assert np.mean(r["ee_missing_by_frame"]) == pytest.approx(r["ee_missing"])
     assert "nothing moves" in format_quality(r)
 
 

@@ -38,6 +38,8 @@ def test_effector_error_is_tiny_on_real_frames_and_missing_frames_cost_the_diago
     assert err["ee_missing"] == pytest.approx(5 / 7)
     # 2 frames found (< 1 px off) and 5 missing, each costing the 48x64 frame's diagonal (80 px)
     assert err["ee_error"] == pytest.approx(5 * 80.0 / 7, abs=2 / 7)
+    per_frame = track.frame_errors(blank, start=2)
+    assert len(per_frame) == 7 and per_frame[2:] == [80.0] * 5 and max(per_frame[:2]) < 1.0
     # a wrong-position video: the truth of another time window
     assert track.error(frames[:8], start=4)["ee_error"] > 1.0
 

@@ -77,20 +77,23 @@ class EffectorTrack:
         """The effector's [column, row] in each of frames 1..n (None where it is not found)."""
         return [locate(frame, self.ee_color, self.table_color) for frame in np.asarray(frames)[1:]]
 
-    def error(self, frames: np.ndarray, start: int, found: list[np.ndarray | None] | None = None) -> dict[str, float]:
-        """``ee_error`` / ``ee_missing`` of frames 1..n of a clip that starts at episode frame ``start``
-        (``found``: the positions :meth:`locate_all` returned for these frames, if already known)."""
+    def frame_errors(self, frames: np.ndarray, start: int, found: list[np.ndarray | None] | None = None) -> list[float]:
+        """Pixel error of each of frames 1..n of a clip that starts at episode frame ``start``; a
+        frame where the effector is not found costs the frame's diagonal (``found``: the positions
+        :meth:`locate_all` returned for these frames, if already known)."""
         frames = np.asarray(frames)
         truth = self.ee_px[start : start + len(frames)]
         if len(truth) != len(frames):
             raise ValueError(f"effector track has {len(self.ee_px)} frames; clip needs {start}..{start + len(frames)}")
         worst = float(np.hypot(*frames.shape[1:3]))
-        errs, missing = [], 0
         positions = self.locate_all(frames) if found is None else found
-        for pos, true in zip(positions, truth[1:], strict=True):
-            if pos is None:
-                missing += 1
-                errs.append(worst)
-            else:
-                errs.append(float(np.hypot(*(pos - true))))
-        return {"ee_error": float(np.mean(errs)), "ee_missing": missing / max(len(frames) - 1, 1)}
+        return [worst if pos is None else float(np.hypot(*(pos - true)))
+                for pos, true in zip(positions, truth[1:], strict=True)]
+
+    def error(self, frames: np.ndarray, start: int, found: list[np.ndarray | None] | None = None) -> dict[str, float]:
+        """``ee_error`` / ``ee_missing`` of frames 1..n of a clip that starts at episode frame ``start``
+        (``found`` as in :meth:`frame_errors`)."""
+        positions = self.locate_all(frames) if found is None else found
+        errs = self.frame_errors(frames, start, positions)
+        missing = sum(pos is None for pos in positions)
+        return {"ee_error": float(np.mean(errs)), "ee_missing": missing / max(len(errs), 1)}

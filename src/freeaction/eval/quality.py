@@ -9,7 +9,9 @@ is rolled out in chunks), with one sampler and one seed per clip:
 - ``latent_l2_still``: the "nothing moves" baseline, every future frame = the context frame;
 - with a VAE and pusher data: ``ee_error`` (pixels, mean over frames 1..n), the end effector
   found by colour in the generated frames against its true position, and
-  ``ee_error_truth``, the same measurement on the real frames (the locator's own floor).
+  ``ee_error_truth``, the same measurement on the real frames (the locator's own floor), and
+  ``ee_error_by_frame`` / ``ee_missing_by_frame``, the error and the fraction of clips that lost
+  the effector at each frame index (where along the clip the model drifts).
 
 The bar (issue 4): ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
 and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures.
@@ -108,6 +110,8 @@ def quality_check(
             frames = wm.decode(g[None].to(wm.device))[0]
             found, real = track.locate_all(frames), track.locate_all(clip.frames)
             row.update(track.error(frames, clip.start, found))
+            row["ee_error_by_frame"] = track.frame_errors(frames, clip.start, found)
+            row["ee_missing_by_frame"] = [int(pos is None) for pos in found]
             row["ee_error_truth"] = track.error(np.asarray(clip.frames), clip.start, real)["ee_error"]
             pairs = [np.hypot(*(a - b)) for a, b in zip(found, real, strict=True) if a is not None and b is not None]
             row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
@@ -131,6 +135,11 @@ def quality_check(
                                 "ee_error_truth", "ee_error_vs_real_frames")},
         "seconds": round(time.perf_counter() - start, 1),
     }
+    by_frame = [r["ee_error_by_frame"] for r in rows if "ee_error_by_frame" in r]
+    if by_frame:  # frame k of every clip (1..n): where along the clip the effector drifts or is lost
+        result["ee_error_by_frame"] = np.mean(by_frame, axis=0).tolist()
+        result["ee_missing_by_frame"] = np.mean([r["ee_missing_by_frame"] for r in rows if "ee_missing_by_frame" in r],
+                                                axis=0).tolist()
     result["true_over_shuffled"] = result["latent_l2"] / result["latent_l2_shuffled"]
     result["true_over_still"] = result["latent_l2"] / result["latent_l2_still"]
     bar = {
@@ -160,6 +169,10 @@ def format_quality(r: dict[str, Any]) -> str:
             f"  effector error {r['ee_error']:.2f} px (bar <= {EFFECTOR_BAR_PX}); "
             f"missing in {100 * r['ee_missing']:.1f}% of frames; on the real frames {r['ee_error_truth']:.2f} px"
         )
+        if r.get("ee_error_by_frame"):
+            lines.append("  effector error by frame 1..n (px): " + " ".join(f"{e:.1f}" for e in r["ee_error_by_frame"]))
+            lines.append("  effector missing by frame (%):     "
+                         + " ".join(f"{100 * m:.0f}" for m in r["ee_missing_by_frame"]))
     lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
     return "\n".join(lines)
 
