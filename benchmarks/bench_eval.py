@@ -1,12 +1,15 @@
 """Evaluation throughput: clips per minute per method, and each method's cost relative to unguided.
 
-    python benchmarks/bench_eval.py                       # tiny random model + synthetic data (CPU, ~3 min)
+    python benchmarks/bench_eval.py                           # shipped pusher-64 on fresh simulator episodes
+    python benchmarks/bench_eval.py --checkpoint arm-64       # another shipped model
     python benchmarks/bench_eval.py --checkpoint CKPT --vae VAE --dataset DATA --split test --steps 50
+    python benchmarks/bench_eval.py --tiny                    # tiny random model + synthetic data (~3 min)
 
 For each method the whole per-clip path is timed (sampling every seed, decoding, PSNR/SSIM,
 Latent L2, diversity, writing the rows), on the same clips, with a warm-up pass first. The
-figures are machine- and load-dependent: read the ratios, not the absolutes. The default model
-is a tiny random one (the shipped default models come later); pass --checkpoint for a real one.
+figures are machine- and load-dependent: read the ratios, not the absolutes. A shipped model
+without ``--dataset`` runs on ``--clips`` episodes freshly made by its simulator (as the demo
+does), one 1 + 15-action clip from the start of each, with the model card's sampler and steps.
 """
 
 from __future__ import annotations
@@ -52,49 +55,80 @@ def tiny_setup(folder: Path) -> tuple[Path, Path]:
     return ckpt, data
 
 
+def shipped_setup(name: str, folder: Path, episodes: int) -> tuple[Path, Path, dict]:
+    """A shipped model and ``episodes`` test episodes of its simulator, made under ``folder``."""
+    from freeaction.shipped import shipped_info, shipped_model_path
+    from freeaction.sim import make_dataset
+
+    info = shipped_info(name)
+    data = folder / "episodes"
+    make_dataset(info["simulator"], data, episodes=episodes, seed=12345, workers=1, size=tuple(info["size"]),
+                 split_fractions=(0.0, 0.0, 1.0), progress=False, **info.get("simulator_options", {}))
+    return shipped_model_path(name), data, info
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", help="model checkpoint (default: a tiny random model)")
+    ap.add_argument("--checkpoint", default="pusher-64", help="checkpoint folder or shipped model (default pusher-64)")
+    ap.add_argument("--tiny", action="store_true", help="a tiny random model on synthetic data instead")
     ap.add_argument("--vae", help="VAE folder (default: <checkpoint>/vae)")
-    ap.add_argument("--dataset", help="dataset root (default: synthetic; must match the checkpoint)")
+    ap.add_argument("--dataset", help="dataset root (default: a shipped model's simulator; must match the model)")
     ap.add_argument("--split", default="test")
-    ap.add_argument("--clips", type=int, default=4)
+    ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--sampler", default="ddim")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=None, help="sampler steps (default: the card's, or 10 for --tiny)")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--repeats", type=int, default=3, help="timed passes per method (the fastest is kept)")
+    ap.add_argument("--repeats", type=int, default=2, help="timed passes per method (the fastest is kept)")
     ap.add_argument("--mu-act", type=float, default=None, help="mu_act when the data has no train split")
     args = ap.parse_args()
 
     from freeaction.eval.config import config_from_dict, validate
     from freeaction.eval.runner import Evaluator
+    from freeaction.shipped import SHIPPED_MODELS
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_eval_"))
-    ckpt, data = (Path(args.checkpoint), Path(args.dataset)) if args.checkpoint else tiny_setup(tmp)
+    clips: int | list[int] = args.clips
+    steps = args.steps
+    if args.tiny:
+        ckpt, data = tiny_setup(tmp)
+        steps = steps or 10
+    elif args.dataset:
+        ckpt, data = Path(args.checkpoint), Path(args.dataset)
+        steps = steps or 20
+    elif args.checkpoint in SHIPPED_MODELS:
+        ckpt, data, info = shipped_setup(args.checkpoint, tmp, args.clips)
+        steps = steps or info.get("steps", 20)
+        from freeaction.data import open_dataset
+
+        windows = open_dataset(data, "test", num_frames=16, frames=False).windows
+        clips = [k for k, (_, begin) in enumerate(windows) if begin == 0]  # each episode's first 16 frames
+    else:
+        ap.error("--dataset is needed with a checkpoint folder (or name a shipped model, or pass --tiny)")
     cfg = validate(config_from_dict({
         "checkpoint": str(ckpt), "vae": args.vae, "dataset": str(data), "split": args.split, "out": str(tmp / "out"),
-        "clips": args.clips, "seeds": args.seeds, "sampler": args.sampler, "steps": args.steps,
+        "clips": clips, "clip_frames": 16, "seeds": args.seeds, "sampler": args.sampler, "steps": steps,
         "device": args.device, "methods": METHODS, "save_videos": 0, "batch_size": args.clips * args.seeds,
         "mu_act": args.mu_act,
     }))
     ev = Evaluator(cfg, progress=False)
     items = ev.items("short")
-    clips = [ev._load(it) for it in items]
+    loaded = [ev._load(it) for it in items]
     ev._bar = type("NoBar", (), {"update": lambda self, n: None})()
     results = {}
     for method in ev.methods:
-        ev._run_method(method, clips[:1])  # warm-up (also fills any caches)
+        ev._run_method(method, loaded[:1])  # warm-up (also fills any caches)
         seconds = float("inf")
         for _ in range(args.repeats):  # the fastest pass: the least disturbed by other load
             ev.writer.done.clear()
             t0 = time.perf_counter()
-            ev._run_method(method, clips)
+            ev._run_method(method, loaded)
             seconds = min(seconds, time.perf_counter() - t0)
         ev.writer.done.clear()
-        results[method.name] = {"seconds": seconds, "clips_per_minute": 60 * len(clips) / seconds}
+        results[method.name] = {"seconds": seconds, "clips_per_minute": 60 * len(loaded) / seconds}
     base = results["unguided"]["seconds"]
-    print(f"{len(clips)} clips x {args.seeds} seeds, {args.sampler} {args.steps} steps, device {ev.device}")
+    print(f"{ckpt.name}: {len(loaded)} clips of 1 + 15 actions x {args.seeds} seeds, {args.sampler} {steps} steps, "
+          f"device {ev.device}, {torch.get_num_threads()} threads")
     print(f"{'method':<22} {'clips/min':>10} {'cost vs unguided':>17}")
     for name, r in results.items():
         r["relative_cost"] = r["seconds"] / base
