@@ -59,6 +59,22 @@ def test_train_vae_resume_with_other_options_is_refused(pusher, tmp_path):
         train_vae(tiny(pusher, tmp_path / "v"))
 
 
+def test_train_vae_init_from_fine_tunes_that_vae_on_whole_frames(pusher, tmp_path):
+    first = train_vae(tiny(pusher, tmp_path / "crops", crop=8, steps=6))
+    start = load_vae(tmp_path / "crops")
+    # zero steps of lr: the fine-tune starts exactly from the given weights (architecture included)
+    same = train_vae(tiny(pusher, tmp_path / "same", preset="f4", init_from=str(tmp_path / "crops" / "vae"),
+                          steps=1, lr=1e-12, warmup_steps=0))
+    assert same["psnr"] == pytest.approx(first["psnr"], abs=1e-3) and same["latent_shape"] == first["latent_shape"]
+    tuned = train_vae(tiny(pusher, tmp_path / "tuned", init_from=str(tmp_path / "crops"), steps=6, lr=3e-3))
+    after = load_vae(tmp_path / "tuned")
+    assert type(after.encoder.conv_in) is type(start.encoder.conv_in)
+    assert not torch.equal(after.encoder.conv_in.weight, start.encoder.conv_in.weight)
+    assert tuned["preset"].startswith("from ")
+    with pytest.raises(InputError, match="init_from"):  # a resumed run keeps its starting weights
+        train_vae(tiny(pusher, tmp_path / "tuned", steps=6, lr=3e-3))
+
+
 def test_train_vae_resume_after_interruption_is_exact(pusher, tmp_path, monkeypatch):
     from freeaction.vae import train as vt
 

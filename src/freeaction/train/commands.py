@@ -130,7 +130,8 @@ def cmd_train_vae(args: argparse.Namespace) -> int:
 
     given = {k: getattr(args, k) for k in ("preset", "steps", "batch_size", "lr", "kl_weight", "l1_weight",
                                             "mse_weight", "edge_weight", "size", "crop", "max_frames", "val_frames",
-                                            "save_every", "seed", "device", "split", "val_split", "warmup_steps")}
+                                            "save_every", "seed", "device", "split", "val_split", "warmup_steps",
+                                            "init_from")}
     cfg = VAETrainConfig(dataset=args.dataset, out=args.out, progress=not args.no_progress,
                          **{k: v for k, v in given.items() if v is not None})
     cfg.eval_every = cfg.save_every
@@ -155,6 +156,9 @@ def _add_train_vae(sub: Any) -> None:
     p.add_argument("dataset", help="IRASim-layout dataset (videos are read)")
     p.add_argument("--out", "-o", required=True, help="run folder")
     p.add_argument("--preset", default=None, help="tiny, f4-small, f4 (default; 64x64 -> 4x16x16), f8, f8-wide")
+    p.add_argument("--init-from", default=None,
+                   help="fine-tune this AutoencoderKL folder (an earlier run's vae/, the SDXL VAE); "
+                   "--preset is then ignored")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
     p.add_argument("--batch-size", type=int, default=None, help="frames per step (default 16)")
     p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default 1e-3, cosine decay)")

@@ -25,6 +25,10 @@ replaced atomically, so ``kill -9`` loses at most ``save_every`` steps), ``log.j
 generators seeded by (seed, step), so a resumed run repeats what an uninterrupted one does.
 ``crop`` trains on random crops (the autoencoder is convolutional): at 32 on 64x64 frames a
 step costs a quarter, and the metrics are still taken on whole held-out frames.
+
+``init_from`` (a diffusers ``AutoencoderKL`` folder: an earlier run's ``vae/`` or the SDXL VAE)
+fine-tunes those weights, with that folder's architecture (``preset`` is then ignored), a fresh
+optimizer and its own lr schedule, e.g. a second phase on whole frames after training on crops.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class VAETrainConfig:
     dataset: str = ""
     out: str = ""
     preset: str = "f4"
+    init_from: str | None = None  # fine-tune this AutoencoderKL folder (its architecture; preset ignored)
     split: str = "train"
     val_split: str | None = "val"
     size: tuple[int, int] | None = None  # resize frames (H, W); None = as stored
@@ -100,7 +105,8 @@ class VAETrainConfig:
             problems.append(f"lr must be > 0, got {self.lr}")
         if problems:
             raise InputError("invalid train-vae options: " + "; ".join(problems))
-        vae_preset(self.preset)
+        if self.init_from is None:
+            vae_preset(self.preset)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -110,8 +116,8 @@ class VAETrainConfig:
 
 # Options that change what a run computes (a resumed run must keep them).
 TRAJECTORY_FIELDS = (
-    "preset", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr", "warmup_steps", "min_lr_ratio",
-    "l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "seed",
+    "preset", "init_from", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr", "warmup_steps",
+    "min_lr_ratio", "l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "seed",
 )
 
 
@@ -345,14 +351,20 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
     device = _device(cfg.device)
     train_set, heldout = training_and_heldout(cfg)
     h, w = train_set.frames.shape[1:3]
-    config = vae_preset(cfg.preset, sample_size=int(max(h, w)))
+    if cfg.init_from is not None:
+        from freeaction.vae.autoencoder import load_vae
+
+        initial = load_vae(cfg.init_from)
+        config = dict(initial.config)
+    else:
+        initial, config = None, vae_preset(cfg.preset, sample_size=int(max(h, w)))
     f = downsample_factor(config)
     if h % f or w % f or (cfg.crop and cfg.crop % f):
         raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the {cfg.preset} "
                         f"VAE's factor {f}; pass --size / --crop with multiples of it")
 
     torch.manual_seed(cfg.seed)
-    vae = AutoencoderKL(**config)
+    vae = AutoencoderKL(**config) if initial is None else initial.train()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
     start = 0
     saved = _load_state(run) if resume else None
@@ -434,7 +446,8 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
         vae = load_vae(run / VAE_DIR, device=device)
         metrics, _ = evaluate(vae, heldout)
         last = {"step": start, "scaling_factor": vae.config.scaling_factor, **metrics}
-    result = {**last, "vae": str(run / VAE_DIR), "grid": str(run / GRID_FILE), "preset": cfg.preset,
+    result = {**last, "vae": str(run / VAE_DIR), "grid": str(run / GRID_FILE),
+              "preset": cfg.preset if cfg.init_from is None else f"from {cfg.init_from}",
               "latent_shape": [config["latent_channels"], h // f, w // f]}
     (run / METRICS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
