@@ -37,6 +37,9 @@ ASSETS = REPO / "src" / "freeaction" / "assets"
 
 VAE_FLAGS = ["--preset", "f4-small", "--steps", "2500", "--batch-size", "32", "--crop", "32", "--edge-weight", "2",
              "--max-frames", "12000", "--save-every", "250"]
+# a second autoencoder phase on whole frames, from the first phase's weights (``--init-from``)
+VAE_WHOLE_FRAMES = ["--steps", "2000", "--batch-size", "16", "--lr", "3e-4", "--warmup-steps", "50", "--edge-weight",
+                    "2", "--max-frames", "12000", "--save-every", "250"]
 COMMON_TRAIN = {
     "model": "small",
     "model_options": {"hidden_size": 128, "depth": 8, "num_heads": 4, "condition": "trajectory",
@@ -87,6 +90,8 @@ MODELS = {
         "simulator": "arm",
         "episodes": 800,
         "description": "the arm simulator (robosuite Panda with cubes; 7-D actions = end-effector deltas + gripper)",
+        # the crops often miss the small cubes, which come out grey-brown; whole frames bring the colours back
+        "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
         "stages": [  # pusher-64's lesson: lr 1e-3 to learn the scene, then lower for the actions
             {"max_steps": 6000},
             {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
@@ -130,6 +135,16 @@ def latents_complete(root: Path) -> bool:
     return True
 
 
+def vae_phase_dir(k: int) -> str:
+    """Autoencoder phase k's run folder name (1-based): ``vae``, ``vae-2``, ..."""
+    return "vae" if k == 1 else f"vae-{k}"
+
+
+def vae_folder(name: str, work: Path) -> Path:
+    """The run folder of a model's last autoencoder phase."""
+    return work / vae_phase_dir(len(MODELS[name].get("vae_phases", [VAE_FLAGS])))
+
+
 def stage_run(work: Path, k: int) -> Path:
     """Stage k's training run folder (1-based): ``train``, ``train-2``, ..."""
     return work / ("train" if k == 1 else f"train-{k}")
@@ -158,7 +173,7 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
     work.mkdir(parents=True, exist_ok=True)
     if earlier is not None:
         (work / "earlier_stages.json").write_text(json.dumps(earlier[: start_stage - 1], indent=1))
-    data, vae_run = work / "data", work / "vae"
+    data, vae_run = work / "data", vae_folder(name, work)
     size = "x".join(map(str, spec["size"]))
     if not dataset_complete(data, spec["episodes"]):
         run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
@@ -169,7 +184,10 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
             metrics = {**spec.get("vae_metrics", {}), "copied_from": str(init_from)}
             (vae_run / "metrics.json").write_text(json.dumps(metrics))
         else:
-            run(freeaction("train-vae", str(data), "--out", str(vae_run), *VAE_FLAGS, "--no-progress"))
+            for k, flags in enumerate(spec.get("vae_phases", [VAE_FLAGS]), start=1):
+                init = ["--init-from", str(work / vae_phase_dir(k - 1) / "vae")] if k > 1 else []
+                run(freeaction("train-vae", str(data), "--out", str(work / vae_phase_dir(k)), *init, *flags,
+                               "--no-progress"))
     if not latents_complete(data):
         run(freeaction("encode", str(data), "--vae", str(vae_run / "vae"), "--no-progress"))
     if not (data / "freeaction_stats.json").is_file():
@@ -294,6 +312,15 @@ def stage_table(records: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def vae_commands(spec: dict) -> str:
+    """The autoencoder's ``freeaction train-vae`` command(s), as Markdown."""
+    cmds = []
+    for k, flags in enumerate(spec.get("vae_phases", [VAE_FLAGS]), start=1):
+        init = f" --init-from {vae_phase_dir(k - 1)}/vae" if k > 1 else ""
+        cmds.append(f"`freeaction train-vae data --out {vae_phase_dir(k)}{init} {' '.join(flags)}`")
+    return ", then on whole frames ".join(cmds)
+
+
 def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
     weights_mb = sizes.get("model.safetensors", 0) / 1e6
     vae_mb = sum(v for k, v in sizes.items() if k.endswith(".safetensors") and k != "model.safetensors") / 1e6
@@ -348,7 +375,7 @@ the spatial, temporal and final adaLN; not an IRASim architecture).{shifted}
 Weights: `model.safetensors` {weights_mb:.1f} MB (EMA); VAE (`vae/`, diffusers AutoencoderKL
 `{vae.get('preset')}`) {vae_mb:.1f} MB.
 
-Autoencoder: `freeaction train-vae data --out vae {' '.join(VAE_FLAGS)}`; held-out reconstruction
+Autoencoder: {vae_commands(spec)}; held-out reconstruction
 PSNR {vae_psnr} inside the object masks; scaling factor {vae.get('scaling_factor', float('nan')):.4f}.
 {spec.get('vae_note', '')}
 
@@ -397,7 +424,7 @@ def main() -> int:
     else:
         train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
     if args.ship or args.ship_only:
-        ship(args.name, work, train_run, work / "data", work / "vae", args.clips)
+        ship(args.name, work, train_run, work / "data", vae_folder(args.name, work), args.clips)
     print(f"done in {(time.time() - start) / 60:.1f} min")
     return 0
 
