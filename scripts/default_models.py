@@ -93,7 +93,7 @@ MODELS = {
         # the crops often miss the small cubes, which come out grey-brown; whole frames bring the colours back
         "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
         "stages": [  # pusher-64's lesson: lr 1e-3 to learn the scene, then lower for the actions
-            {"max_steps": 6000},
+            {"max_steps": 4000},
             {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
             {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 40000},
         ],
