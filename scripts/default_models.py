@@ -337,6 +337,15 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> 
         "--init-from <a copy of this folder>`). FreeAction's guidance needs a model that uses its actions.\n"
     )
     rows = quality_rows(q) + quality_rows(qw)
+    drift = ""
+    if q.get("ee_error_by_frame"):
+        drift = ("\nEffector error by generated frame (1 + 15, px; a frame without the effector counts as the "
+                 "frame's diagonal):\n" + " ".join(f"{e:.1f}" for e in q["ee_error_by_frame"]) + "; frames without "
+                 "it (%): " + " ".join(f"{100 * m:.0f}" for m in q["ee_missing_by_frame"]) + ".\n")
+    preset = vae.get("preset", "")
+    if str(preset).startswith("from "):  # a later phase: name the first phase's preset
+        flags = spec.get("vae_phases", [VAE_FLAGS])[0]
+        preset = f"{flags[flags.index('--preset') + 1]}, fine-tuned on whole frames"
     latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
     vae_psnr = f"{vae.get('psnr', nan):.1f} dB over whole frames, {vae.get('psnr_objects', nan):.1f} dB"
     return f"""# `{name}`
@@ -355,7 +364,7 @@ for 1 + {mc.num_frames - 1} actions (one chunk) show how much of the error the r
 | clip | figure | value | bar | met |
 |---|---|---|---|---|
 {chr(10).join(rows)}
-
+{drift}
 Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}` (add
 `--clip-frames {mc.num_frames}` for the one-chunk rows; `--out q.json` keeps per-clip rows).
 
@@ -373,7 +382,7 @@ window {mc.num_frames} frames, condition `{mc.condition}` (freeaction's variant 
 frame is also conditioned on the cumulative displacement from the context frame, in its tokens and in
 the spatial, temporal and final adaLN; not an IRASim architecture).{shifted}
 Weights: `model.safetensors` {weights_mb:.1f} MB (EMA); VAE (`vae/`, diffusers AutoencoderKL
-`{vae.get('preset')}`) {vae_mb:.1f} MB.
+`{preset}`) {vae_mb:.1f} MB.
 
 Autoencoder: {vae_commands(spec)}; held-out reconstruction
 PSNR {vae_psnr} inside the object masks; scaling factor {vae.get('scaling_factor', float('nan')):.4f}.
