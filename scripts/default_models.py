@@ -429,7 +429,11 @@ def main() -> int:
     work = args.work or REPO / "runs" / "default-models" / args.name
     start = time.time()
     if args.ship_only:
-        train_run = max((d for d in work.glob("train*") if d.is_dir()), key=lambda d: d.name, default=work / "train")
+        from freeaction.train.checkpoint import latest_checkpoint
+
+        # the last stage that has a checkpoint (a stage just started may have none yet)
+        runs = [d for d in work.glob("train*") if d.is_dir() and latest_checkpoint(d) is not None]
+        train_run = max(runs, key=lambda d: d.name, default=work / "train")
     else:
         train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
     if args.ship or args.ship_only:
