@@ -58,7 +58,7 @@ COMMON_TRAIN = {
     "save_every": 250,
     "progress": False,
 }
-COMMON = {"size": [64, 64], "sampler": "ddim", "steps": 20}
+COMMON = {"size": [64, 64], "sampler": "ddim", "steps": 20, "vae_phases": [VAE_FLAGS]}
 # Samples/s of COMMON_TRAIN on this project's 2-core CPU with the machine to itself (median of the
 # pusher-64 stage-1 log): compute time is reported as samples seen / this, whatever the
 # runs' own speed was (stage runs may share the machine).
@@ -142,7 +142,7 @@ def vae_phase_dir(k: int) -> str:
 
 def vae_folder(name: str, work: Path) -> Path:
     """The run folder of a model's last autoencoder phase."""
-    return work / vae_phase_dir(len(MODELS[name].get("vae_phases", [VAE_FLAGS])))
+    return work / vae_phase_dir(len(MODELS[name]["vae_phases"]))
 
 
 def stage_run(work: Path, k: int) -> Path:
@@ -184,7 +184,7 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
             metrics = {**spec.get("vae_metrics", {}), "copied_from": str(init_from)}
             (vae_run / "metrics.json").write_text(json.dumps(metrics))
         else:
-            for k, flags in enumerate(spec.get("vae_phases", [VAE_FLAGS]), start=1):
+            for k, flags in enumerate(spec["vae_phases"], start=1):
                 init = ["--init-from", str(work / vae_phase_dir(k - 1) / "vae")] if k > 1 else []
                 run(freeaction("train-vae", str(data), "--out", str(work / vae_phase_dir(k)), *init, *flags,
                                "--no-progress"))
@@ -315,7 +315,7 @@ def stage_table(records: list[dict]) -> str:
 def vae_commands(spec: dict) -> str:
     """The autoencoder's ``freeaction train-vae`` command(s), as Markdown."""
     cmds = []
-    for k, flags in enumerate(spec.get("vae_phases", [VAE_FLAGS]), start=1):
+    for k, flags in enumerate(spec["vae_phases"], start=1):
         init = f" --init-from {vae_phase_dir(k - 1)}/vae" if k > 1 else ""
         cmds.append(f"`freeaction train-vae data --out {vae_phase_dir(k)}{init} {' '.join(flags)}`")
     return ", then on whole frames ".join(cmds)
@@ -344,7 +344,7 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> 
                  "it (%): " + " ".join(f"{100 * m:.0f}" for m in q["ee_missing_by_frame"]) + ".\n")
     preset = vae.get("preset", "")
     if str(preset).startswith("from "):  # a later phase: name the first phase's preset
-        flags = spec.get("vae_phases", [VAE_FLAGS])[0]
+        flags = spec["vae_phases"][0]
         preset = f"{flags[flags.index('--preset') + 1]}, fine-tuned on whole frames"
     latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
     vae_psnr = f"{vae.get('psnr', nan):.1f} dB over whole frames, {vae.get('psnr_objects', nan):.1f} dB"
@@ -432,8 +432,8 @@ def main() -> int:
         from freeaction.train.checkpoint import latest_checkpoint
 
         # the last stage that has a checkpoint (a stage just started may have none yet)
-        runs = [d for d in work.glob("train*") if d.is_dir() and latest_checkpoint(d) is not None]
-        train_run = max(runs, key=lambda d: d.name, default=work / "train")
+        runs = [stage_run(work, k) for k in range(1, len(MODELS[args.name]["stages"]) + 1)]
+        train_run = next((d for d in reversed(runs) if d.is_dir() and latest_checkpoint(d) is not None), runs[0])
     else:
         train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
     if args.ship or args.ship_only:
