@@ -55,18 +55,6 @@ def tiny_setup(folder: Path) -> tuple[Path, Path]:
     return ckpt, data
 
 
-def shipped_setup(name: str, folder: Path, episodes: int) -> tuple[Path, Path, dict]:
-    """A shipped model and ``episodes`` test episodes of its simulator, made under ``folder``."""
-    from freeaction.shipped import shipped_info, shipped_model_path
-    from freeaction.sim import make_dataset
-
-    info = shipped_info(name)
-    data = folder / "episodes"
-    make_dataset(info["simulator"], data, episodes=episodes, seed=12345, workers=1, size=tuple(info["size"]),
-                 split_fractions=(0.0, 0.0, 1.0), progress=False, **info.get("simulator_options", {}))
-    return shipped_model_path(name), data, info
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default="pusher-64", help="checkpoint folder or shipped model (default pusher-64)")
@@ -83,9 +71,10 @@ def main() -> None:
     ap.add_argument("--mu-act", type=float, default=None, help="mu_act when the data has no train split")
     args = ap.parse_args()
 
+    from freeaction.commands.demo import CLIP_FRAMES, simulate_test_clips
     from freeaction.eval.config import config_from_dict, validate
     from freeaction.eval.runner import Evaluator
-    from freeaction.shipped import SHIPPED_MODELS
+    from freeaction.shipped import SHIPPED_MODELS, shipped_info, shipped_model_path
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_eval_"))
     clips: int | list[int] = args.clips
@@ -96,18 +85,15 @@ def main() -> None:
     elif args.dataset:
         ckpt, data = Path(args.checkpoint), Path(args.dataset)
         steps = steps or 20
-    elif args.checkpoint in SHIPPED_MODELS:
-        ckpt, data, info = shipped_setup(args.checkpoint, tmp, args.clips)
-        steps = steps or info.get("steps", 20)
-        from freeaction.data import open_dataset
-
-        windows = open_dataset(data, "test", num_frames=16, frames=False).windows
-        clips = [k for k, (_, begin) in enumerate(windows) if begin == 0]  # each episode's first 16 frames
+    elif args.checkpoint in SHIPPED_MODELS:  # fresh episodes of its simulator, as the demo makes them
+        ckpt, data = shipped_model_path(args.checkpoint), tmp / "episodes"
+        clips = simulate_test_clips(args.checkpoint, data, args.clips, seed=12345, progress=False)
+        steps = steps or shipped_info(args.checkpoint).get("steps", 20)
     else:
         ap.error("--dataset is needed with a checkpoint folder (or name a shipped model, or pass --tiny)")
     cfg = validate(config_from_dict({
         "checkpoint": str(ckpt), "vae": args.vae, "dataset": str(data), "split": args.split, "out": str(tmp / "out"),
-        "clips": clips, "clip_frames": 16, "seeds": args.seeds, "sampler": args.sampler, "steps": steps,
+        "clips": clips, "clip_frames": CLIP_FRAMES, "seeds": args.seeds, "sampler": args.sampler, "steps": steps,
         "device": args.device, "methods": METHODS, "save_videos": 0, "batch_size": args.clips * args.seeds,
         "mu_act": args.mu_act,
     }))
@@ -127,8 +113,8 @@ def main() -> None:
         ev.writer.done.clear()
         results[method.name] = {"seconds": seconds, "clips_per_minute": 60 * len(loaded) / seconds}
     base = results["unguided"]["seconds"]
-    print(f"{ckpt.name}: {len(loaded)} clips of 1 + 15 actions x {args.seeds} seeds, {args.sampler} {steps} steps, "
-          f"device {ev.device}, {torch.get_num_threads()} threads")
+    print(f"{ckpt.name}: {len(loaded)} clips of 1 + {CLIP_FRAMES - 1} actions x {args.seeds} seeds, "
+          f"{args.sampler} {steps} steps, device {ev.device}, {torch.get_num_threads()} threads")
     print(f"{'method':<22} {'clips/min':>10} {'cost vs unguided':>17}")
     for name, r in results.items():
         r["relative_cost"] = r["seconds"] / base

@@ -20,6 +20,23 @@ DEMO_SEED = 90_001  # the shipped models' training data used seed 0
 CLIP_FRAMES = 16  # the paper's short protocol: 1 context frame + 15 actions
 
 
+def simulate_test_clips(model: str, data: str | Path, episodes: int, seed: int = DEMO_SEED,
+                        progress: bool = True) -> list[int]:
+    """Make (or finish) ``episodes`` test episodes of shipped ``model``'s simulator under ``data``;
+    returns the test-split indices of each episode's first :data:`CLIP_FRAMES` frames."""
+    from freeaction.data import open_dataset
+    from freeaction.shipped import shipped_info
+    from freeaction.sim import make_dataset
+
+    info = shipped_info(model)
+    make_dataset(
+        info["simulator"], data, episodes=episodes, seed=seed, workers=1, size=tuple(info["size"]),
+        split_fractions=(0.0, 0.0, 1.0), progress=progress, **info.get("simulator_options", {}),
+    )
+    windows = open_dataset(data, "test", num_frames=CLIP_FRAMES, frames=False).windows
+    return [k for k, (_, begin) in enumerate(windows) if begin == 0]
+
+
 def run_demo(
     out: str | Path = "freeaction-demo",
     *,
@@ -38,7 +55,6 @@ def run_demo(
     from freeaction.eval.runner import TRUTH, slug
     from freeaction.report.videos import side_by_side
     from freeaction.shipped import shipped_info, shipped_model_path
-    from freeaction.sim import make_dataset
 
     if episodes < 2:
         raise InputError(f"--episodes must be at least 2 (the statistics pair clips), got {episodes}")
@@ -49,14 +65,7 @@ def run_demo(
     data = out / "episodes"
     say = print if progress else (lambda *a, **k: None)
     say(f"[1/3] simulating {episodes} {info['simulator']} test episodes -> {data}")
-    make_dataset(
-        info["simulator"], data, episodes=episodes, seed=seed, workers=1, size=tuple(info["size"]),
-        split_fractions=(0.0, 0.0, 1.0), progress=progress, **info.get("simulator_options", {}),
-    )
-    from freeaction.data import open_dataset
-
-    windows = open_dataset(data, "test", num_frames=CLIP_FRAMES, frames=False).windows
-    first = [k for k, (_, begin) in enumerate(windows) if begin == 0]  # each episode's first 16 frames
+    first = simulate_test_clips(model, data, episodes, seed, progress)
     say(f"[2/3] {model}: unguided vs FreeAction on 1 + {CLIP_FRAMES - 1} actions per episode")
     cfg = EvalConfig(
         checkpoint=str(checkpoint),
