@@ -360,8 +360,8 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
         initial, config = None, vae_preset(cfg.preset, sample_size=int(max(h, w)))
     f = downsample_factor(config)
     if h % f or w % f or (cfg.crop and cfg.crop % f):
-        raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the {cfg.preset} "
-                        f"VAE's factor {f}; pass --size / --crop with multiples of it")
+        raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the "
+                        f"{cfg.init_from or cfg.preset} VAE's factor {f}; pass --size / --crop with multiples of it")
 
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**config) if initial is None else initial.train()
