@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
 from eval_helpers import make_checkpoint, make_pusher  # noqa: E402
 
-from freeaction.errors import CheckpointError  # noqa: E402
+from freeaction.errors import CheckpointError, InputError  # noqa: E402
 
 
 @pytest.fixture
@@ -95,6 +95,25 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert "nothing moves" in format_quality(r)
 
 
+def test_quality_check_with_two_seeds_averages_the_two_single_seed_checks(tmp_path):
+    from freeaction.eval.quality import format_quality, quality_check
+
+    ckpt = make_checkpoint(tmp_path / "ck")
+    data = make_pusher(tmp_path / "data", episodes=8)
+    kw = dict(clips=3, clip_frames=6, steps=2, progress=False, split="train")
+    both = quality_check(ckpt, data, seed=4, seeds=2, **kw)
+    first, second = quality_check(ckpt, data, seed=4, **kw), quality_check(ckpt, data, seed=5, **kw)
+    assert both["clips_evaluated"] == 3 and both["seeds"] == 2 and len(both["clips"]) == 6
+    assert [r["seed"] for r in both["clips"]] == [4, 4, 4, 5, 5, 5]
+    for key in ("latent_l2", "latent_l2_shuffled", "ee_error"):
+        assert both[key] == pytest.approx((first[key] + second[key]) / 2, rel=1e-5)
+    assert first["latent_l2"] != pytest.approx(second["latent_l2"], rel=1e-3)  # the seed matters
+    assert both["latent_l2_still"] == pytest.approx(first["latent_l2_still"])
+    assert "2 seed(s) each" in format_quality(both)
+    with pytest.raises(InputError, match="seeds"):
+        quality_check(ckpt, data, seeds=0, **kw)
+
+
 def test_result_configs_in_the_repository_are_valid():
     from freeaction.eval.config import load_eval_config
     from freeaction.eval.sweep import expand_sweep
@@ -105,6 +124,9 @@ def test_result_configs_in_the_repository_are_valid():
     for f in files:
         cfg = load_eval_config(f, check_files=False)
         assert cfg.clip_frames == 16 and cfg.baseline == "unguided"
+        model = Path(cfg.checkpoint).name  # a shipped model's name resolves to its assets folder
+        assert Path(cfg.dataset).parts[-3:] == ("default-models", model, "data")
+        assert cfg.idm is None or Path(cfg.idm).name == f"{model}-idm.safetensors"
         if cfg.sweep:
             dim = 7 if "arm" in f.name else 2
             methods, plan, notes = expand_sweep(cfg.sweep, cfg.methods, dim, str(f))
