@@ -348,7 +348,6 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> 
         "--init-from <a copy of this folder>`). FreeAction's guidance needs a model that uses its actions.\n"
     )
     rows = quality_rows(q) + quality_rows(qw)
-    sampler_note = f"Sampler: {spec['sampler_note']}\n\n" if spec.get("sampler_note") else ""
     drift = ""
     if q.get("ee_error_by_frame"):
         drift = ("\nEffector error by generated frame (1 + 15, px; a frame without the effector counts as the "
@@ -369,7 +368,7 @@ frames, trained from scratch on CPU by freeaction. It is the model `freeaction d
 ## Quality bar (held-out test split)
 
 {q['clips_evaluated']} test clips, spread evenly over the split, {q['sampler']} {q['steps']} steps, unguided,
-{q.get('seeds', 1)} seed(s) per clip from `{q['seed']}`, averaged. The bar is judged on the paper's protocol,
+{q['seeds']} seed(s) per clip from `{q['seed']}`, averaged. The bar is judged on the paper's protocol,
 1 context frame + 15 actions, which this model (window {mc.num_frames} frames) generates autoregressively in
 chunks of {mc.num_frames - 1}; the rows for 1 + {mc.num_frames - 1} actions (one chunk) show how much of the
 error the rollout adds.
@@ -378,8 +377,10 @@ error the rollout adds.
 |---|---|---|---|---|
 {chr(10).join(rows)}
 {drift}
-{sampler_note}Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}
---sampler {q['sampler']} --steps {q['steps']} --seeds {q.get('seeds', 1)}` (add
+Sampler: {spec['sampler_note']}
+
+Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}
+--sampler {q['sampler']} --steps {q['steps']} --seeds {q['seeds']}` (add
 `--clip-frames {mc.num_frames}` for the one-chunk rows; `--out q.json` keeps per-clip rows).
 
 ## Data

@@ -168,7 +168,7 @@ def quality_check(
 def format_quality(r: dict[str, Any]) -> str:
     lines = [
         f"{r['clips_evaluated']} clips of 1 + {r['clip_frames'] - 1} actions ({r['split']} split), "
-        f"{r['sampler']} {r['steps']} steps, {r.get('seeds', 1)} seed(s) each, model window {r['model_window']}",
+        f"{r['sampler']} {r['steps']} steps, {r['seeds']} seed(s) each, model window {r['model_window']}",
         f"  Latent L2, true actions      {r['latent_l2']:.4f}",
         f"  Latent L2, shuffled actions  {r['latent_l2_shuffled']:.4f}   "
         f"true/shuffled = {r['true_over_shuffled']:.3f} (bar <= {SHUFFLED_RATIO_BAR})",
