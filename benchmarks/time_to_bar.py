@@ -43,10 +43,15 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=32)
     p.add_argument("--split", default="val", help="held-out split for tracking (the card uses test)")
     p.add_argument("--clip-frames", type=int, default=16, help="1 context frame + actions (default 16)")
+    p.add_argument("--sampler", default="ddpm", help="unguided sampler (default ddpm, the shipped models' recipe)")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--seeds", type=int, default=1, help="seeds per clip, averaged (the ship uses 2)")
     p.add_argument("--watch", action="store_true")
     p.add_argument("--poll", type=float, default=60.0)
     args = p.parse_args()
     curve = args.run / CURVE.format(args.clip_frames)
+    print(f"{args.sampler} {args.steps} steps, {args.seeds} seed(s) per clip, {args.clips} {args.split} clips; "
+          "rows evaluated earlier keep their own sampler (see the .jsonl)")
     print("   step train_h  true_L2  shuffled  still_L2  t/shuf  ee_px  bar")
     for line in curve.read_text().splitlines() if curve.is_file() else []:
         print(row_text(json.loads(line)))
@@ -60,7 +65,8 @@ def main() -> None:
         for step, ckpt in todo:
             try:
                 q = quality_check(ckpt / "model", args.dataset, vae=args.vae, split=args.split, clips=args.clips,
-                                  clip_frames=args.clip_frames, progress=False)
+                                  clip_frames=args.clip_frames, sampler=args.sampler, steps=args.steps,
+                                  seeds=args.seeds, progress=False)
             except FileNotFoundError:  # the training deleted it meanwhile
                 continue
             row = {k: v for k, v in q.items() if k not in ("clips", "bar")}

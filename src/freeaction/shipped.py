@@ -57,3 +57,16 @@ def shipped_info(name: str) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable shipped-model description ({exc})") from exc
+
+
+def recommended_sampler(checkpoint: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """The sampler and steps a model folder's ``shipped.json`` recommends (a shipped model's name
+    works too); ``None`` for a folder without one, such as a training run's checkpoint."""
+    path = resolve_checkpoint(checkpoint) / INFO_FILE
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        return str(info["sampler"]), int(info["steps"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc

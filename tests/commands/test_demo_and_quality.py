@@ -114,6 +114,24 @@ def test_quality_check_with_two_seeds_averages_the_two_single_seed_checks(tmp_pa
         quality_check(ckpt, data, seeds=0, **kw)
 
 
+def test_quality_check_samples_with_the_sampler_the_model_folder_recommends(tmp_path):
+    from freeaction.eval.quality import quality_check
+
+    ckpt = make_checkpoint(tmp_path / "ck")
+    data = make_pusher(tmp_path / "data", episodes=8)
+    kw = dict(clips=2, clip_frames=4, progress=False, split="train")
+    plain = quality_check(ckpt, data, **kw)  # a training checkpoint recommends nothing
+    assert (plain["sampler"], plain["steps"]) == ("ddim", 20)
+    (ckpt / "shipped.json").write_text(json.dumps({"simulator": "pusher", "sampler": "ddpm", "steps": 3}))
+    shipped = quality_check(ckpt, data, **kw)
+    assert (shipped["sampler"], shipped["steps"]) == ("ddpm", 3)
+    assert shipped["latent_l2"] != pytest.approx(plain["latent_l2"], rel=1e-3)  # it really sampled otherwise
+    assert quality_check(ckpt, data, sampler="ddim", steps=2, **kw)["sampler"] == "ddim"  # flags win
+    (ckpt / "shipped.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="shipped.json"):
+        quality_check(ckpt, data, **kw)
+
+
 def test_result_configs_in_the_repository_are_valid():
     from freeaction.eval.config import load_eval_config
     from freeaction.eval.sweep import expand_sweep

@@ -28,10 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.diffusion.schedulers import DEFAULT_STEPS
 from freeaction.errors import InputError
+from freeaction.shipped import recommended_sampler
 
 SHUFFLED_RATIO_BAR = 0.8
 EFFECTOR_BAR_PX = 3.0
+FALLBACK_SAMPLER = ("ddim", 20)  # for a checkpoint whose folder recommends none (no shipped.json)
 
 
 def _pick(n_windows: int, n: int) -> list[int]:
@@ -49,8 +52,8 @@ def quality_check(
     split: str = "test",
     clips: int = 64,
     clip_frames: int = 16,
-    sampler: str = "ddim",
-    steps: int = 20,
+    sampler: str | None = None,
+    steps: int | None = None,
     batch_size: int = 16,
     seed: int = 0,
     seeds: int = 1,
@@ -61,9 +64,15 @@ def quality_check(
 
     ``seeds`` > 1 generates every clip with seeds ``seed, seed + 1, ...`` (shuffled actions with the
     same seeds) and averages over all of them, so a bar that only one seed meets is not met.
+    ``sampler`` and ``steps`` default to what the model folder's ``shipped.json`` recommends (the
+    shipped models), else to DDIM 20; a sampler given without steps gets its usual step count.
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
+    if sampler is None or steps is None:
+        recommended = recommended_sampler(checkpoint) or FALLBACK_SAMPLER
+        sampler = sampler or recommended[0]
+        steps = steps or (recommended[1] if sampler == recommended[0] else DEFAULT_STEPS.get(sampler, 50))
     from tqdm.auto import tqdm
 
     from freeaction.data import open_dataset
@@ -216,8 +225,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--clips", type=int, default=64, help="clips, spread evenly over the split (default 64)")
     p.add_argument("--clip-frames", type=int, default=16, help="frames per clip, context included (default 16)")
-    p.add_argument("--sampler", default="ddim")
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--sampler", default=None,
+                   help="default: the model's recommended sampler (a shipped model's shipped.json), else ddim")
+    p.add_argument("--steps", type=int, default=None,
+                   help="default: the recommended steps for that sampler, else 20 for ddim")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per clip, averaged (default 1)")
