@@ -163,6 +163,16 @@ def test_mismatches_and_changed_settings_are_refused(eval_workspace, tmp_path):
     two = write_config(eval_workspace / "one.yaml", out=str(tmp_path / "o4"), clips=1, seeds=2, save_videos=0)
     with pytest.raises(InputError, match="holds results made with seeds = \\[0\\]"):
         evaluate(load_eval_config(two), progress=False)
+    shutil.copytree(eval_workspace / "ckpt", tmp_path / "retrained")  # same path, new weights: not resumable
+    one = write_config(eval_workspace / "one.yaml", checkpoint=str(tmp_path / "retrained"), out=str(tmp_path / "o5"),
+                       clips=1, seeds=1, save_videos=0)
+    evaluate(load_eval_config(one), progress=False, report=False)
+    evaluate(load_eval_config(one), progress=False, report=False)  # unchanged weights resume
+    weights = tmp_path / "retrained" / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # a tensor's last byte: still loads
+    with pytest.raises(InputError, match="holds results made with other weights"):
+        evaluate(load_eval_config(one), progress=False)
     renamed = write_config(eval_workspace / "one.yaml", out=str(tmp_path / "o4"), clips=1, seeds=1,
                            methods=["unguided", {"name": "freeaction", "guidance": {"type": "freeaction"}}])
     with pytest.raises(InputError, match="method 'freeaction' was run in .* with other options"):

@@ -40,6 +40,7 @@ from freeaction.eval.methods import magnitude_definition, method_spec, needs_mu_
 from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
 from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
 from freeaction.methods import Method
+from freeaction.shipped import resolve_checkpoint
 
 RUN_FILE = "run.json"
 TRUTH = "_truth"  # file stem of a clip's real video
@@ -58,6 +59,27 @@ FROZEN_FIELDS = (
     "camera",
     "long_max_actions",
 )
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
+
+
+def weights_digest(*paths: str | Path | None) -> str:
+    """sha256 over the weight files of checkpoints / VAE folders (a file, or a folder's files with a
+    weight suffix, recursively), so a resumed run notices weights replaced under the same path (a
+    shipped model shipped again, a checkpoint folder overwritten)."""
+    h = hashlib.sha256()
+    for path in paths:
+        if path is None:
+            continue
+        p = Path(path)
+        files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
+        for f in files:
+            h.update(f"{f.relative_to(p) if f != p else f.name}\0".encode())
+            with open(f, "rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                    h.update(block)
+    return h.hexdigest()
 
 
 def derive_seed(seed: int, clip_key: str) -> int:
@@ -144,6 +166,7 @@ class Evaluator:
             vae = str(Path(cfg.checkpoint) / "vae")
         self.wm = WorldModel.load(cfg.checkpoint, vae, device=self.device, precision=cfg.precision)
         self.vae_path = vae
+        self.weights = weights_digest(resolve_checkpoint(cfg.checkpoint), vae)
 
     def _open_data(self) -> None:
         from freeaction.data import open_dataset
@@ -256,6 +279,14 @@ class Evaluator:
         info["steps"] = cfg.steps
         path = self.out / RUN_FILE
         old = json.loads(path.read_text()) if path.is_file() else None
+        info["weights_sha256"] = self.weights
+        if old and old["settings"].get("weights_sha256") != self.weights:
+            was = old["settings"].get("weights_sha256")
+            raise InputError(
+                f"{cfg.source}: {self.out} holds results made with other weights than {cfg.checkpoint}'s now "
+                f"(sha256 {was[:12] if was else 'not recorded'} there, {self.weights[:12]} now); use another 'out' "
+                "folder (or delete the old results)"
+            )
         if old:
             for k in FROZEN_FIELDS:
                 if json.dumps(old["settings"].get(k)) != json.dumps(info[k]):
