@@ -252,7 +252,6 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
-    from freeaction.train.loop import read_log
 
     spec = MODELS[name]
     ckpt = latest_checkpoint(train_run)
@@ -279,13 +278,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
                        steps=spec["steps"])
     print(format_quality(qw))
     (work / "quality.json").write_text(json.dumps({"paper_protocol": q, "model_window": qw}, indent=1))
-    step = int(ckpt.name.split("-")[-1])
-    checks = [e for e in read_log(train_run) if "action_ratio" in e and e.get("step", 0) <= step]
-    n_params = sum(p.numel() for p in model.parameters())
-    sizes = {f.name: f.stat().st_size for f in tmp.rglob("*") if f.is_file()}
-    vae_metrics = json.loads((vae_run / "metrics.json").read_text())
-    card = model_card(name, spec, q, qw, records, checks, n_params, sizes, vae_metrics, model.config)
-    (tmp / "MODEL_CARD.md").write_text(card)
+    write_card(name, tmp, train_run, vae_run, q, qw)
     if (train_run / "loss.png").is_file():
         shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
     if target.exists():
@@ -293,6 +286,32 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     tmp.rename(target)
     print(f"shipped {target}")
     return target
+
+
+def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict, qw: dict) -> None:
+    """``folder/MODEL_CARD.md`` from the quality figures and the training records in ``folder/config.json``."""
+    from freeaction import load_model
+    from freeaction.train.loop import read_log
+
+    model = load_model(folder)
+    records = json.loads((folder / "config.json").read_text())["training"]["stages"]
+    step = records[-1]["steps"]
+    checks = [e for e in read_log(train_run) if "action_ratio" in e and e.get("step", 0) <= step]
+    n_params = sum(p.numel() for p in model.parameters())
+    sizes = {f.name: f.stat().st_size for f in folder.rglob("*") if f.is_file()}
+    vae_metrics = json.loads((vae_run / "metrics.json").read_text())
+    card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config)
+    (folder / "MODEL_CARD.md").write_text(card)
+
+
+def rewrite_card(name: str, work: Path, train_run: Path) -> None:
+    """The shipped model's card again, from the figures its ship stored in ``work/quality.json``."""
+    stored = work / "quality.json"
+    if not stored.is_file():
+        raise SystemExit(f"{stored}: no stored quality figures; ship first")
+    q = json.loads(stored.read_text())
+    write_card(name, ASSETS / name, train_run, vae_folder(name, work), q["paper_protocol"], q["model_window"])
+    print(f"wrote {ASSETS / name / 'MODEL_CARD.md'}")
 
 
 def quality_rows(q: dict) -> list[str]:
@@ -336,6 +355,8 @@ def vae_commands(spec: dict) -> str:
 
 
 def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
+    from freeaction.eval.quality import by_seed, by_seed_text
+
     weights_mb = sizes.get("model.safetensors", 0) / 1e6
     vae_mb = sum(v for k, v in sizes.items() if k.endswith(".safetensors") and k != "model.safetensors") / 1e6
     last = checks[-1] if checks else {}
@@ -356,6 +377,10 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> 
         drift = ("\nEffector error by generated frame (1 + 15, px; a frame without the effector counts as the "
                  "frame's diagonal):\n" + " ".join(f"{e:.1f}" for e in q["ee_error_by_frame"]) + "; frames without "
                  "it (%): " + " ".join(f"{100 * m:.0f}" for m in q["ee_missing_by_frame"]) + ".\n")
+    seeds_line = ""
+    if q["seeds"] > 1:  # the bar is judged on the mean over seeds; each seed alone, for its spread
+        alone = by_seed_text(by_seed(q["clips"])).removeprefix("per seed: ")
+        seeds_line = f"\n1 + {q['clip_frames'] - 1}, each seed alone: {alone}.\n"
     preset = vae.get("preset", "")
     if str(preset).startswith("from "):  # a later phase: name the first phase's preset
         flags = spec["vae_phases"][0]
@@ -379,7 +404,7 @@ error the rollout adds.
 | clip | figure | value | bar | met |
 |---|---|---|---|---|
 {chr(10).join(rows)}
-{drift}
+{drift}{seeds_line}
 Sampler: {spec['sampler_note']}
 
 Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}
@@ -442,12 +467,14 @@ def main() -> int:
                    "aside), with their vae/")
     p.add_argument("--ship", action="store_true", help="export into src/freeaction/assets/NAME with a model card")
     p.add_argument("--ship-only", action="store_true", help="only export (the run must exist)")
+    p.add_argument("--card-only", action="store_true",
+                   help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
     p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
     p.add_argument("--seeds", type=int, default=2, help="seeds per test clip for the quality bar, averaged (default 2)")
     args = p.parse_args()
     work = args.work or REPO / "runs" / "default-models" / args.name
     start = time.time()
-    if args.ship_only:
+    if args.ship_only or args.card_only:
         from freeaction.train.checkpoint import latest_checkpoint
 
         # the last stage that has a checkpoint (a stage just started may have none yet)
@@ -455,7 +482,9 @@ def main() -> int:
         train_run = next((d for d in reversed(runs) if d.is_dir() and latest_checkpoint(d) is not None), runs[0])
     else:
         train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
-    if args.ship or args.ship_only:
+    if args.card_only:
+        rewrite_card(args.name, work, train_run)
+    elif args.ship or args.ship_only:
         ship(args.name, work, train_run, work / "data", vae_folder(args.name, work), args.clips, args.seeds)
     print(f"done in {(time.time() - start) / 60:.1f} min")
     return 0

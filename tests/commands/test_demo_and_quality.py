@@ -110,6 +110,12 @@ def test_quality_check_with_two_seeds_averages_the_two_single_seed_checks(tmp_pa
     assert first["latent_l2"] != pytest.approx(second["latent_l2"], rel=1e-3)  # the seed matters
     assert both["latent_l2_still"] == pytest.approx(first["latent_l2_still"])
     assert "2 seed(s) each" in format_quality(both)
+    assert [s["seed"] for s in both["by_seed"]] == [4, 5]  # each seed alone = that seed's own check
+    for one, alone in zip(both["by_seed"], (first, second), strict=True):
+        for key in ("latent_l2", "true_over_shuffled", "true_over_still", "ee_error"):
+            assert one[key] == pytest.approx(alone[key], rel=1e-5)
+    assert "per seed: seed 4: true/still" in format_quality(both)
+    assert "per seed" not in format_quality(first)
     with pytest.raises(InputError, match="seeds"):
         quality_check(ckpt, data, seeds=0, **kw)
 

@@ -44,6 +44,23 @@ def _pick(n_windows: int, n: int) -> list[int]:
     return np.linspace(0, n_windows - 1, n).round().astype(int).tolist()
 
 
+def by_seed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per seed: the means of the clip figures over that seed's clips and the two Latent L2 ratios,
+    so a mean over seeds that one seed alone would fail shows itself."""
+    out = []
+    for s in sorted({r["seed"] for r in rows}):
+        mine = [r for r in rows if r["seed"] == s]
+        summary: dict[str, Any] = {"seed": s}
+        for key in ("latent_l2", "latent_l2_shuffled", "latent_l2_still", "ee_error", "ee_missing"):
+            vals = [r[key] for r in mine if key in r and not np.isnan(r[key])]
+            if vals:
+                summary[key] = float(np.mean(vals))
+        summary["true_over_shuffled"] = summary["latent_l2"] / summary["latent_l2_shuffled"]
+        summary["true_over_still"] = summary["latent_l2"] / summary["latent_l2_still"]
+        out.append(summary)
+    return out
+
+
 def quality_check(
     checkpoint: str | Path,
     dataset: str | Path,
@@ -170,6 +187,7 @@ def quality_check(
         bar["effector_within_3px"] = result["ee_error"] <= EFFECTOR_BAR_PX
     result["bar"] = bar
     result["passes"] = all(bar.values())
+    result["by_seed"] = by_seed(rows)
     result["clips"] = rows
     return result
 
@@ -193,8 +211,20 @@ def format_quality(r: dict[str, Any]) -> str:
             lines.append("  effector error by frame 1..n (px): " + " ".join(f"{e:.1f}" for e in r["ee_error_by_frame"]))
             lines.append("  effector missing by frame (%):     "
                          + " ".join(f"{100 * m:.0f}" for m in r["ee_missing_by_frame"]))
+    if len(r["by_seed"]) > 1:
+        lines.append("  " + by_seed_text(r["by_seed"]))
     lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
     return "\n".join(lines)
+
+
+def by_seed_text(seeds: list[dict[str, Any]]) -> str:
+    """One line: each seed's Latent L2 ratios (and effector error)."""
+    parts = []
+    for s in seeds:
+        ee = f", effector {s['ee_error']:.2f} px" if "ee_error" in s else ""
+        parts.append(f"seed {s['seed']}: true/still {s['true_over_still']:.3f}, "
+                     f"true/shuffled {s['true_over_shuffled']:.3f}{ee}")
+    return "per seed: " + "; ".join(parts)
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
