@@ -175,3 +175,12 @@ def test_mu_act_from_dataset_stats_must_match_the_magnitude(tmp_path, checkpoint
     _expect_error(capsys, *base, "--out", tmp_path / "a.mp4", match="rerun `freeaction data stats --magnitude l2")
     assert run(*base, "--magnitude", "mean_step", "--out", tmp_path / "b.mp4") == 0
     _expect_error(capsys, *base[:-2], "--stats", tmp_path, "--out", tmp_path / "c.mp4", match="no freeaction_stats")
+
+
+def test_sampler_defaults_to_what_the_model_folder_recommends(tmp_path, checkpoint, inputs, capsys) -> None:
+    (checkpoint / "shipped.json").write_text(json.dumps({"simulator": "pusher", "sampler": "ddim", "steps": 3}))
+    base = ["generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1]]
+    assert run(*base, "--out", tmp_path / "a.mp4") == 0
+    assert "ddim 3 steps" in capsys.readouterr().out
+    assert run(*base, "--out", tmp_path / "b.mp4", "--sampler", "ddpm", "--steps", "2") == 0  # flags win
+    assert "ddpm 2 steps" in capsys.readouterr().out

@@ -18,6 +18,7 @@ from freeaction.errors import InputError
 from freeaction.media import VideoWriter, read_actions, read_image
 from freeaction.methods import GUIDANCE_KINDS, TRUNCATION_KINDS, Method
 from freeaction.pipeline import PRECISIONS, WorldModel
+from freeaction.shipped import recommended_sampler
 
 
 def add_method_arguments(p: argparse.ArgumentParser) -> None:
@@ -187,8 +188,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output .mp4")
     p.add_argument("--frames-dir", default=None, help="also write every frame as PNG here")
     p.add_argument("--fps", type=float, default=4)
-    p.add_argument("--sampler", choices=sorted(SCHEDULERS), default="pndm", help="pndm = IRASim's own sampler")
-    p.add_argument("--steps", type=int, default=None, help=f"inference steps (default per sampler: {DEFAULT_STEPS})")
+    p.add_argument("--sampler", choices=sorted(SCHEDULERS), default=None,
+                   help="default: the model's recommended sampler (a shipped model's shipped.json), else pndm "
+                   "(IRASim's own sampler)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"inference steps (default: the recommended ones, else per sampler: {DEFAULT_STEPS})")
     p.add_argument("--seed", type=int, default=0)
     add_method_arguments(p)
     p.set_defaults(func=run)
@@ -216,6 +220,11 @@ def run(args: argparse.Namespace) -> int:
             )
         image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
     method = method_from_args(args)
+    recommended = recommended_sampler(args.checkpoint)
+    if args.sampler is None:
+        args.sampler = recommended[0] if recommended else "pndm"
+    if args.steps is None and recommended and recommended[0] == args.sampler:
+        args.steps = recommended[1]
     steps = args.steps or DEFAULT_STEPS[args.sampler]
     window = wm.config.num_frames - 1
     chunks = -(-len(actions) // window)
