@@ -5,8 +5,9 @@
 
 Every stage is a ``freeaction`` command, printed before it runs, and every one resumes: run the
 same command again after a crash or a session's end and it continues where it stopped (finished
-stages are skipped, training continues from its last checkpoint). ``--max-steps`` caps the
-training, e.g. to stop at the step the shipped model was exported from. Work goes to
+stages are skipped, training continues from its last checkpoint). Each stage stops at the step
+the shipped weights were exported from; ``--max-steps`` sets the last stage's end instead (to
+train on, or to stop earlier). Work goes to
 ``--work`` (default ``runs/default-models/<name>``); nothing there is committed.
 
 Training runs in stages (``MODELS[name]["stages"]``), each from the EMA weights the one before
@@ -90,9 +91,10 @@ MODELS = {
             # lower lr: the effector follows the actions (1 + 7 test actions: 11.6 px at the end of
             # stage 1, 6.3 px after 750 steps at 3e-4, 3.6 px after 2,000 more at 1e-4)
             {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
-            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 3750},  # shipped 2026-11-30
-            # the same rate, from the shipped weights (stage 3's run folder did not outlive its machine)
-            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 40000},
+            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 3750},  # shipped as an interim model at 3,750
+            # the same rate, from stage 3's weights (its run folder did not outlive its machine); the effector
+            # error at 1 + 15 (DDPM 50) went 3.8 px (step 1,000) -> 2.6 px (step 3,000); shipped 2026-11-30 at 3,000
+            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 3000},
         ],
     },
     "arm-64": {
@@ -107,8 +109,8 @@ MODELS = {
             {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 1000},
             # validation loss flat over steps 250..1,500 at 1e-4 (0.0158-0.0162); shipped 2026-11-30 at step 1,250
             {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 1500},
-            # so lower the rate again, from stage 3's last weights
-            {"lr": 3.0e-5, "warmup_steps": 50, "max_steps": 40000},
+            # so lower the rate again, from stage 3's last weights: 0.0155; shipped 2026-11-30 at step 1,750
+            {"lr": 3.0e-5, "warmup_steps": 50, "max_steps": 1750},
         ],
     },
 }
