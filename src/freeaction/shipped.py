@@ -70,3 +70,16 @@ def recommended_sampler(checkpoint: str | os.PathLike[str]) -> tuple[str, int] |
         return str(info["sampler"]), int(info["steps"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc
+
+
+def resolve_sampler(
+    checkpoint: str | os.PathLike[str], sampler: str | None, steps: int | None, fallback: tuple[str, int]
+) -> tuple[str, int]:
+    """The sampler and steps to use: those given, else what the model folder recommends
+    (:func:`recommended_sampler`), else ``fallback``; a sampler given without steps gets the
+    recommended steps when it is the recommended sampler, else its usual step count."""
+    from freeaction.diffusion.schedulers import DEFAULT_STEPS
+
+    default = recommended_sampler(checkpoint) or fallback
+    sampler = sampler or default[0]
+    return sampler, steps or (default[1] if sampler == default[0] else DEFAULT_STEPS.get(sampler, 50))

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from freeaction.diffusion.schedulers import DEFAULT_STEPS
 from freeaction.errors import InputError
-from freeaction.shipped import recommended_sampler
+from freeaction.shipped import resolve_sampler
 
 SHUFFLED_RATIO_BAR = 0.8
 EFFECTOR_BAR_PX = 3.0
@@ -86,10 +85,7 @@ def quality_check(
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
-    if sampler is None or steps is None:
-        recommended = recommended_sampler(checkpoint) or FALLBACK_SAMPLER
-        sampler = sampler or recommended[0]
-        steps = steps or (recommended[1] if sampler == recommended[0] else DEFAULT_STEPS.get(sampler, 50))
+    sampler, steps = resolve_sampler(checkpoint, sampler, steps, FALLBACK_SAMPLER)
     from tqdm.auto import tqdm
 
     from freeaction.data import open_dataset
