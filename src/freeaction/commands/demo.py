@@ -54,7 +54,7 @@ def run_demo(
     from freeaction.eval.config import validate
     from freeaction.eval.runner import TRUTH, slug
     from freeaction.report.videos import side_by_side
-    from freeaction.shipped import shipped_info, shipped_model_path
+    from freeaction.shipped import resolve_sampler, shipped_info, shipped_model_path
 
     if episodes < 2:
         raise InputError(f"--episodes must be at least 2 (the statistics pair clips), got {episodes}")
@@ -62,6 +62,7 @@ def run_demo(
     out = Path(out)
     checkpoint = shipped_model_path(model)
     info = shipped_info(model)
+    sampler, steps = resolve_sampler(checkpoint, sampler, steps, fallback=("ddim", 20))
     data = out / "episodes"
     say = print if progress else (lambda *a, **k: None)
     say(f"[1/3] simulating {episodes} {info['simulator']} test episodes -> {data}")
@@ -75,8 +76,8 @@ def run_demo(
         clips=first,
         out=str(out / "results"),
         seeds=1,
-        sampler=sampler or info.get("sampler", "ddim"),
-        steps=steps or info.get("steps", 20),
+        sampler=sampler,
+        steps=steps,
         device=device,
         batch_size=episodes,
         protocols=["short"],
