@@ -92,3 +92,15 @@ def test_sweep_runs_through_the_runner_and_plots_each_axis(eval_workspace):
     assert (out / "plots" / "sweep_short_negative_branch.png").is_file()
     run = json.loads((out / "run.json").read_text())
     assert run["methods"]["negative_branch=null"]["guidance"]["negative"] == "null"
+
+
+def test_page_header_shows_recorded_paths_normalised(tmp_path):
+    from freeaction.report.html import render_html
+
+    settings = {"checkpoint": "/w/configs/results/../../runs/ck", "dataset": "/w/configs/results/../../runs/data",
+                "split": "test", "sampler": "ddim", "steps": 20, "seeds": [0, 1]}
+    summary = {"bootstrap": {"confidence": 0.95}, "baseline": "unguided", "protocols": {},
+               "run": {"settings": settings}}
+    page = render_html(summary, tmp_path, [], [])
+    assert "checkpoint <code>/w/runs/ck</code>, dataset <code>/w/runs/data</code> (test)" in page
+    assert ".." not in page

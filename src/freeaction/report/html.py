@@ -31,6 +31,11 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
 
+def _shown_path(value: Any) -> str:
+    """A recorded path, normalised for reading (``/w/configs/../runs/x`` as ``/w/runs/x``)."""
+    return html.escape(os.path.normpath(value) if isinstance(value, str) and value else str(value))
+
+
 def render_html(summary: dict[str, Any], out: Path, plots: list[Path], videos: list[dict[str, Any]]) -> str:
     """The page's HTML text; ``plots`` and video paths are made relative to ``out``."""
     boot = summary["bootstrap"]
@@ -40,8 +45,8 @@ def render_html(summary: dict[str, Any], out: Path, plots: list[Path], videos: l
         "<!doctype html><html><head><meta charset='utf-8'><title>freeaction evaluation</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>Evaluation results</h1>",
-        f"<p class='note'>checkpoint <code>{html.escape(str(settings.get('checkpoint')))}</code>, dataset "
-        f"<code>{html.escape(str(settings.get('dataset')))}</code> ({html.escape(str(settings.get('split')))}), "
+        f"<p class='note'>checkpoint <code>{_shown_path(settings.get('checkpoint'))}</code>, dataset "
+        f"<code>{_shown_path(settings.get('dataset'))}</code> ({html.escape(str(settings.get('split')))}), "
         f"sampler {html.escape(str(settings.get('sampler')))} ({html.escape(str(settings.get('steps')))} steps), "
         f"seeds {html.escape(str(settings.get('seeds')))}. Cells: mean over clips; for non-baseline methods the "
         f"paired difference to <b>{html.escape(summary['baseline'])}</b> with its "
