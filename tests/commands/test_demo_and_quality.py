@@ -66,7 +66,6 @@ def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
     assert again["table"].read_text() == table
 
 
-
 def test_demo_samples_with_the_models_recommendation_unless_told(fake_assets, tmp_path, monkeypatch):
     import freeaction.eval as evaluation
     from freeaction.commands.demo import run_demo
@@ -83,6 +82,7 @@ def test_demo_samples_with_the_models_recommendation_unless_told(fake_assets, tm
             run_demo(tmp_path / "demo", episodes=2, progress=False, **kw)
     # shipped.json says ddim 3; another sampler without steps gets its own usual count, not 3
     assert used == [("ddim", 3), ("unipc", 25), ("ddpm", 7), ("ddim", 5)]
+
 
 def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     from freeaction.eval.quality import format_quality, quality_check

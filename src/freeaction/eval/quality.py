@@ -43,6 +43,18 @@ def _pick(n_windows: int, n: int) -> list[int]:
     return np.linspace(0, n_windows - 1, n).round().astype(int).tolist()
 
 
+def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
+    """The mean of ``key`` over the rows, NaNs left out; NaN when every value is NaN, None when no row has it."""
+    vals = [r[key] for r in rows if key in r and not np.isnan(r[key])]
+    return float(np.mean(vals)) if vals else (float("nan") if any(key in r for r in rows) else None)
+
+
+def _ratios(figures: dict[str, Any]) -> dict[str, float]:
+    """The two Latent L2 ratios the bar reads: true/shuffled actions and true/nothing moves."""
+    return {"true_over_shuffled": figures["latent_l2"] / figures["latent_l2_shuffled"],
+            "true_over_still": figures["latent_l2"] / figures["latent_l2_still"]}
+
+
 def by_seed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per seed: the means of the clip figures over that seed's clips and the two Latent L2 ratios,
     so a mean over seeds that one seed alone would fail shows itself."""
@@ -51,12 +63,10 @@ def by_seed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [r for r in rows if r["seed"] == s]
         summary: dict[str, Any] = {"seed": s}
         for key in ("latent_l2", "latent_l2_shuffled", "latent_l2_still", "ee_error", "ee_missing"):
-            vals = [r[key] for r in mine if key in r and not np.isnan(r[key])]
-            if vals:
-                summary[key] = float(np.mean(vals))
-        summary["true_over_shuffled"] = summary["latent_l2"] / summary["latent_l2_shuffled"]
-        summary["true_over_still"] = summary["latent_l2"] / summary["latent_l2_still"]
-        out.append(summary)
+            m = _mean(mine, key)
+            if m is not None and not np.isnan(m):
+                summary[key] = m
+        out.append({**summary, **_ratios(summary)})
     return out
 
 
@@ -149,10 +159,6 @@ def quality_check(
             row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
         rows.append(row)
 
-    def mean(key: str) -> float | None:
-        vals = [r[key] for r in rows if key in r and not np.isnan(r[key])]
-        return float(np.mean(vals)) if vals else (float("nan") if any(key in r for r in rows) else None)
-
     result: dict[str, Any] = {
         "checkpoint": str(checkpoint),
         "dataset": str(dataset),
@@ -164,7 +170,7 @@ def quality_check(
         "steps": steps,
         "seed": seed,
         "seeds": seeds,
-        **{k: mean(k) for k in ("latent_l2", "latent_l2_shuffled", "latent_l2_still", "ee_error", "ee_missing",
+        **{k: _mean(rows, k) for k in ("latent_l2", "latent_l2_shuffled", "latent_l2_still", "ee_error", "ee_missing",
                                 "ee_error_truth", "ee_error_vs_real_frames")},
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -173,8 +179,7 @@ def quality_check(
         result["ee_error_by_frame"] = np.mean(by_frame, axis=0).tolist()
         result["ee_missing_by_frame"] = np.mean([r["ee_missing_by_frame"] for r in rows if "ee_missing_by_frame" in r],
                                                 axis=0).tolist()
-    result["true_over_shuffled"] = result["latent_l2"] / result["latent_l2_shuffled"]
-    result["true_over_still"] = result["latent_l2"] / result["latent_l2_still"]
+    result.update(_ratios(result))
     bar = {
         "beats_nothing_moves": result["latent_l2"] < result["latent_l2_still"],
         "uses_actions": result["true_over_shuffled"] <= SHUFFLED_RATIO_BAR,
