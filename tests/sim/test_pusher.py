@@ -83,3 +83,41 @@ def test_same_bytes_across_worker_counts(tmp_path):
     ids = {s: {p.stem for p in (a / "annotation" / s).glob("*.json")} for s in sim.SPLITS}
     assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
     assert set().union(*ids.values()) == {f"{i:06d}" for i in range(4)}
+
+
+def test_world_2_has_larger_distinct_blocks_and_more_pushes():
+    sizes, contact = [], []
+    for i in range(6):
+        frames, ann = pusher.generate_episode(i, 3, (64, 64), world=2, frames=30)
+        assert ann["sim"]["world"] == 2 and 3 <= len(ann["blocks"]) <= 4
+        shapes = [b["shape"] for b in ann["blocks"]]
+        colors = [b["color"] for b in ann["blocks"]]
+        assert len(set(shapes)) == len(shapes) and len(set(colors)) == len(colors)
+        sizes += [b["size_m"] * ann["sim"]["px_per_meter"] for b in ann["blocks"]]
+        moved = np.linalg.norm(np.diff(np.asarray(ann["block_xy"]), axis=0), axis=-1).max(axis=1)
+        contact.append(np.mean(moved > 1e-4))
+    assert min(sizes) > 10.5  # world 1's blocks are 7.7-14 px
+    world1 = [b["size_m"] * 128 for i in range(6)
+              for b in pusher.generate_episode(i, 3, (64, 64), frames=2)[1]["blocks"]]
+    assert min(world1) < 10.5
+    assert np.mean(contact) > 0.2
+
+
+def test_world_1_is_the_default_and_is_not_recorded():
+    assert pusher.normalize_options({}) == {"frames": [40, 60], "blocks": [3, 5]}
+    assert pusher.normalize_options({"world": 2})["blocks"] == [3, 4]
+    with pytest.raises(InputError, match="world"):
+        pusher.normalize_options({"world": 3})
+
+
+def test_make_option_flag_reaches_the_simulator(tmp_path):
+    from freeaction.cli import main
+
+    out = tmp_path / "w2"
+    assert main(["data", "make", "pusher", str(out), "--episodes", "2", "--workers", "1",
+                 "--option", "world=2", "--option", "frames=[5, 6]"]) == 0
+    ann = json.loads(next((out / "annotation").rglob("*.json")).read_text())
+    assert ann["sim"]["world"] == 2 and 5 <= len(ann["actions"]) + 1 <= 6
+    assert main(["data", "make", "pusher", str(tmp_path / "bad"), "--option", "world"]) == 2
+    assert main(["data", "make", "pusher", str(tmp_path / "bad"), "--option", "world=7"]) == 2
+    assert not (tmp_path / "bad" / "annotation").exists()

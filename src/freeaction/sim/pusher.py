@@ -1,9 +1,16 @@
 """``pusher``: a Language-Table-like 2-DoF tabletop simulator (pymunk physics, numpy rendering).
 
-A round end effector pushes 3-5 coloured blocks (squares, discs, triangles, pentagons, bars)
-around a walled table seen from above. There is no gravity in the image plane; a Coulomb-like
-friction with the table (a pivot and a gear joint to the table with limited force, the pymunk
-"top-down friction" construction) stops the blocks.
+A round end effector pushes coloured blocks (squares, discs, triangles, pentagons, bars) around a
+walled table seen from above. Two worlds (option ``world``, :data:`WORLDS`):
+
+- ``world: 1`` (the default): 3-5 blocks of 8-10 px at 64x64 (bars 12-14 x 6-7 px), shapes drawn
+  independently, behaviours mixed evenly.
+- ``world: 2``: 3-4 blocks of 11-13 px (bars 17-19 x 7-8 px), every block of a scene with its own
+  colour and shape, and a behaviour mix biased toward pushing at a moderate speed, so that most
+  training windows hold a contact and a pushed block covers several latent cells.
+
+There is no gravity in the image plane; a Coulomb-like friction with the table (a pivot and a gear
+joint to the table with limited force, the pymunk "top-down friction" construction) stops the blocks.
 
 Conventions (recorded in every annotation under ``sim``):
 
@@ -63,7 +70,28 @@ BLOCK_COLORS: dict[str, tuple[int, int, int]] = {
 }
 SHAPES = ("square", "disc", "triangle", "pentagon", "bar")
 
-DEFAULT_OPTIONS: dict[str, Any] = {"frames": [40, 60], "blocks": [3, 5]}
+DEFAULT_OPTIONS: dict[str, Any] = {"frames": [40, 60], "blocks": None, "world": 1}
+
+
+@dataclass(frozen=True)
+class World:
+    """What differs between the pusher's worlds: block count and sizes, and the behaviour mix."""
+
+    blocks: tuple[int, int]  # default [min, max] blocks per scene
+    block_mm: tuple[float, float]  # size range of squares, discs, pentagons (triangles x triangle_scale)
+    bar_mm: tuple[float, float]  # length range of bars
+    bar_aspect: float  # bar length / width
+    triangle_scale: float
+    distinct_shapes: bool  # every block of a scene its own shape (up to len(SHAPES) blocks)
+    mix_concentration: tuple[float, ...]  # Dirichlet concentration over pusher_policy.BEHAVIOURS
+    push_speed_mm: float  # the push behaviour's speed limit per step
+
+
+WORLDS: dict[int, World] = {
+    1: World((3, 5), (60.0, 75.0), (95.0, 110.0), 2.0, 1.2, False, (0.8,) * 6, 45.0),
+    # reach, push, sweep, wander, jitter, pause: pushing is the commonest behaviour
+    2: World((3, 4), (85.0, 100.0), (135.0, 150.0), 2.5, 1.25, True, (0.8, 2.4, 0.6, 0.8, 0.6, 0.6), 35.0),
+}
 
 
 def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
@@ -81,14 +109,23 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
     """Validate pusher options and fill defaults.
 
     ``frames``: frames per episode, an int or [min, max] (drawn per episode; default [40, 60]).
-    ``blocks``: blocks on the table, an int or [min, max] (default [3, 5], at most 7).
+    ``blocks``: blocks on the table, an int or [min, max] (default: the world's, at most 7).
+    ``world``: 1 or 2 (:data:`WORLDS`; default 1). It is recorded only when it is not 1, so
+    world-1 datasets made before the option existed keep their settings.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
     if unknown:
         raise InputError(f"unknown pusher option(s) {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
     merged = {**DEFAULT_OPTIONS, **options}
-    return {"frames": _int_range("frames", merged["frames"], 2, 100_000),
-            "blocks": _int_range("blocks", merged["blocks"], 0, len(BLOCK_COLORS))}
+    world = merged["world"]
+    if isinstance(world, bool) or world not in WORLDS:
+        raise InputError(f"pusher option 'world' must be one of {sorted(WORLDS)}, got {world!r}")
+    blocks = WORLDS[world].blocks if merged["blocks"] is None else merged["blocks"]
+    out = {"frames": _int_range("frames", merged["frames"], 2, 100_000),
+           "blocks": _int_range("blocks", blocks, 0, len(BLOCK_COLORS))}
+    if world != 1:
+        out["world"] = int(world)
+    return out
 
 
 @dataclass
@@ -103,7 +140,7 @@ class Block:
     local_vertices: np.ndarray | None  # (n, 2) in mm, None for a disc
 
 
-def _outline(shape: str, size: float) -> np.ndarray | None:
+def _outline(shape: str, size: float, bar_aspect: float = 2.0) -> np.ndarray | None:
     """Local vertices (mm, centred on the centroid) of a block shape; None for a disc."""
     if shape == "disc":
         return None
@@ -111,7 +148,7 @@ def _outline(shape: str, size: float) -> np.ndarray | None:
         h = size / 2
         return np.array([[-h, -h], [h, -h], [h, h], [-h, h]])
     if shape == "bar":
-        a, b = size / 2, size / 4
+        a, b = size / 2, size / (2 * bar_aspect)
         return np.array([[-a, -b], [a, -b], [a, b], [-a, b]])
     n = {"triangle": 3, "pentagon": 5}[shape]
     r = size / (2 * math.sin(math.pi / n))  # circumradius for side length ``size``
@@ -122,7 +159,8 @@ def _outline(shape: str, size: float) -> np.ndarray | None:
 class PusherSim:
     """The physics of one episode: table walls, blocks, and the effector."""
 
-    def __init__(self, rng: np.random.Generator, width_mm: float, height_mm: float, n_blocks: int):
+    def __init__(self, rng: np.random.Generator, width_mm: float, height_mm: float, n_blocks: int,
+                 world: World = WORLDS[1]):
         self.width, self.height = width_mm, height_mm
         self.space = space = pymunk.Space()
         space.gravity = (0.0, 0.0)
@@ -139,13 +177,17 @@ class PusherSim:
 
         self.blocks: list[Block] = []
         placed: list[tuple[float, float, float]] = []  # x, y, bounding radius
+        self.world = world
         colors = rng.permutation(list(BLOCK_COLORS))[:n_blocks]
-        for color in colors:
-            shape = SHAPES[int(rng.integers(len(SHAPES)))]
-            size = float(rng.uniform(60.0, 75.0) if shape != "bar" else rng.uniform(95.0, 110.0))
+        shapes: list[str] = []
+        if world.distinct_shapes:
+            shapes = [SHAPES[int(i)] for i in rng.permutation(len(SHAPES))]
+        for k, color in enumerate(colors):
+            shape = shapes[k] if k < len(shapes) else SHAPES[int(rng.integers(len(SHAPES)))]
+            size = float(rng.uniform(*world.block_mm) if shape != "bar" else rng.uniform(*world.bar_mm))
             if shape == "triangle":
-                size *= 1.2
-            verts = _outline(shape, size)
+                size *= world.triangle_scale
+            verts = _outline(shape, size, world.bar_aspect)
             radius = size / 2 if verts is None else float(np.linalg.norm(verts, axis=1).max())
             x, y = self._free_spot(rng, radius, placed)
             placed.append((x, y, radius))
@@ -276,7 +318,8 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     lo, hi = options["blocks"]
     n_blocks = int(rng.integers(lo, hi + 1))
     width_mm = TABLE_H_MM * width / height
-    sim = PusherSim(rng, width_mm, TABLE_H_MM, n_blocks)
+    world = WORLDS[options.get("world", 1)]
+    sim = PusherSim(rng, width_mm, TABLE_H_MM, n_blocks, world)
     renderer = PusherRenderer((height, width), sim.blocks)
 
     ee = np.empty((n_frames, 2))
@@ -285,7 +328,7 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     ee[0], poses[0] = sim.ee_pos, sim.block_poses()
     frames[0] = renderer.draw(ee[0], poses[0])
     commands = np.empty((n_frames - 1, 2))
-    policy = run_policy(sim, rng, n_frames - 1, MAX_STEP_MM)
+    policy = run_policy(sim, rng, n_frames - 1, MAX_STEP_MM, world.mix_concentration, world.push_speed_mm)
     for t in range(n_frames - 1):
         commands[t] = next(policy)
         sim.step(commands[t])
@@ -311,4 +354,6 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
                 "px_per_meter": px_per_meter, "substeps": SUBSTEPS,
                 "action_frame": "x = image column (right), y = image row (down), metres"},
     }
+    if options.get("world", 1) != 1:
+        annotation["sim"]["world"] = int(options["world"])
     return frames, annotation

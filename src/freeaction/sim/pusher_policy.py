@@ -1,7 +1,8 @@
 """Scripted, varied behaviour for the pusher: reach, push, sweep, wander, jitter, pause.
 
-Each episode draws its own mix of behaviours (Dirichlet weights) and speed scale from its
-random generator, so a dataset holds both near-zero and Language-Table-sized large motions.
+Each episode draws its own mix of behaviours (Dirichlet weights, whose concentration the world
+sets: even in world 1, biased toward pushing in world 2) and speed scale from its random
+generator, so a dataset holds both near-zero and Language-Table-sized large motions.
 A behaviour is a generator that reads the live simulation and yields displacement commands
 (millimetres per control step); the policy chains behaviours until the episode ends.
 """
@@ -55,8 +56,8 @@ def reach(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         yield _toward(delta, speed) + rng.normal(0, 0.5, 2)
 
 
-def push(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
-    """Go behind a block, then push it toward a random goal on the table."""
+def push(sim: PusherSim, rng: np.random.Generator, speed: float, max_push: float = 45.0) -> Command:
+    """Go behind a block, then push it toward a random goal on the table at most ``max_push`` mm a step."""
     from freeaction.sim.pusher import EE_RADIUS_MM
 
     if not sim.blocks:
@@ -72,7 +73,7 @@ def push(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         if np.hypot(*delta) < 6.0:
             break
         yield _toward(delta, max(speed, 25.0))
-    push_speed = min(speed, 45.0)
+    push_speed = min(speed, max_push)
     for _ in range(30):  # push through the block toward the goal, steering back onto the line
         pos = np.array(block.body.position)
         to_goal = goal - pos
@@ -128,9 +129,11 @@ class ScriptedPolicy:
     ``segments`` lists ``{"start": step, "behaviour": name, "speed_m": speed}`` in order.
     """
 
-    def __init__(self, sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float):
+    def __init__(self, sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float,
+                 concentration: tuple[float, ...] = (0.8,) * len(BEHAVIOURS), max_push: float = 45.0):
         self.sim, self.rng, self.n_steps, self.max_step = sim, rng, n_steps, max_step
-        self.weights = rng.dirichlet(np.full(len(BEHAVIOURS), 0.8))
+        self.max_push = max_push
+        self.weights = rng.dirichlet(np.asarray(concentration, np.float64))
         self.speed_scale = float(np.exp(rng.uniform(math.log(0.5), math.log(1.3))))
         self.segments: list[dict[str, Any]] = []
         self.step = 0
@@ -144,6 +147,8 @@ class ScriptedPolicy:
         name = BEHAVIOURS[int(self.rng.choice(len(BEHAVIOURS), p=self.weights))]
         speed = self.max_step * self.speed_scale * float(self.rng.uniform(0.4, 1.0))
         self._pending = {"start": self.step, "behaviour": name, "speed_m": round(speed / 1000, 5)}
+        if name == "push":
+            return push(self.sim, self.rng, speed, self.max_push)
         return _FUNCS[name](self.sim, self.rng, speed)
 
     def __next__(self) -> np.ndarray:
@@ -166,6 +171,7 @@ class ScriptedPolicy:
         return np.clip(np.asarray(command, np.float64), -self.max_step, self.max_step)
 
 
-def run_policy(sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float) -> ScriptedPolicy:
+def run_policy(sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float,
+               concentration: tuple[float, ...] = (0.8,) * len(BEHAVIOURS), max_push: float = 45.0) -> ScriptedPolicy:
     """The scripted policy of one episode (see :class:`ScriptedPolicy`)."""
-    return ScriptedPolicy(sim, rng, n_steps, max_step)
+    return ScriptedPolicy(sim, rng, n_steps, max_step, concentration, max_push)
