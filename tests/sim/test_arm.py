@@ -152,3 +152,25 @@ def test_make_dataset_end_to_end(tmp_path):
         np.testing.assert_array_equal(ann["continuous_gripper_state"], ref["continuous_gripper_state"])
         assert np.abs(frames.astype(int) - ref_frames).max() <= 4
         assert ann["episode_id"] == eid and ann["latent_videos"][0]["latent_video_path"].endswith("/0.pt")
+
+
+def robot_share(frame: np.ndarray, rgba) -> float:
+    """Share of the pixels within a colour distance of a paint (lit, so darker or brighter)."""
+    rgb = np.asarray(rgba[:3]) * 255
+    f = frame.astype(np.float32)
+    # compare chromaticity: the lit paint keeps its hue while its brightness varies
+    chroma = f / np.maximum(f.sum(-1, keepdims=True), 1)
+    return float((np.linalg.norm(chroma - rgb / rgb.sum(), axis=-1) < 0.08).mean())
+
+
+def test_world_2_paints_the_robot_and_leaves_world_1_alone():
+    w1, a1 = arm.generate_episode(3, 2, (64, 64), frames=3)
+    w2, a2 = arm.generate_episode(3, 2, (64, 64), frames=3, world=2)
+    again, _ = arm.generate_episode(3, 2, (64, 64), frames=3)
+    assert np.array_equal(w1, again)  # world 2's paint does not leak into the next episode
+    assert "world" not in a1["sim"] and a2["sim"]["world"] == 2
+    assert robot_share(w1[0], arm.ROBOT_RGBA) < 0.01 < 0.05 < robot_share(w2[0], arm.ROBOT_RGBA)
+    assert robot_share(w2[0], arm.GRIPPER_RGBA) > 0.003
+    assert a2["camera"]["distance"] < a1["camera"]["distance"]
+    with pytest.raises(InputError, match="world"):
+        arm.normalize_options({"world": 0})

@@ -8,6 +8,12 @@ place it elsewhere or stack it on the other cube), push a cube along the table, 
 poses (with yaw and small tilts), pause. Each episode draws its behaviours, speeds, cube poses,
 start configuration and camera jitter from ``(seed, index)`` only.
 
+Two worlds (option ``world``, :data:`WORLDS`): ``world: 1`` (the default) is the scene above with
+robosuite's white-and-grey Panda seen from 1.3 m; in ``world: 2`` the camera is closer (0.95 m) so
+the arm fills more of the frame, and the Panda's links are painted blue and its gripper orange
+(:data:`ROBOT_RGBA`, :data:`GRIPPER_RGBA`), so the robot stands out from the white table and a
+generated frame's robot can be found by its colour.
+
 Conventions (recorded in every annotation under ``sim``):
 
 - Control at :data:`FPS` = 10 Hz (25 physics steps of 4 ms each, see :data:`PHYSICS_TIMESTEP`); one
@@ -110,11 +116,37 @@ CAMERA_AZIMUTH = -25.0
 CAMERA_ELEVATION = 30.0
 CAMERA_FOVY = 42.0
 
+ROBOT_RGBA = (0.2, 0.3, 0.65, 1.0)
+"""World 2's paint for the Panda's links (visual geoms under the robot's root body)."""
+GRIPPER_RGBA = (0.95, 0.45, 0.1, 1.0)
+"""World 2's paint for the gripper (hand and fingers)."""
+
+
+@dataclass(frozen=True)
+class World:
+    """What differs between the arm's worlds: the camera and the robot's paint (None: robosuite's own)."""
+
+    camera_target: tuple[float, float, float]
+    camera_distance: float
+    camera_azimuth: float
+    camera_elevation: float
+    camera_fovy: float
+    robot_rgba: tuple[float, float, float, float] | None
+    gripper_rgba: tuple[float, float, float, float] | None
+
+
+WORLDS: dict[int, World] = {
+    1: World(tuple(float(v) for v in CAMERA_TARGET), CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION,
+             CAMERA_FOVY, None, None),
+    2: World((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY, ROBOT_RGBA, GRIPPER_RGBA),
+}
+
 DEFAULT_OPTIONS: dict[str, Any] = {
     "frames": [40, 60],
     "behaviours": list(BEHAVIOURS),
     "camera_jitter": 1.0,
     "supersample": 2,
+    "world": 1,
 }
 
 
@@ -137,6 +169,8 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
         behaviours: behaviour names to draw from, a subset of :data:`BEHAVIOURS` (default all).
         camera_jitter: scale of the per-episode camera jitter, 0 for a fixed camera (default 1).
         supersample: render at this multiple of the size and box-filter down, 1..4 (default 2).
+        world: 1 or 2 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
+            datasets made before the option existed keep their settings.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
     if unknown:
@@ -156,6 +190,11 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
     if isinstance(ss, bool) or not isinstance(ss, int | np.integer) or not 1 <= ss <= 4:
         raise InputError(f"arm option 'supersample' must be an int in [1, 4], got {ss!r}")
     out["supersample"] = int(ss)
+    world = out.pop("world")
+    if isinstance(world, bool) or world not in WORLDS:
+        raise InputError(f"arm option 'world' must be one of {sorted(WORLDS)}, got {world!r}")
+    if world != 1:
+        out["world"] = int(world)
     return out
 
 
@@ -218,12 +257,13 @@ class Camera:
                 "fovy_deg": self.fovy, "position": [round(float(v), 6) for v in self.position()]}
 
 
-def draw_camera(rng: np.random.Generator, jitter: float) -> Camera:
-    """The episode's camera: the default one moved by ``jitter`` times a few cm and degrees."""
+def draw_camera(rng: np.random.Generator, jitter: float, world: World = WORLDS[1]) -> Camera:
+    """The episode's camera: the world's one moved by ``jitter`` times a few cm and degrees."""
     u = rng.uniform(-1.0, 1.0, 6) * jitter
-    target = CAMERA_TARGET + np.array([0.04, 0.04, 0.02]) * u[:3]
-    return Camera(tuple(float(v) for v in target), CAMERA_DISTANCE + 0.1 * u[3],
-                  CAMERA_AZIMUTH + 10.0 * u[4], CAMERA_ELEVATION + 5.0 * u[5], CAMERA_FOVY)
+    target = np.asarray(world.camera_target) + np.array([0.04, 0.04, 0.02]) * u[:3]
+    distance = world.camera_distance + 0.1 * (world.camera_distance / CAMERA_DISTANCE) * u[3]
+    return Camera(tuple(float(v) for v in target), distance,
+                  world.camera_azimuth + 10.0 * u[4], world.camera_elevation + 5.0 * u[5], world.camera_fovy)
 
 
 def frame_looks_rendered(frame: np.ndarray) -> bool:
@@ -268,6 +308,8 @@ class ArmSim:
         self.site_id = self.robot.eef_site_id["right"]
         self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
         self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
+        self.robot_geoms, self.gripper_geoms = self._robot_visual_geoms()
+        self._own_paint = (self.model.geom_matid.copy(), self.model.geom_rgba.copy())
         self._resize_objects()
         self.object_half = np.array(OBJECT_HALF)
         self.renderers: dict[tuple[int, int], mujoco.Renderer] = {}
@@ -303,9 +345,40 @@ class ArmSim:
             m.body_inertia[body] *= scale**5
         mujoco.mj_setConst(m, self.data)
 
+    def _robot_visual_geoms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Visual geoms (group 1) of the robot's bodies, and the subset that belongs to the gripper."""
+        m = self.model
+        root = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, self.robot.robot_model.root_body)
+
+        def in_robot(body: int) -> bool:
+            while body > 0:
+                if body == root:
+                    return True
+                body = int(m.body_parentid[body])
+            return False
+
+        robot = [g for g in range(m.ngeom) if m.geom_group[g] == 1 and in_robot(int(m.geom_bodyid[g]))]
+        gripper = [g for g in robot
+                   if "gripper" in (mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or "")]
+        if not robot or not gripper:
+            raise RuntimeError("the robot's visual geoms were not found in the robosuite scene")
+        return np.array(robot), np.array(gripper)
+
+    def paint(self, world: World) -> None:
+        """Paint the robot as ``world`` says (flat colours replace its materials), or restore robosuite's."""
+        matid, rgba = self._own_paint
+        self.model.geom_matid[:] = matid
+        self.model.geom_rgba[:] = rgba
+        if world.robot_rgba is not None:
+            self.model.geom_matid[self.robot_geoms] = -1
+            self.model.geom_rgba[self.robot_geoms] = world.robot_rgba
+        if world.gripper_rgba is not None:
+            self.model.geom_matid[self.gripper_geoms] = -1
+            self.model.geom_rgba[self.gripper_geoms] = world.gripper_rgba
+
     # --- episode set-up -------------------------------------------------------------------
-    def reset(self, rng: np.random.Generator, camera: Camera) -> None:
-        """Reset to a scene drawn from ``rng``: start joints, open gripper, cube poses, camera."""
+    def reset(self, rng: np.random.Generator, camera: Camera, world: World = WORLDS[1]) -> None:
+        """Reset to a scene drawn from ``rng``: start joints, open gripper, cube poses, camera, paint."""
         self.robot.init_qpos = INIT_QPOS + rng.uniform(-1.0, 1.0, 7) * JOINT_JITTER
         with warnings.catch_warnings(), _physics_timestep():
             warnings.simplefilter("ignore")
@@ -327,6 +400,7 @@ class ArmSim:
         self.model.cam_pos[self.camera_id] = camera.position()
         self.model.cam_quat[self.camera_id] = camera.quaternion()
         self.model.cam_fovy[self.camera_id] = camera.fovy
+        self.paint(world)
         mujoco.mj_forward(self.model, self.data)
 
     def step(self, command: np.ndarray) -> None:
@@ -410,7 +484,7 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
         seed: dataset seed.
         size: frame (height, width) in pixels.
         **options: see :func:`normalize_options` (``frames``, ``behaviours``,
-            ``camera_jitter``, ``supersample``).
+            ``camera_jitter``, ``supersample``, ``world``).
 
     Returns:
         ``(frames, annotation)``: RGB uint8 frames (T, H, W, 3) and the RT-1-style annotation
@@ -426,9 +500,10 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
         raise InputError(f"size must be (height, width) with both >= 8, got {size}")
     rng = episode_rng(seed, index)
     n_frames = int(rng.integers(opts["frames"][0], opts["frames"][1] + 1))
-    camera = draw_camera(rng, opts["camera_jitter"])
+    world = WORLDS[opts.get("world", 1)]
+    camera = draw_camera(rng, opts["camera_jitter"], world)
     sim = get_sim()
-    sim.reset(rng, camera)
+    sim.reset(rng, camera, world)
     policy = ScriptedPolicy(rng, tuple(opts["behaviours"]), OBJECT_NAMES)
     base_pos, base_rot = sim.base_pose()
 
@@ -477,4 +552,7 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
             "generator_version": GENERATOR_VERSION,
         },
     }
+    if opts.get("world", 1) != 1:
+        annotation["sim"].update(world=int(opts["world"]), robot_rgba=list(world.robot_rgba or ()),
+                                 gripper_rgba=list(world.gripper_rgba or ()))
     return frames, annotation
