@@ -99,8 +99,9 @@ class ClipDataset:
         raise NotImplementedError
 
     def episode_raw_actions(self, i: int) -> np.ndarray:
-        """Actions of episode ``i`` before the model-space scaler (what converters write)."""
-        return self.episode_actions(i).astype(np.float64) / self.scaler
+        """The dataset's own actions of episode ``i`` (before the model-space scaler), exactly as
+        stored, so that converters write them unchanged."""
+        raise NotImplementedError
 
     @property
     def scaler(self) -> np.ndarray:
