@@ -42,7 +42,7 @@ from PIL import Image
 
 from freeaction.actions import action_scaler
 from freeaction.data.base import DEFAULT_NUM_FRAMES, ClipDataset
-from freeaction.data.paths import resolve_inside
+from freeaction.data.paths import check_not_dangling, resolve_inside
 from freeaction.data.video import read_frames_at, resize_frames
 from freeaction.errors import DataError
 
@@ -189,7 +189,7 @@ class LeRobotDataset(ClipDataset):
                     raise DataError(f"{path}: line {n} is not an episode record ({exc})") from exc
                 out.append(m)
             return out
-        files = sorted((self.root / "meta" / "episodes").rglob("*.parquet"))
+        files = sorted(check_not_dangling(p) for p in (self.root / "meta" / "episodes").rglob("*.parquet"))
         if not files:
             raise DataError(f"{self.root / 'meta' / 'episodes'}: no episode parquet files (LeRobot v3)")
         rows: list[dict[str, Any]] = []
@@ -277,6 +277,10 @@ class LeRobotDataset(ClipDataset):
 
     def episode_actions(self, i: int) -> np.ndarray:
         return (self.episode_raw_actions(i) * self._scaler).astype(np.float32)
+
+    def episode_source(self, i: int) -> str:
+        where = "meta/episodes.jsonl" if self.version.startswith("v2") else "meta/episodes/"
+        return f"{self.root / where} (episode_index {int(self._meta[i]['episode_index'])})"
 
     def _episode_meta(self, i: int) -> dict[str, Any]:
         m = self._meta[i]

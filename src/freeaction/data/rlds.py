@@ -41,7 +41,7 @@ from PIL import Image
 from freeaction.actions import action_scaler
 from freeaction.data.base import DEFAULT_NUM_FRAMES, ClipDataset
 from freeaction.data.example_proto import Feature, ProtoError, parse_example
-from freeaction.data.paths import resolve_inside
+from freeaction.data.paths import check_not_dangling, resolve_inside
 from freeaction.data.tfrecord import iter_records, read_record_at
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError
@@ -106,7 +106,8 @@ def shard_split(path: Path) -> str | None:
 
 
 def find_shards(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.tfrecord*") if p.is_file())
+    """The shard files under ``root``; a shard name that is a broken or looping symlink is an error."""
+    return sorted(check_not_dangling(p) for p in root.rglob("*.tfrecord*") if p.is_file() or p.is_symlink())
 
 
 def is_rlds_root(root: Path | str) -> bool:
@@ -275,6 +276,9 @@ class RLDSDataset(ClipDataset):
 
     def episode_raw_actions(self, i: int) -> np.ndarray:
         return self._eps[i].raw_actions
+
+    def episode_source(self, i: int) -> str:
+        return f"{self._eps[i].path} (record {self._eps[i].record})"
 
     def _episode_meta(self, i: int) -> dict[str, Any]:
         e = self._eps[i]
