@@ -306,23 +306,9 @@ class LeRobotDataset(ClipDataset):
         for k in indices:
             if k >= len(order):
                 raise DataError(f"{path}: episode {m['episode_index']} has {len(order)} rows, frame {k} needed")
-            cell = cells[int(order[k])].as_py()
-            out.append(self._decode_image(cell, path, int(m["episode_index"]), k))
+            where = f"{path}: column {self.camera!r}, episode {m['episode_index']} frame {k}"
+            out.append(decode_image_cell(cells[int(order[k])].as_py(), self.root, where))
         return resize_frames(np.stack(out), self.size)
-
-    def _decode_image(self, cell: Any, path: Path, episode: int, frame: int) -> np.ndarray:
-        where = f"{path}: column {self.camera!r}, episode {episode} frame {frame}"
-        if isinstance(cell, dict) and cell.get("bytes") is not None:
-            source: Any = io.BytesIO(cell["bytes"])
-        elif isinstance(cell, dict) and cell.get("path"):
-            source = resolve_inside(self.root, cell["path"], source=path, field=f"{self.camera}.path")
-        else:
-            raise DataError(f"{where}: the cell holds neither image bytes nor a path ({cell!r:.80})")
-        try:
-            with Image.open(source) as im:
-                return np.asarray(im.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{where}: image does not decode ({exc})") from exc
 
     def frame_size(self) -> tuple[int, int] | None:
         if self.size is not None:
@@ -346,6 +332,22 @@ class LeRobotDataset(ClipDataset):
             latents_present=0,
         )
         return d
+
+
+def decode_image_cell(cell: Any, root: Path, where: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of one ``datasets.Image`` parquet cell ``{bytes, path}``: the encoded
+    bytes, else the file ``path`` names inside ``root``; DataError starting with ``where``."""
+    if isinstance(cell, dict) and cell.get("bytes") is not None:
+        source: Any = io.BytesIO(cell["bytes"])
+    elif isinstance(cell, dict) and cell.get("path"):
+        source = resolve_inside(root, cell["path"], source=where, field="path")
+    else:
+        raise DataError(f"{where}: the cell holds neither image bytes nor a path ({cell!r:.80})")
+    try:
+        with Image.open(source) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{where}: image does not decode ({exc})") from exc
 
 
 def _table(path: Path, columns: tuple[str, ...]) -> pa.Table:
