@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from scipy.spatial.transform import Rotation
-
-# the real Language-Table episode IRASim ships, kept outside the repository
-SHARED = (Path(__file__).resolve().parents[2] / "../shared").resolve()
-LT_EXAMPLE = SHARED / "reference/irasim/languagetable_example"
 
 
 def flat_frames(n: int, colour: tuple[int, int, int], size: tuple[int, int] = (32, 48)) -> np.ndarray:

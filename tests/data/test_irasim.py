@@ -9,20 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_helpers import LT_EXAMPLE, random_poses, scipy_actions
+from data_helpers import random_poses, scipy_actions
 
 from freeaction.data.irasim import IRASimDataset
 from freeaction.data.poses import actions_from_states, euler_to_matrix, matrix_to_euler
 from freeaction.data.video import count_frames
 from freeaction.errors import DataError
-
-needs_example = pytest.mark.skipif(
-    not (LT_EXAMPLE / "annotation/test/example.json").is_file(),
-    reason=f"IRASim Language-Table example not found at {LT_EXAMPLE} (shared reference folder absent)",
-)
+from reference import LT_EXAMPLE
 
 
-@needs_example
 def test_languagetable_example_test_window() -> None:
     ann = json.loads((LT_EXAMPLE / "annotation/test/example.json").read_text())
     ds = IRASimDataset(LT_EXAMPLE, "test")
@@ -37,7 +32,6 @@ def test_languagetable_example_test_window() -> None:
     assert abs(clip.latents.mean().item() - 0.29300) < 1e-4
 
 
-@needs_example
 def test_languagetable_example_whole_files_and_train_windows() -> None:
     assert count_frames(LT_EXAMPLE / "videos/test/example.mp4") == 18
     ds = IRASimDataset(LT_EXAMPLE, "test", stride=1, frames=False)  # the training stride

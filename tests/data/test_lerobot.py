@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from data_helpers import flat_frames
+from PIL import Image
 
 from freeaction.data.convert import convert
 from freeaction.data.irasim import IRASimDataset
@@ -61,7 +65,7 @@ def test_v3_seeks_inside_concatenated_file(lt_root: Path, tmp_path: Path) -> Non
 def test_errors_name_the_file(lt_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "lr"
     convert(lt_root, "lerobot", out, version="v2.1")
-    with pytest.raises(DataError, match=r"no video feature 'wrist'.*observation.images.main"):
+    with pytest.raises(DataError, match=r"no video or image feature 'wrist'.*observation.images.main"):
         LeRobotDataset(out, "train", camera="wrist")
     with pytest.raises(DataError, match=r"info.json: no split 'val'"):
         LeRobotDataset(out, "val")
@@ -86,3 +90,125 @@ def test_errors_name_the_file(lt_root: Path, tmp_path: Path) -> None:
     (out / "meta/episodes.jsonl").write_text('{"episode_index": 0, "length": 18}\n{"episode_index": 1,\n')
     with pytest.raises(DataError, match=r"episodes.jsonl: line 2"):
         LeRobotDataset(out, "train")
+
+
+# the Arrow type Hugging Face ``datasets.Image()`` stores (LeRobot's ``image`` dtype)
+IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+
+
+def _png(frame: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(frame).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_image_dataset(root: Path, version: str, episodes: list[np.ndarray], actions: list[np.ndarray]) -> None:
+    """A LeRobotDataset whose camera is an ``image`` feature: PNG bytes in the parquet rows, as
+    LeRobot writes them (channels-first shape, as in many hub datasets), no videos."""
+    v3 = version == "v3.0"
+    key = "observation.images.top"
+    h, w = episodes[0].shape[1:3]
+    tables, meta, index = [], [], 0
+    for ep, (frames, acts) in enumerate(zip(episodes, actions, strict=True)):
+        n = len(frames)
+        tables.append(
+            pa.table(
+                {
+                    key: pa.array(
+                        [{"bytes": _png(f), "path": f"frame_{k:06d}.png"} for k, f in enumerate(frames)],
+                        type=IMAGE_TYPE,
+                    ),
+                    "action": pa.array(list(acts), type=pa.list_(pa.float32(), 2)),
+                    "timestamp": pa.array(np.arange(n, dtype=np.float32) / 10),
+                    "frame_index": pa.array(np.arange(n, dtype=np.int64)),
+                    "episode_index": pa.array(np.full(n, ep, dtype=np.int64)),
+                    "index": pa.array(np.arange(index, index + n, dtype=np.int64)),
+                    "task_index": pa.array(np.zeros(n, dtype=np.int64)),
+                }
+            )
+        )
+        m = {"episode_index": ep, "tasks": ["push"], "length": n}
+        if v3:
+            m.update(
+                {
+                    "data/chunk_index": 0,
+                    "data/file_index": 0,
+                    "dataset_from_index": index,
+                    "dataset_to_index": index + n,
+                }
+            )
+        else:
+            path = root / f"data/chunk-000/episode_{ep:06d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(tables[-1], path)
+        meta.append(m)
+        index += n
+    info = {
+        "codebase_version": version,
+        "fps": 10,
+        "chunks_size": 1000,
+        "splits": {"train": f"0:{len(episodes)}"},
+        "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+        if v3
+        else "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+        "video_path": None,
+        "features": {
+            key: {"dtype": "image", "shape": [3, h, w], "names": ["channels", "height", "width"]},
+            "action": {"dtype": "float32", "shape": [2], "names": None},
+            "timestamp": {"dtype": "float32", "shape": [1], "names": None},
+            "frame_index": {"dtype": "int64", "shape": [1], "names": None},
+            "episode_index": {"dtype": "int64", "shape": [1], "names": None},
+            "index": {"dtype": "int64", "shape": [1], "names": None},
+            "task_index": {"dtype": "int64", "shape": [1], "names": None},
+        },
+    }
+    (root / "meta").mkdir(parents=True, exist_ok=True)
+    (root / "meta/info.json").write_text(json.dumps(info))
+    if v3:
+        (root / "data/chunk-000").mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.concat_tables(tables), root / "data/chunk-000/file-000.parquet")
+        (root / "meta/episodes/chunk-000").mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(meta), root / "meta/episodes/chunk-000/file-000.parquet")
+    else:
+        (root / "meta/episodes.jsonl").write_text("".join(json.dumps(m) + "\n" for m in meta))
+
+
+@pytest.mark.parametrize("version", ["v2.1", "v3.0"])
+def test_image_features_stored_in_parquet(tmp_path: Path, version: str) -> None:
+    rng = np.random.default_rng(0)
+    episodes = [flat_frames(18, (30, 60 + 90 * e, 200)) for e in range(2)]
+    actions = [rng.normal(0, 0.03, (18, 2)).astype(np.float32) for _ in range(2)]
+    root = tmp_path / version
+    write_image_dataset(root, version, episodes, actions)
+    ds = open_dataset(root, "train")
+    assert ds.camera == "observation.images.top" and ds.describe()["cameras"] == ["observation.images.top"]
+    assert ds.frame_size() == (32, 48) and len(ds) == 2 * 3  # 18 frames, stride 1: starts 0, 1, 2
+    clip = ds[4]  # episode 1, start 1
+    assert clip.episode_id == "000001" and clip.frames.shape == (16, 32, 48, 3)
+    np.testing.assert_array_equal(clip.frames, episodes[1][1:17])  # PNG: exactly the written pixels
+    np.testing.assert_array_equal(ds.episode_raw_actions(1), actions[1][:-1].astype(np.float64))
+    assert LeRobotDataset(root, "train", camera="top", size=(16, 24))[0].frames.shape == (16, 16, 24, 3)
+
+
+def test_image_cells_by_path_and_bad_cells(tmp_path: Path) -> None:
+    frames = flat_frames(17, (90, 20, 20))
+    root = tmp_path / "ds"
+    write_image_dataset(root, "v2.1", [frames], [np.zeros((17, 2), np.float32)])
+    data = root / "data/chunk-000/episode_000000.parquet"
+    t = pq.read_table(data)
+    col = t.schema.get_field_index("observation.images.top")
+    cells = t.column(col).to_pylist()
+    (root / "images").mkdir()
+    for k, c in enumerate(cells):  # bytes left out, the image in a file the path names
+        (root / f"images/{k}.png").write_bytes(c["bytes"])
+    by_path = [{"bytes": None, "path": f"images/{k}.png"} for k in range(17)]
+    pq.write_table(t.set_column(col, "observation.images.top", pa.array(by_path, type=IMAGE_TYPE)), data)
+    np.testing.assert_array_equal(LeRobotDataset(root, "train")[0].frames, frames[:16])
+    bad = by_path[:5] + [{"bytes": b"not a png", "path": None}] + by_path[6:]
+    pq.write_table(t.set_column(col, "observation.images.top", pa.array(bad, type=IMAGE_TYPE)), data)
+    with pytest.raises(DataError, match=r"episode_000000.parquet: column 'observation.images.top', episode 0 frame 5"):
+        LeRobotDataset(root, "train")[0]
+    escape = by_path[:2] + [{"bytes": None, "path": "../../outside.png"}] + by_path[3:]
+    pq.write_table(t.set_column(col, "observation.images.top", pa.array(escape, type=IMAGE_TYPE)), data)
+    with pytest.raises(DataError, match=r"outside the dataset root"):
+        LeRobotDataset(root, "train")[0]

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from freeaction.actions import action_scaler
 from freeaction.data import tfrecord
 from freeaction.data.convert import convert
 from freeaction.data.example_proto import encode_example, encode_sequence_example, parse_example
 from freeaction.data.irasim import IRASimDataset
-from freeaction.data.rlds import RLDSDataset
+from freeaction.data.open import open_dataset
+from freeaction.data.rlds import LAYOUTS, RLDSDataset
 from freeaction.data.tfrecord import TFRecordWriter, iter_records
 from freeaction.errors import DataError
 
@@ -116,3 +118,72 @@ def test_truncated_and_corrupt_records(lt_root: Path, tmp_path: Path) -> None:
     assert ds.num_episodes == 2 and len(ds.skipped) == 1 and "record 2 is truncated" in ds.skipped[0].reason
     with pytest.raises(DataError, match="freeaction encode"):
         RLDSDataset(tmp_path / "ltr", "train", latents=True)
+
+
+def _write_shard(path: Path, feats: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with TFRecordWriter(path) as w:
+        for f in feats:
+            w.write(encode_example(f))
+
+
+@pytest.mark.parametrize("layout", ["language_table", "fractal20220817_data"])
+def test_raw_actions_roundtrip_bit_exactly(tmp_path: Path, layout: str) -> None:
+    """The dataset's own float32 actions survive reading and converting unchanged, including
+    values that scaling to model space and dividing back would move by one ulp."""
+    t = 18
+    rng = np.random.default_rng(3)
+    lay = LAYOUTS[layout]
+    raw = rng.normal(0, 0.03, (t, lay.action_dim)).astype(np.float32)
+    scaler = action_scaler(lay.action_dim)
+    divided_back = ((raw * scaler).astype(np.float32).astype(np.float64) / scaler).astype(np.float32)
+    assert (divided_back != raw).sum() >= 3  # the data does exercise the inexact case
+    feats: dict = {lay.image_key: [_jpeg(10 * k) for k in range(t)]}
+    col = 0
+    for key, d in lay.action_keys:
+        feats[key] = raw[:, col : col + d]
+        col += d
+    _write_shard(tmp_path / f"src/{layout}-train.tfrecord-00000-of-00001", [feats])
+    ds = RLDSDataset(tmp_path / "src", "train")
+    assert np.array_equal(ds.episode_raw_actions(0), raw[:-1].astype(np.float64))
+    np.testing.assert_array_equal(ds.episode_actions(0), (raw[:-1].astype(np.float64) * scaler).astype(np.float32))
+    for to, version in [("rlds", None), ("lerobot", "v2.1"), ("lerobot", "v3.0")]:
+        out = tmp_path / f"{to}-{version}"
+        convert(tmp_path / "src", to, out, version=version or "v2.1")
+        back = open_dataset(out, "train", frames=False)
+        assert np.array_equal(back.episode_raw_actions(0), raw[:-1].astype(np.float64)), (to, version)
+        np.testing.assert_array_equal(back.episode_actions(0), ds.episode_actions(0))
+
+
+def test_episode_ids_from_the_record(tmp_path: Path) -> None:
+    """A record's own id (string or integer, Example or SequenceExample context) names its
+    episode; only a record without one is named by shard and index."""
+    t = 17
+    images = [_jpeg(5 * k) for k in range(t)]
+    base = {"steps/observation/rgb": images, "steps/action": np.zeros((t, 2), np.float32)}
+    shard = tmp_path / "lt/language_table-train.tfrecord-00000-of-00001"
+    _write_shard(
+        shard,
+        [
+            {**base, "episode_metadata/episode_id": np.array([27])},
+            {**base, "episode_metadata/episode_id": [b"lt-000031"]},
+            {**base, "episode_metadata/file_path": [b"raw/episode_9.npz"]},
+            base,
+        ],
+    )
+    with TFRecordWriter(shard.with_name("language_table-train.tfrecord-00001-of-00002")) as w:
+        w.write(
+            encode_sequence_example(
+                {"episode_metadata/episode_id": np.array([1 << 40])},
+                {"steps/observation/rgb": [[im] for im in images], "steps/action": [np.zeros(2, np.float32)] * t},
+            )
+        )
+    ds = RLDSDataset(tmp_path / "lt", "train")
+    assert ds.layout.name == "language_table"
+    assert [ds.episode_id(i) for i in range(5)] == [
+        "27",
+        "lt-000031",
+        "raw/episode_9.npz",
+        "language_table-train.tfrecord-00000-of-00001#3",
+        str(1 << 40),
+    ]

@@ -16,15 +16,12 @@ from eval_helpers import make_vae, run_cli, write_config
 
 from freeaction import ModelConfig, VideoDiT
 from freeaction.eval.results import read_rows
-from reference import IRASIM_REF, golden_args, golden_state_dict, load_golden
-
-EXAMPLE = IRASIM_REF / "languagetable_example"
+from reference import LT_EXAMPLE as EXAMPLE
+from reference import golden_args, golden_state_dict, load_golden
 
 
 @pytest.fixture
 def irasim_checkpoint(tmp_path):
-    if not (EXAMPLE / "annotation" / "test" / "example.json").is_file():
-        pytest.skip(f"IRASim's Language-Table example not found at {EXAMPLE} (the shared reference folder is absent)")
     tensors, meta = load_golden("languagetable_frame_ada")
     state = golden_state_dict(tensors)
     args = {**golden_args(meta), "video_size": [288, 512]}

@@ -12,7 +12,7 @@ import torch
 
 from freeaction import load_model, save_model
 from freeaction.errors import CheckpointError
-from reference import golden_args, golden_state_dict, load_golden
+from reference import assert_matches_golden, golden_args, golden_state_dict, load_golden
 
 
 def _fake_omegaconf() -> type:
@@ -77,7 +77,7 @@ def test_irasim_checkpoint_loads_and_matches(tmp_path, case) -> None:
     assert model.checkpoint_info["args"]["dataset"] == args["dataset"]
     with torch.no_grad():
         out = model(t["input.x"], t["input.t"], t["input.actions"])
-    torch.testing.assert_close(out, t["output.eval"], atol=1e-5, rtol=1e-5)
+    assert_matches_golden(out, t["output.eval"])
 
 
 def test_architecture_inferred_from_shapes_and_args(tmp_path) -> None:

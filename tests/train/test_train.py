@@ -20,6 +20,7 @@ from freeaction.model import load_model
 from freeaction.train import diffusion_loss, list_checkpoints, load_checkpoint, train
 from freeaction.train.checkpoint import STATE_TENSORS
 from freeaction.train.config import load_config, parse_set
+from reference import LT_EXAMPLE
 
 HERE = Path(__file__).parent
 
@@ -305,10 +306,6 @@ def test_config_file_and_overrides(tmp_path):
         load_config(tmp_path / "bad.yaml")
 
 
-LT_EXAMPLE = (HERE.parents[1] / "../shared/reference/irasim/languagetable_example").resolve()
-
-
-@pytest.mark.skipif(not LT_EXAMPLE.is_dir(), reason="IRASim's Language-Table example is not available")
 def test_trains_on_irasims_own_latents(tmp_path):
     """IRASim's pre-encoded Language-Table latents ({'obs': (T, 4, 36, 64)}) are read as they are."""
     summary = train(tiny_config(LT_EXAMPLE, tmp_path / "run", split="test", val_split=None, max_steps=1,

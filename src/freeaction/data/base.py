@@ -12,7 +12,9 @@ A reader indexes its episodes once (metadata only, no video decoding) and expose
 Bad input raises :class:`DataError` naming the file. With ``skip_bad=True`` a bad episode is
 left out and recorded in ``ds.skipped`` (file + reason) instead, both while indexing and while
 iterating with :meth:`episodes` / :meth:`iter_clips`; ``ds[k]`` on a bad episode still raises,
-because silently returning a different clip would hide the problem.
+because silently returning a different clip would hide the problem. Two episodes of a split
+with the same id are always an error naming both (results are keyed by episode id; which of
+the two is wrong is not known, so ``skip_bad`` does not pick one).
 """
 
 from __future__ import annotations
@@ -99,8 +101,9 @@ class ClipDataset:
         raise NotImplementedError
 
     def episode_raw_actions(self, i: int) -> np.ndarray:
-        """Actions of episode ``i`` before the model-space scaler (what converters write)."""
-        return self.episode_actions(i).astype(np.float64) / self.scaler
+        """The dataset's own actions of episode ``i`` (before the model-space scaler), exactly as
+        stored, so that converters write them unchanged."""
+        raise NotImplementedError
 
     @property
     def scaler(self) -> np.ndarray:
@@ -122,13 +125,31 @@ class ClipDataset:
     def _episode_meta(self, i: int) -> dict[str, Any]:
         return {}
 
+    def episode_source(self, i: int) -> str:
+        """Where episode ``i`` is stored (a file, or a file and a record), for error messages."""
+        return str(self.root)
+
     # --- shared behaviour -----------------------------------------------------------------
     def _build_windows(self) -> None:
+        self._refuse_duplicate_ids()
         self.windows = [
             (i, s)
             for i in range(self.num_episodes)
             for s in window_starts(self.window_frames(i), self.num_frames, self.stride)
         ]
+
+    def _refuse_duplicate_ids(self) -> None:
+        """DataError naming the id and both episodes' sources when two episodes share an id:
+        results are keyed by episode id, so one of them would silently replace the other."""
+        first: dict[str, int] = {}
+        for i in range(self.num_episodes):
+            eid = self.episode_id(i)
+            if eid in first:
+                raise DataError(
+                    f"{self.episode_source(i)}: episode id {eid!r} is also the id of the episode in "
+                    f"{self.episode_source(first[eid])}; episode ids must be unique within a split"
+                )
+            first[eid] = i
 
     def _skip_or_raise(self, path: Path | str, exc: DataError) -> None:
         if not self.skip_bad:

@@ -1,8 +1,9 @@
 """Write any reader's episodes as LeRobotDataset (v2.1 / v3.0) or RLDS TFRecord shards.
 
 Used by ``freeaction data convert SRC --to lerobot|rlds OUT``, the tests and the reader
-benchmark. The source is read with its own reader (every split it has); the raw (unscaled)
-actions are written, so reading the result back gives the same model-space actions.
+benchmark. The source is read with its own reader (every split it has); the dataset's own
+(unscaled) actions are written as float32, bit for bit when the source stores float32 (LeRobot,
+RLDS), so reading the result back gives the same raw and model-space actions.
 
 Conventions of what is written:
 

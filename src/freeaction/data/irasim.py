@@ -227,6 +227,9 @@ class IRASimDataset(ClipDataset):
     def annotation_path(self, i: int) -> Path:
         return self._eps[i].ann
 
+    def episode_source(self, i: int) -> str:
+        return str(self._eps[i].ann)
+
     def _episode_meta(self, i: int) -> dict[str, Any]:
         e = self._eps[i]
         return {"annotation": str(e.ann), "video": str(e.video), "camera": self.camera}

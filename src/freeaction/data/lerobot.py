@@ -18,13 +18,17 @@ v3.0::
 
 Each parquet row is one frame with its ``timestamp`` (seconds from the episode start) and the
 action taken there; row k's action drives frame k to k + 1, so an episode of L rows gives
-L frames and L - 1 actions. Frames are found by presentation time (v3: ``from_timestamp`` +
-``timestamp``) and must match within ``tolerance_s`` (LeRobot's default 1e-4 s).
+L frames and L - 1 actions. Frames of a ``video`` feature are found by presentation time (v3:
+``from_timestamp`` + ``timestamp``) and must match within ``tolerance_s`` (LeRobot's default
+1e-4 s). Frames of an ``image`` feature live in the parquet rows themselves, as the Hugging Face
+``datasets.Image`` type stores them: a struct ``{bytes, path}`` per row holding an encoded
+PNG/JPEG (``bytes``), or naming a file inside the dataset root when ``bytes`` is null.
 Splits come from ``info["splits"]`` (``"train": "0:40"`` episode ranges).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from functools import lru_cache
@@ -34,11 +38,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from PIL import Image
 
 from freeaction.actions import action_scaler
 from freeaction.data.base import DEFAULT_NUM_FRAMES, ClipDataset
-from freeaction.data.paths import resolve_inside
-from freeaction.data.video import read_frames_at
+from freeaction.data.paths import check_not_dangling, resolve_inside
+from freeaction.data.video import read_frames_at, resize_frames
 from freeaction.errors import DataError
 
 SUPPORTED_VERSIONS = ("v2.0", "v2.1", "v3.0")
@@ -92,8 +97,8 @@ class LeRobotDataset(ClipDataset):
     Args:
         root: dataset root (holds ``meta/info.json``).
         split: a key of ``info["splits"]``.
-        camera: video feature key (``observation.images.X`` or just ``X``); default the first
-            video feature in ``info["features"]``.
+        camera: video or image feature key (``observation.images.X`` or just ``X``); default the
+            first video feature in ``info["features"]``, else the first image feature.
         action_key: the action column (default ``action``).
         scaler: per-dimension scaler to model space; default SPEC 1 (for 2-D/7-D actions).
         tolerance_s: largest allowed gap between a wanted timestamp and a decoded frame.
@@ -140,7 +145,9 @@ class LeRobotDataset(ClipDataset):
         if self._scaler.shape != (dim,):
             raise DataError(f"scaler has {self._scaler.size} values but {action_key!r} is {dim}-D")
         self.video_keys = [k for k, f in feats.items() if f.get("dtype") == "video"]
-        self.camera = self._pick_camera(camera) if frames else (camera or (self.video_keys or [None])[0])
+        self.image_keys = [k for k, f in feats.items() if f.get("dtype") == "image"]
+        cameras = self.video_keys + self.image_keys
+        self.camera = self._pick_camera(camera) if frames else (camera or (cameras or [None])[0])
         wanted = _split_range(self.info, split, self.info_path)
         self._meta = [m for m in self._episodes_meta() if int(m["episode_index"]) in wanted]
         self._meta.sort(key=lambda m: int(m["episode_index"]))
@@ -156,14 +163,15 @@ class LeRobotDataset(ClipDataset):
 
     # --- metadata -------------------------------------------------------------------------
     def _pick_camera(self, camera: str | None) -> str:
-        if not self.video_keys:
-            raise DataError(f"{self.info_path}: no video features (image features stored in parquet are not supported)")
+        cameras = self.video_keys + self.image_keys
+        if not cameras:
+            raise DataError(f"{self.info_path}: no video or image features to take frames from")
         if camera is None:
-            return self.video_keys[0]
+            return cameras[0]
         for key in (camera, f"observation.images.{camera}"):
-            if key in self.video_keys:
+            if key in cameras:
                 return key
-        raise DataError(f"{self.info_path}: no video feature {camera!r} (cameras: {self.video_keys})")
+        raise DataError(f"{self.info_path}: no video or image feature {camera!r} (cameras: {cameras})")
 
     def _episodes_meta(self) -> list[dict[str, Any]]:
         if self.version.startswith("v2"):
@@ -181,7 +189,7 @@ class LeRobotDataset(ClipDataset):
                     raise DataError(f"{path}: line {n} is not an episode record ({exc})") from exc
                 out.append(m)
             return out
-        files = sorted((self.root / "meta" / "episodes").rglob("*.parquet"))
+        files = sorted(check_not_dangling(p) for p in (self.root / "meta" / "episodes").rglob("*.parquet"))
         if not files:
             raise DataError(f"{self.root / 'meta' / 'episodes'}: no episode parquet files (LeRobot v3)")
         rows: list[dict[str, Any]] = []
@@ -270,14 +278,37 @@ class LeRobotDataset(ClipDataset):
     def episode_actions(self, i: int) -> np.ndarray:
         return (self.episode_raw_actions(i) * self._scaler).astype(np.float32)
 
+    def episode_source(self, i: int) -> str:
+        where = "meta/episodes.jsonl" if self.version.startswith("v2") else "meta/episodes/"
+        return f"{self.root / where} (episode_index {int(self._meta[i]['episode_index'])})"
+
     def _episode_meta(self, i: int) -> dict[str, Any]:
         m = self._meta[i]
         return {"episode_index": int(m["episode_index"]), "camera": self.camera, "tasks": m.get("tasks")}
 
     def _frames(self, i: int, indices: range) -> np.ndarray:
+        if self.camera in self.image_keys:
+            return self._parquet_frames(i, indices)
         _, ts = self._rows(i)
         video, start = self._video_location(self._meta[i])
         return read_frames_at(video, start + ts[indices.start : indices.stop], self.size, self.tolerance_s)
+
+    def _parquet_frames(self, i: int, indices: range) -> np.ndarray:
+        """Frames ``indices`` of episode ``i`` decoded from the image feature's parquet cells."""
+        m = self._meta[i]
+        path, ep = self._data_location(m)
+        table = _table(path, (self.camera, "episode_index", "frame_index"))
+        if ep is not None:
+            table = table.filter(pa.array(np.asarray(table.column("episode_index").to_numpy()) == ep))
+        order = np.argsort(table.column("frame_index").to_numpy(), kind="stable")
+        cells = table.column(self.camera)
+        out = []
+        for k in indices:
+            if k >= len(order):
+                raise DataError(f"{path}: episode {m['episode_index']} has {len(order)} rows, frame {k} needed")
+            where = f"{path}: column {self.camera!r}, episode {m['episode_index']} frame {k}"
+            out.append(decode_image_cell(cells[int(order[k])].as_py(), self.root, where))
+        return resize_frames(np.stack(out), self.size)
 
     def frame_size(self) -> tuple[int, int] | None:
         if self.size is not None:
@@ -295,12 +326,28 @@ class LeRobotDataset(ClipDataset):
         d.update(
             version=self.version,
             fps=self.fps,
-            cameras=self.video_keys,
+            cameras=self.video_keys + self.image_keys,
             camera=self.camera,
             frame_size=self.frame_size(),
             latents_present=0,
         )
         return d
+
+
+def decode_image_cell(cell: Any, root: Path, where: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of one ``datasets.Image`` parquet cell ``{bytes, path}``: the encoded
+    bytes, else the file ``path`` names inside ``root``; DataError starting with ``where``."""
+    if isinstance(cell, dict) and cell.get("bytes") is not None:
+        source: Any = io.BytesIO(cell["bytes"])
+    elif isinstance(cell, dict) and cell.get("path"):
+        source = resolve_inside(root, cell["path"], source=where, field="path")
+    else:
+        raise DataError(f"{where}: the cell holds neither image bytes nor a path ({cell!r:.80})")
+    try:
+        with Image.open(source) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{where}: image does not decode ({exc})") from exc
 
 
 def _table(path: Path, columns: tuple[str, ...]) -> pa.Table:

@@ -15,6 +15,7 @@ from typing import Any
 from freeaction.data.base import ClipDataset
 from freeaction.data.irasim import IRASimDataset, available_splits, is_irasim_root
 from freeaction.data.lerobot import LeRobotDataset, is_lerobot_root, read_info
+from freeaction.data.paths import check_not_dangling
 from freeaction.data.rlds import RLDSDataset, find_shards, is_rlds_root, shard_split
 from freeaction.errors import DataError, InputError
 
@@ -25,6 +26,7 @@ def detect_format(root: Path | str) -> str:
     """``irasim``, ``lerobot`` or ``rlds`` for the dataset at ``root``."""
     root = Path(root)
     if not root.exists():
+        check_not_dangling(root)
         raise DataError(f"{root}: no such dataset")
     if root.is_dir() and is_irasim_root(root):
         return "irasim"

@@ -13,8 +13,13 @@ Known layouts (``layout=None`` detects them from the keys):
   ``rotation_delta`` (3) + ``open_gripper`` (1, bool stored as int64).
 - ``language_table``: image ``steps/observation/rgb``; action ``steps/action`` (2).
 
+Episode ids are the record's own (``episode_metadata/episode_id``, else
+``episode_metadata/file_path``; string or integer features); a record without one (the released
+``language_table`` spec has no episode-level feature at all) is named ``<shard file>#<record>``.
+
 Actions are the dataset's own commands (RT-1/Bridge: deltas, not the pose differences IRASim
-derives from ``state``), times the SPEC 1 scaler unless ``scaler`` is given. Step k's action
+derives from ``state``), times the SPEC 1 scaler unless ``scaler`` is given; the stored values
+are kept as well (``episode_raw_actions``), so converters write them bit for bit. Step k's action
 drives frame k to k + 1, so an episode of T steps yields T frames and T - 1 actions. Shards
 are found as ``*.tfrecord*`` under the root; the split comes from TFDS's file naming
 ``<name>-<split>.tfrecord-XXXXX-of-YYYYY`` (files without a split belong to every split).
@@ -36,7 +41,7 @@ from PIL import Image
 from freeaction.actions import action_scaler
 from freeaction.data.base import DEFAULT_NUM_FRAMES, ClipDataset
 from freeaction.data.example_proto import Feature, ProtoError, parse_example
-from freeaction.data.paths import resolve_inside
+from freeaction.data.paths import check_not_dangling, resolve_inside
 from freeaction.data.tfrecord import iter_records, read_record_at
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError
@@ -50,6 +55,8 @@ class RLDSLayout:
     image_key: str
     action_keys: tuple[tuple[str, int], ...]  # (key, dims per step), concatenated in order
     instruction_key: str | None = None
+    # where the episode's own id may be, in order of preference (string or integer features)
+    episode_id_keys: tuple[str, ...] = ("episode_metadata/episode_id", "episode_metadata/file_path")
 
     @property
     def action_dim(self) -> int:
@@ -99,7 +106,8 @@ def shard_split(path: Path) -> str | None:
 
 
 def find_shards(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.tfrecord*") if p.is_file())
+    """The shard files under ``root``; a shard name that is a broken or looping symlink is an error."""
+    return sorted(check_not_dangling(p) for p in root.rglob("*.tfrecord*") if p.is_file() or p.is_symlink())
 
 
 def is_rlds_root(root: Path | str) -> bool:
@@ -113,8 +121,22 @@ class _Episode:
     record: int
     offset: int
     episode_id: str
+    raw_actions: np.ndarray  # the dataset's own values (T - 1, D), float64 (exact)
     actions: np.ndarray  # model space (T - 1, D)
     instruction: str
+
+
+def episode_id(feats: dict[str, Feature], layout: RLDSLayout) -> str | None:
+    """The episode's own id: the first of ``layout.episode_id_keys`` the record has, as text
+    (string ids decoded, integer ids in decimal); None when it has none."""
+    for key in layout.episode_id_keys:
+        value = feats.get(key)
+        if isinstance(value, list) and value:
+            return value[0].decode("utf-8", "replace")
+        if isinstance(value, np.ndarray) and value.size:
+            v = value.reshape(-1)[0]
+            return str(int(v)) if np.issubdtype(value.dtype, np.integer) else str(v)
+    return None
 
 
 def _decode_instruction(value: Feature | None) -> str:
@@ -230,14 +252,13 @@ class RLDSDataset(ClipDataset):
                 f"actions {[len(p) for p in parts]}"
             )
         raw = np.concatenate(parts, axis=1)[:-1]  # the last step's action has no next frame
-        eid = feats.get("episode_metadata/episode_id") or feats.get("episode_metadata/file_path")
-        episode_id = eid[0].decode("utf-8", "replace") if isinstance(eid, list) and eid else f"{path.name}#{index}"
         self._eps.append(
             _Episode(
                 path,
                 index,
                 offset,
-                episode_id,
+                episode_id(feats, lay) or f"{path.name}#{index}",
+                raw,
                 (raw * self.scaler).astype(np.float32),
                 _decode_instruction(feats.get(lay.instruction_key or "")),
             )
@@ -252,6 +273,12 @@ class RLDSDataset(ClipDataset):
 
     def episode_actions(self, i: int) -> np.ndarray:
         return self._eps[i].actions
+
+    def episode_raw_actions(self, i: int) -> np.ndarray:
+        return self._eps[i].raw_actions
+
+    def episode_source(self, i: int) -> str:
+        return f"{self._eps[i].path} (record {self._eps[i].record})"
 
     def _episode_meta(self, i: int) -> dict[str, Any]:
         e = self._eps[i]
