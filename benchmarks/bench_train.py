@@ -17,9 +17,10 @@ import time
 
 import torch
 
+from freeaction.diffusion.loss import diffusion_loss, draw_step
 from freeaction.model import VideoDiT, preset
 from freeaction.train.ema import EMA
-from freeaction.train.loop import diffusion_loss, draw_step, step_generator
+from freeaction.train.windows import step_generator
 
 
 def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: int) -> tuple[float, int]:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from freeaction.eval.quality import quality_check
-from freeaction.train.loop import train_seconds
+from freeaction.train.log import train_seconds
 
 CURVE = "quality_curve_{}.jsonl"  # per clip length
 

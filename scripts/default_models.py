@@ -262,7 +262,7 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
 def stage_records(name: str, work: Path) -> list[dict]:
     """One record per training stage that made the weights: steps, samples, speed, time."""
     from freeaction.train.checkpoint import latest_checkpoint
-    from freeaction.train.loop import read_log, train_seconds
+    from freeaction.train.log import read_log, train_seconds
 
     stages = MODELS[name]["stages"]
     earlier = work / "earlier_stages.json"
@@ -328,7 +328,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
 def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict, qw: dict) -> None:
     """``folder/MODEL_CARD.md`` from the quality figures and the training records in ``folder/config.json``."""
     from freeaction import load_model
-    from freeaction.train.loop import read_log
+    from freeaction.train.log import read_log
 
     model = load_model(folder)
     records = json.loads((folder / "config.json").read_text())["training"]["stages"]

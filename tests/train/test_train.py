@@ -17,7 +17,7 @@ from train_helpers import latent_dataset, tiny_config
 
 from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.model import load_model
-from freeaction.train import diffusion_loss, list_checkpoints, load_checkpoint, train
+from freeaction.train import list_checkpoints, load_checkpoint, train
 from freeaction.train.checkpoint import STATE_TENSORS
 from freeaction.train.config import load_config, parse_set
 from reference import LT_EXAMPLE
@@ -77,7 +77,7 @@ def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
 
 
 def test_train_seconds_sums_the_logged_intervals(data, tmp_path):
-    from freeaction.train.loop import train_seconds
+    from freeaction.train.log import train_seconds
 
     run = tmp_path / "run"
     train(tiny_config(data, run, log_every=2))
@@ -266,33 +266,6 @@ def test_empty_or_mismatched_dataset_errors(data, tmp_path):
         train(tiny_config(no_latents, tmp_path / "e"))
 
 
-@torch.no_grad()
-def test_min_snr_and_moving_weights():
-    """Min-SNR-gamma scales each sample by min(SNR, g)/SNR; moving cells get the extra weight."""
-    from freeaction.model import VideoDiT, preset
-
-    torch.manual_seed(0)
-    model = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=3, hidden_size=32, num_heads=2,
-                            depth=2))
-    x0 = torch.zeros(2, 3, 4, 4, 4)
-    x0[:, 2, :, 0, 0] = 1.0  # one cell moves between frames 1 and 2
-    a, noise = torch.zeros(2, 2, 2), torch.randn(2, 3, 4, 4, 4)
-    t = torch.tensor([10, 900])
-    plain = diffusion_loss(model, x0, a, t, noise, reduce=False)
-    snr = diffusion_loss(model, x0, a, t, noise, min_snr_gamma=5.0, reduce=False)
-    from freeaction.train.loop import _SQRT_1MAB, _SQRT_AB
-
-    s = (_SQRT_AB[t] / _SQRT_1MAB[t]).pow(2).float()
-    torch.testing.assert_close(snr, plain * s.clamp(max=5) / s)
-    assert snr[0] < plain[0] and snr[1] == pytest.approx(plain[1].item())  # t=10: high SNR, down-weighted
-    moved = diffusion_loss(model, x0, a, t, noise, moving_weight=5.0, reduce=False)
-    eps = torch.zeros_like(noise)  # zero-initialised final layer: the model predicts 0
-    err = (eps - noise)[:, 1:].pow(2)
-    w = torch.ones_like(err)
-    w[:, 1, :, 0, 0] = 5.0
-    torch.testing.assert_close(moved, (err * w).mean(dim=(1, 2, 3, 4)))
-
-
 def test_config_file_and_overrides(tmp_path):
     (tmp_path / "c.yaml").write_text("dataset: d\nout: o\nlr: 1e-3\nmodel_options: {depth: 8}\nema_warmup: true\n")
     cfg = load_config(tmp_path / "c.yaml", batch_size=4, **parse_set(["model_options.hidden_size=128"]))
@@ -349,7 +322,7 @@ def test_init_from_grows_shifted_positions(data, tmp_path):
     base = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, condition="trajectory",
                            hidden_size=32, depth=2, num_heads=2))
     save_model(base, tmp_path / "base")
-    from freeaction.train.loop import build_model
+    from freeaction.train.model import build_model
 
     cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"),
                       model_options={"shifted_positions": True})

@@ -145,6 +145,6 @@ def test_encode_writes_irasim_layout_read_back_by_the_reader(pusher, tmp_path):
     with pytest.raises(InputError, match="made with another VAE"):
         encode_dataset(pusher, other, progress=False)
     # the training loop finds the VAE the latents came from
-    from freeaction.train.loop import vae_of_dataset
+    from freeaction.train.export import vae_of_dataset
 
     assert vae_of_dataset(pusher) == str((tmp_path / "vae").resolve())

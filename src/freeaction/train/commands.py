@@ -79,7 +79,7 @@ def train_config_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from freeaction.train.loop import train
+    from freeaction.train import train
 
     cfg = train_config_from_args(args)
     resume: bool | str = args.resume_from or ("auto" if not args.no_resume else False)

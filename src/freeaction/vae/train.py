@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.training import JsonLog, learning_rate, step_seed
 from freeaction.vae.presets import downsample_factor, vae_preset
 
 VAE_DIR = "vae"
@@ -322,13 +323,6 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _lr(cfg: VAETrainConfig, step: int) -> float:
-    if cfg.warmup_steps and step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 @torch.no_grad()
 def evaluate(vae: Any, heldout: FrameSet, batch_size: int = 64) -> tuple[dict[str, float], np.ndarray]:
     """Metrics on held-out frames through the posterior mean, and the uint8 reconstructions."""
@@ -343,14 +337,107 @@ def evaluate(vae: Any, heldout: FrameSet, batch_size: int = 64) -> tuple[dict[st
 
 def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
     """Train (or continue) a VAE; returns the held-out metrics, scaling factor and paths."""
-    from diffusers import AutoencoderKL
-    from tqdm.auto import tqdm
-
     cfg.validate()
     run = Path(cfg.out)
     device = _device(cfg.device)
     train_set, heldout = training_and_heldout(cfg)
     h, w = train_set.frames.shape[1:3]
+    vae, config = _initial_vae(cfg, h, w)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
+    start = _resume(run, cfg, vae, optimizer, resume)
+    vae.to(device).train()
+    for state in optimizer.state.values():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor) and k != "step":
+                state[k] = v.to(device)
+    run.mkdir(parents=True, exist_ok=True)
+
+    last = _train_steps(cfg, vae, optimizer, train_set, heldout, start, device)
+
+    if not last:  # already finished: report on what is there
+        from freeaction.vae.autoencoder import load_vae
+
+        vae = load_vae(run / VAE_DIR, device=device)
+        metrics, _ = evaluate(vae, heldout)
+        last = {"step": start, "scaling_factor": vae.config.scaling_factor, **metrics}
+    f = downsample_factor(config)
+    result = {**last, "vae": str(run / VAE_DIR), "grid": str(run / GRID_FILE),
+              "preset": cfg.preset if cfg.init_from is None else f"from {cfg.init_from}",
+              "latent_shape": [config["latent_channels"], h // f, w // f]}
+    (run / METRICS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+def _train_steps(cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer, train_set: FrameSet,
+                 heldout: FrameSet, start: int, device: torch.device) -> dict[str, Any]:
+    """Steps ``start``..``cfg.steps - 1``; returns the last checkpoint's log entry ({} if none was due)."""
+    from tqdm.auto import tqdm
+
+    run = Path(cfg.out)
+    frames_t = torch.from_numpy(train_set.frames)
+    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+    last: dict[str, Any] = {}
+    t0, seen = time.perf_counter(), 0
+    with JsonLog(run / LOG_FILE) as log:
+        try:
+            for step in range(start, cfg.steps):
+                g = torch.Generator().manual_seed(step_seed(cfg.seed, step))
+                x = _batch(frames_t, cfg, g, device)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
+                terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None)
+                terms["loss"].backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(vae.parameters(), cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                seen += cfg.batch_size
+                done = step + 1
+                if done % 10 == 0 or done == cfg.steps:
+                    fps = seen / max(time.perf_counter() - t0, 1e-9)
+                    log.write({"step": done, "loss": terms["loss"].item(), "recon": terms["recon"].item(),
+                               "kl": terms["kl"].item(), "frames_per_s": fps})
+                    bar.set_postfix(loss=f"{terms['loss'].item():.4f}", frames_s=f"{fps:.0f}",
+                                    psnr=f"{last.get('psnr', float('nan')):.1f}")
+                if done % cfg.save_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
+                    last = _checkpoint(run, vae, optimizer, done, cfg, train_set, heldout)
+                    log.write(last)
+                bar.update(1)
+        finally:
+            bar.close()
+    return last
+
+
+def _batch(frames_t: torch.Tensor, cfg: VAETrainConfig, g: torch.Generator, device: torch.device) -> torch.Tensor:
+    """The frames of one step in [-1, 1] (B, 3, H, W), randomly cropped with ``cfg.crop``; drawn from ``g``."""
+    h, w = frames_t.shape[1:3]
+    idx = torch.randint(0, len(frames_t), (cfg.batch_size,), generator=g)
+    x = to_unit(frames_t[idx]).to(device)
+    if cfg.crop and cfg.crop < min(h, w):
+        top, left = (int(torch.randint(0, n - cfg.crop + 1, (1,), generator=g)) for n in (h, w))
+        x = x[..., top : top + cfg.crop, left : left + cfg.crop]
+    return x
+
+
+def _checkpoint(run: Path, vae: Any, optimizer: torch.optim.Optimizer, step: int, cfg: VAETrainConfig,
+                train_set: FrameSet, heldout: FrameSet) -> dict[str, Any]:
+    """Set the scaling factor, measure the held-out frames, save ``vae/``, the training state and
+    the grid; returns the log entry."""
+    vae.eval()
+    vae.register_to_config(scaling_factor=scaling_factor(vae, train_set.frames))
+    metrics, recon = evaluate(vae, heldout)
+    vae.train()
+    _save_vae_folder(vae, run / VAE_DIR)
+    _save_state(run, vae, optimizer, step, cfg)
+    save_grid(heldout.frames, recon, run / GRID_FILE)
+    return {"step": step, "scaling_factor": vae.config.scaling_factor, **metrics}
+
+
+def _initial_vae(cfg: VAETrainConfig, h: int, w: int) -> tuple[Any, dict[str, Any]]:
+    """The autoencoder to start from (``init_from``'s, or a fresh ``preset`` seeded with ``cfg.seed``)
+    and its config; DataError when (h, w) or the crop is not a multiple of its downsampling factor."""
+    from diffusers import AutoencoderKL
+
     if cfg.init_from is not None:
         from freeaction.vae.autoencoder import load_vae
 
@@ -362,92 +449,28 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
     if h % f or w % f or (cfg.crop and cfg.crop % f):
         raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the "
                         f"{cfg.init_from or cfg.preset} VAE's factor {f}; pass --size / --crop with multiples of it")
-
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**config) if initial is None else initial.train()
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
-    start = 0
+    return vae, config
+
+
+def _resume(run: Path, cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer, resume: bool) -> int:
+    """Load the saved training state of ``run`` into ``vae`` and ``optimizer``; returns its step (0 if none)."""
     saved = _load_state(run) if resume else None
     if saved is None and not resume and (run / STATE_DIR).exists():
         raise InputError(f"{run}: already holds a VAE training state; resume or choose a new output folder")
-    if saved is not None:
-        weights, optim_state, meta = saved
-        old = meta.get("config", {})
-        diffs = [f"{k}: {old.get(k)!r} -> {cfg.to_dict()[k]!r}" for k in TRAJECTORY_FIELDS
-                 if json.dumps(old.get(k)) != json.dumps(cfg.to_dict()[k])]
-        if diffs:
-            raise InputError(f"{run / STATE_DIR}: saved with other options ({'; '.join(diffs)}); use them again "
-                             "or a new output folder")
-        try:
-            vae.load_state_dict(weights, strict=True)
-            optimizer.load_state_dict(optim_state)
-        except (RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"{run / STATE_DIR}: does not match the {cfg.preset} VAE ({exc})") from exc
-        start = int(meta["step"])
-    vae.to(device).train()
-    for state in optimizer.state.values():
-        for k, v in state.items():
-            if isinstance(v, torch.Tensor) and k != "step":
-                state[k] = v.to(device)
-    run.mkdir(parents=True, exist_ok=True)
-    frames_t = torch.from_numpy(train_set.frames)
-    log = open(run / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115
-
-    def checkpoint(step: int) -> dict[str, Any]:
-        vae.eval()
-        vae.register_to_config(scaling_factor=scaling_factor(vae, train_set.frames))
-        metrics, recon = evaluate(vae, heldout)
-        vae.train()
-        _save_vae_folder(vae, run / VAE_DIR)
-        _save_state(run, vae, optimizer, step, cfg)
-        save_grid(heldout.frames, recon, run / GRID_FILE)
-        entry = {"step": step, "scaling_factor": vae.config.scaling_factor, **metrics}
-        log.write(json.dumps(entry) + "\n")
-        log.flush()
-        return entry
-
-    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
-    last: dict[str, Any] = {}
-    t0, seen = time.perf_counter(), 0
+    if saved is None:
+        return 0
+    weights, optim_state, meta = saved
+    old = meta.get("config", {})
+    diffs = [f"{k}: {old.get(k)!r} -> {cfg.to_dict()[k]!r}" for k in TRAJECTORY_FIELDS
+             if json.dumps(old.get(k)) != json.dumps(cfg.to_dict()[k])]
+    if diffs:
+        raise InputError(f"{run / STATE_DIR}: saved with other options ({'; '.join(diffs)}); use them again "
+                         "or a new output folder")
     try:
-        for step in range(start, cfg.steps):
-            g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-            idx = torch.randint(0, len(frames_t), (cfg.batch_size,), generator=g)
-            x = to_unit(frames_t[idx]).to(device)
-            if cfg.crop and cfg.crop < min(h, w):
-                top, left = (int(torch.randint(0, n - cfg.crop + 1, (1,), generator=g)) for n in (h, w))
-                x = x[..., top : top + cfg.crop, left : left + cfg.crop]
-            for group in optimizer.param_groups:
-                group["lr"] = _lr(cfg, step)
-            terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(vae.parameters(), cfg.grad_clip)
-            optimizer.step()
-            seen += cfg.batch_size
-            done = step + 1
-            if done % 10 == 0 or done == cfg.steps:
-                fps = seen / max(time.perf_counter() - t0, 1e-9)
-                log.write(json.dumps({"step": done, "loss": terms["loss"].item(), "recon": terms["recon"].item(),
-                                      "kl": terms["kl"].item(), "frames_per_s": fps}) + "\n")
-                log.flush()
-                bar.set_postfix(loss=f"{terms['loss'].item():.4f}", frames_s=f"{fps:.0f}",
-                                psnr=f"{last.get('psnr', float('nan')):.1f}")
-            if done % cfg.save_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
-                last = checkpoint(done)
-            bar.update(1)
-    finally:
-        bar.close()
-        log.close()
-    if not last:  # already finished: report on what is there
-        from freeaction.vae.autoencoder import load_vae
-
-        vae = load_vae(run / VAE_DIR, device=device)
-        metrics, _ = evaluate(vae, heldout)
-        last = {"step": start, "scaling_factor": vae.config.scaling_factor, **metrics}
-    result = {**last, "vae": str(run / VAE_DIR), "grid": str(run / GRID_FILE),
-              "preset": cfg.preset if cfg.init_from is None else f"from {cfg.init_from}",
-              "latent_shape": [config["latent_channels"], h // f, w // f]}
-    (run / METRICS_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return result
+        vae.load_state_dict(weights, strict=True)
+        optimizer.load_state_dict(optim_state)
+    except (RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{run / STATE_DIR}: does not match the {cfg.preset} VAE ({exc})") from exc
+    return int(meta["step"])
