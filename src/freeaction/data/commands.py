@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from freeaction.actions import MAGNITUDE_KINDS
 from freeaction.cli import size_arg
 from freeaction.data.base import skip_summary
 from freeaction.errors import InputError
+from freeaction.method.actions import MAGNITUDE_KINDS
 
 
 def _print_skipped(skipped: list[Any]) -> None:

@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from freeaction.diffusion.schedulers import BETA_END, BETA_START, NUM_TRAIN_TIMESTEPS
 from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.method.mu_act import stats_mismatch
 from freeaction.model import ModelConfig, VideoDiT, load_model, preset
 from freeaction.train.checkpoint import (
     MODEL_DIR,
@@ -287,11 +288,17 @@ def build_model(cfg: TrainConfig, latents: torch.Tensor, action_dim: int, resumi
 
 
 def action_stats_for(reader: Any, cfg: TrainConfig) -> dict[str, Any]:
-    """The dataset's saved statistics if they were made for these windows, else computed now."""
+    """The statistics the checkpoint records for ``mu_act``: the dataset's saved ones if they were
+    made on this split for the default m(a) and these windows (:func:`stats_mismatch`), else computed now."""
     from freeaction.data.stats import compute_stats
 
     stats = getattr(reader, "stats", None)
-    if stats and stats.get("num_frames") == cfg.num_frames and stats.get("split") == cfg.split:
+    if (
+        stats
+        and stats.get("num_frames") == cfg.num_frames
+        and stats.get("split") == cfg.split
+        and not stats_mismatch(stats, "l2", None, cfg.num_frames)
+    ):
         return stats
     return compute_stats(reader)
 
