@@ -204,3 +204,22 @@ def test_stats_of_another_window_length_are_refused_and_the_used_values_printed(
     chunk = [line for line in out.splitlines() if "chunk 1:" in line][0]
     m, w, tau = (float(part.split()[-1]) for part in chunk.split(":", 1)[1].split(","))
     assert w == pytest.approx(0.5 * m, abs=2e-3) and tau == pytest.approx(0.5 + 1 / (1 + np.exp(2.0 - m)), abs=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--guidance", "freeaction", "--lambda", "nan"], "guidance scale (lambda) must be finite"),
+        (["--guidance", "null", "--guidance-scale", "1e30"], "guidance scale must be <= 100"),
+        (["--guidance", "negated", "--cutoff", "1.5"], "guidance window[0] must be <= 1"),
+        (["--truncation", "fixed", "--tau", "0"], "truncation tau must be > 0"),
+        (["--truncation", "action_scaled", "--tau-min", "2", "--tau-max", "1"], "tau_min <= tau_max"),
+        (["--truncation", "action_scaled", "--mu-act", "inf"], "truncation mu_act must be finite"),
+        (["--guidance", "freeaction", "--negate-dims", "0", "2"], "[2] out of range for 2-D actions"),
+    ],
+)
+def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, inputs, capsys, flags, match) -> None:
+    base = ["generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+            "--out", tmp_path / "o.mp4", "--steps", "2", "--sampler", "ddim"]
+    _expect_error(capsys, *base, *flags, match=match)
+    assert not (tmp_path / "o.mp4").exists()

@@ -219,6 +219,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    method = method_from_args(args)  # bad options stop here, before any model is loaded
     actions = read_actions(args.actions)
     image = read_image(args.image)
     wm = load_world_model(args)
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{W}x{H}. Pass --resize to resize it."
             )
         image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
-    method, mu_act = wm.resolve(method_from_args(args))
+    method, mu_act = wm.resolve(method)
     args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps,
                                           ("pndm", DEFAULT_STEPS["pndm"]))  # IRASim's own sampler
     window = wm.config.num_frames - 1
