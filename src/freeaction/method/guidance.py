@@ -60,6 +60,13 @@ def _negative_branch(
     return negate(actions, negate_dims), None
 
 
+def _constant_weight(actions: torch.Tensor, w: float, window: tuple[float, float], t: float) -> torch.Tensor:
+    """w * 1[window] for every sample: (B,) for actions (B, n, A)."""
+    if not in_window(t, window):
+        return actions.new_zeros(actions.shape[0])
+    return actions.new_full((actions.shape[0],), float(w))
+
+
 @dataclass(frozen=True)
 class NoGuidance:
     """IRASim's default: one conditional prediction per step, ``eps_hat = eps(x_t, a)`` (w = 0)."""
@@ -144,9 +151,7 @@ class NullCFG:
         object.__setattr__(self, "window", options.window("guidance window", self.window))
 
     def weight(self, actions: torch.Tensor, t: float) -> torch.Tensor:
-        if not in_window(t, self.window):
-            return actions.new_zeros(actions.shape[0])
-        return actions.new_full((actions.shape[0],), float(self.scale))
+        return _constant_weight(actions, self.scale, self.window, t)
 
     def negative_branch(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return _negative_branch("null", actions, None)
@@ -177,9 +182,7 @@ class NegatedCFG:
         object.__setattr__(self, "negate_dims", options.dims("guidance negate_dims", self.negate_dims))
 
     def weight(self, actions: torch.Tensor, t: float) -> torch.Tensor:
-        if not in_window(t, self.window):
-            return actions.new_zeros(actions.shape[0])
-        return actions.new_full((actions.shape[0],), float(self.scale))
+        return _constant_weight(actions, self.scale, self.window, t)
 
     def negative_branch(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return _negative_branch("negated", actions, self.negate_dims)
