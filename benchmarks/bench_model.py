@@ -31,8 +31,7 @@ from irasim_style import irasim_style_forward  # noqa: E402
 
 from freeaction import VideoDiT, preset  # noqa: E402
 from freeaction.diffusion.sampler import SampleStats, sample  # noqa: E402
-from freeaction.guidance import freeaction_guidance  # noqa: E402
-from freeaction.noise import ActionScaledTruncation  # noqa: E402
+from freeaction.method import ActionScaledTruncation, FreeActionGuidance  # noqa: E402
 from freeaction.runtime import tune_cpu_allocator  # noqa: E402
 
 
@@ -143,7 +142,7 @@ def per_call(reps: int) -> dict:
 def sampling_costs(reps: int) -> dict:
     model = irasim_s2()
     context, actions = torch.randn(1, 4, 32, 40), torch.randn(1, 15, 7) * 0.5
-    free = dict(guidance=freeaction_guidance(), noise=ActionScaledTruncation(mu_act=3.0))
+    free = dict(guidance=FreeActionGuidance(), noise=ActionScaledTruncation(mu_act=3.0))
 
     def run(sched, steps, **kw):
         stats = SampleStats()
@@ -179,7 +178,7 @@ import json, resource, sys, tempfile, numpy as np, torch
 from diffusers import AutoencoderKL
 from freeaction import VideoDiT, preset
 from freeaction.pipeline import WorldModel
-from freeaction.methods import STANDARD_METHODS
+from freeaction.method import STANDARD_METHODS
 from freeaction.media import VideoWriter
 n = int(sys.argv[1])
 torch.manual_seed(0)

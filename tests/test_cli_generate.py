@@ -184,3 +184,42 @@ def test_sampler_defaults_to_what_the_model_folder_recommends(tmp_path, checkpoi
     assert "ddim 3 steps" in capsys.readouterr().out
     assert run(*base, "--out", tmp_path / "b.mp4", "--sampler", "ddpm", "--steps", "2") == 0  # flags win
     assert "ddpm 2 steps" in capsys.readouterr().out
+
+
+def test_stats_of_another_window_length_are_refused_and_the_used_values_printed(
+    tmp_path, checkpoint, inputs, capsys
+) -> None:
+    img, acts = inputs
+    stats_dir = tmp_path / "ds"
+    stats_dir.mkdir()
+    (stats_dir / "freeaction_stats.json").write_text(
+        json.dumps({"mu_act": 1.5, "magnitude": "l2", "dims": None, "num_frames": 99})
+    )
+    base = ["generate", "--checkpoint", checkpoint, "--image", img, "--actions", acts, "--sampler", "ddim",
+            "--steps", "2", "--guidance", "freeaction", "--lambda", "0.5", "--truncation", "action_scaled"]
+    _expect_error(capsys, *base, "--stats", stats_dir, "--out", tmp_path / "a.mp4", match="windows of 99 frames")
+    assert run(*base, "--out", tmp_path / "b.mp4") == 0
+    out = capsys.readouterr().out
+    assert "w = 0.5 * m(a) for 0.5T < t <= 1T" in out and "sigmoid(m(a) - 2) (mu_act from checkpoint)" in out
+    chunk = [line for line in out.splitlines() if "chunk 1:" in line][0]
+    m, w, tau = (float(part.split()[-1]) for part in chunk.split(":", 1)[1].split(","))
+    assert w == pytest.approx(0.5 * m, abs=2e-3) and tau == pytest.approx(0.5 + 1 / (1 + np.exp(2.0 - m)), abs=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--guidance", "freeaction", "--lambda", "nan"], "guidance scale (lambda) must be finite"),
+        (["--guidance", "null", "--guidance-scale", "1e30"], "guidance scale must be <= 100"),
+        (["--guidance", "negated", "--cutoff", "1.5"], "guidance window[0] must be <= 1"),
+        (["--truncation", "fixed", "--tau", "0"], "truncation tau must be > 0"),
+        (["--truncation", "action_scaled", "--tau-min", "2", "--tau-max", "1"], "tau_min <= tau_max"),
+        (["--truncation", "action_scaled", "--mu-act", "inf"], "truncation mu_act must be finite"),
+        (["--guidance", "freeaction", "--negate-dims", "0", "2"], "[2] out of range for 2-D actions"),
+    ],
+)
+def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, inputs, capsys, flags, match) -> None:
+    base = ["generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+            "--out", tmp_path / "o.mp4", "--steps", "2", "--sampler", "ddim"]
+    _expect_error(capsys, *base, *flags, match=match)
+    assert not (tmp_path / "o.mp4").exists()

@@ -2,7 +2,7 @@
 guidance and noise truncation.
 
 Main entry points: :func:`load_model` (IRASim or freeaction checkpoints), :class:`WorldModel`
-(generate videos), :mod:`freeaction.guidance`, :mod:`freeaction.noise`,
+(generate videos), :mod:`freeaction.method` (guidance, truncation, :class:`Method`),
 :func:`freeaction.diffusion.sampler.sample` and :func:`freeaction.diffusion.rollout.rollout`.
 
 The names below are imported on first use, so ``import freeaction.sim`` (simulator worker
@@ -17,8 +17,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "STANDARD_METHODS": "freeaction.methods",
-    "Method": "freeaction.methods",
+    "STANDARD_METHODS": "freeaction.method",
+    "Method": "freeaction.method",
     "ModelConfig": "freeaction.model",
     "VideoDiT": "freeaction.model",
     "load_model": "freeaction.model",

@@ -1,24 +1,12 @@
-"""Action conventions shared by the data readers, guidance and noise truncation.
+"""Action scaling, shared by the data readers: model-space actions are raw actions times a
+per-dimension scaler (SPEC 1), 20 for every delta dimension and 1 for an absolute gripper state.
 
-- Model-space actions are raw actions times a per-dimension scaler (SPEC 1): 20 for every
-  delta dimension, 1 for an absolute gripper state.
-- ``magnitude`` is m(a) of SPEC 3: by default the L2 norm of the whole flattened chunk;
-  ``"mean_step"`` is the mean of the per-step L2 norms. ``dims`` restricts either to chosen
-  dimensions (e.g. the motion deltas without the gripper).
-- ``negate`` builds -a for the negative guidance branch; ``dims`` restricts the negation to
-  chosen dimensions (e.g. keep the absolute gripper state, which has no meaningful negative).
+m(a) and -a live in :mod:`freeaction.method.actions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
-
 import numpy as np
-import torch
-
-MagnitudeKind = Literal["l2", "mean_step"]
-MAGNITUDE_KINDS: tuple[str, ...] = ("l2", "mean_step")
 
 DELTA_SCALE = 20.0
 GRIPPER_SCALE = 1.0
@@ -34,37 +22,3 @@ def action_scaler(action_dim: int) -> np.ndarray:
 def delta_dims(action_dim: int) -> list[int]:
     """The dimensions that are deltas (all but the absolute gripper state of 7-D actions)."""
     return list(range(6)) if action_dim == 7 else list(range(action_dim))
-
-
-def _select(actions: torch.Tensor, dims: Sequence[int] | None) -> torch.Tensor:
-    if dims is None:
-        return actions
-    d = actions.shape[-1]
-    bad = [i for i in dims if not -d <= i < d]
-    if bad:
-        raise ValueError(f"dims {bad} out of range for {d}-D actions")
-    return actions[..., list(dims)]
-
-
-def magnitude(
-    actions: torch.Tensor | np.ndarray,
-    kind: MagnitudeKind = "l2",
-    dims: Sequence[int] | None = None,
-) -> torch.Tensor:
-    """m(a) for a batch of chunks (B, n, D) -> (B,), or one chunk (n, D) -> scalar tensor."""
-    a = torch.as_tensor(actions, dtype=torch.float32) if isinstance(actions, np.ndarray) else actions
-    a = _select(a.float(), dims)
-    if kind == "l2":
-        return a.flatten(-2).norm(dim=-1)
-    if kind == "mean_step":
-        return a.norm(dim=-1).mean(dim=-1)
-    raise ValueError(f"unknown magnitude kind {kind!r}; choose one of {MAGNITUDE_KINDS}")
-
-
-def negate(actions: torch.Tensor, dims: Sequence[int] | None = None) -> torch.Tensor:
-    """-a, or a with only ``dims`` negated (the others, e.g. the gripper state, kept)."""
-    if dims is None:
-        return -actions
-    sign = torch.ones(actions.shape[-1], dtype=actions.dtype, device=actions.device)
-    sign[list(dims)] = -1
-    return actions * sign

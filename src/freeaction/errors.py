@@ -18,3 +18,7 @@ class DataError(FreeActionError):
 
 class InputError(FreeActionError):
     """An argument or input file (image, actions) is invalid."""
+
+
+class MethodError(InputError, ValueError):
+    """A sampling method's option is unknown, of the wrong type or out of range."""

@@ -21,8 +21,8 @@ import torch
 from freeaction.diffusion.rollout import rollout
 from freeaction.diffusion.sampler import SampleStats
 from freeaction.diffusion.schedulers import DEFAULT_STEPS
-from freeaction.errors import CheckpointError, DataError, InputError
-from freeaction.methods import STANDARD_METHODS, Method
+from freeaction.errors import CheckpointError, InputError
+from freeaction.method import STANDARD_METHODS, Method, MuAct, resolve_method_mu_act
 from freeaction.model import VideoDiT, load_model
 from freeaction.runtime import tune_cpu_allocator
 from freeaction.vae import decode, encode, load_vae, vae_downsample_factor
@@ -52,6 +52,7 @@ class WorldModel:
         self.vae = vae.to(self.device) if vae is not None else None
         self.autocast_dtype = PRECISIONS[precision]
         self._action_stats: dict[str, Any] | None = None
+        self._stats_source = "the action statistics set on the WorldModel"
         self._net: torch.nn.Module = torch.compile(self.model) if compile else self.model
         if compile:
             self._net.config = self.model.config  # the sampler reads config.num_frames
@@ -86,24 +87,28 @@ class WorldModel:
 
     @action_stats.setter
     def action_stats(self, stats: dict[str, Any] | None) -> None:
+        self.set_action_stats(stats)
+
+    def set_action_stats(self, stats: dict[str, Any] | None, source: str | None = None) -> None:
+        """Use ``stats`` (e.g. a dataset's ``freeaction_stats.json``, named ``source`` in messages)
+        for ``mu_act`` instead of the checkpoint's; they must match the method's m(a) and window."""
         self._action_stats = stats
+        if source is not None:
+            self._stats_source = source
 
-    def mu_act_for(self, method: Method) -> float | None:
-        """``mu_act`` for the method's m(a) definition: the method's own if it names one, else the
-        statistics', refusing statistics made with another definition."""
-        if method.truncation.get("mu_act") is not None:
-            return float(method.truncation["mu_act"])
-        stats = self.action_stats
-        if not stats or stats.get("mu_act") is None:
-            return None
-        from freeaction.data.stats import mu_act_from_stats
-
-        trunc = method.truncation
-        stats = {"magnitude": "l2", "dims": None, **stats}
-        try:
-            return mu_act_from_stats(stats, trunc.get("magnitude", "l2"), trunc.get("magnitude_dims"))
-        except DataError as exc:
-            raise InputError(str(exc)) from exc
+    def resolve(self, method: Method) -> tuple[Method, MuAct | None]:
+        """``method`` checked against this model's action dimension, with ``mu_act`` chosen by the
+        one rule (:func:`freeaction.method.resolve_mu_act`): the method's own, else the statistics
+        set by the user (must match its m(a) and this model's window), else the checkpoint's."""
+        method.check_action_dim(self.config.action_dim)
+        return resolve_method_mu_act(
+            method,
+            None,
+            self._action_stats,
+            self.model.checkpoint_info.get("action_stats"),
+            self.config.num_frames,
+            stats_name=self._stats_source,
+        )
 
     # -- pixels <-> latents ----------------------------------------------------------------------
     def _require_vae(self) -> Any:
@@ -213,11 +218,7 @@ class WorldModel:
             g = torch.Generator(device="cpu")
             g.manual_seed(int(s)) if s is not None else g.seed()
             generators.append(g)
-        try:
-            guidance = method.build_guidance()
-            noise = method.build_noise(self.mu_act_for(method))
-        except ValueError as exc:
-            raise InputError(f"method {method.name!r}: {exc}") from exc
+        method, _ = self.resolve(method)
         return rollout(
             self._net,
             contexts.to(self.device, torch.float32),
@@ -228,8 +229,8 @@ class WorldModel:
             chunk=self.config.num_frames - 1,
             scheduler=sampler,
             num_steps=steps or DEFAULT_STEPS.get(sampler, 50),
-            guidance=guidance,
-            noise=noise,
+            guidance=method.guidance,
+            noise=method.truncation,
             generator=generators,
             autocast_dtype=self.autocast_dtype,
             stats=stats,

@@ -44,13 +44,15 @@ def test_a_methods_own_mu_act_wins_over_statistics_of_another_magnitude():
     for the L2 norm) must not be checked against them, but are refused when they would be used."""
     from freeaction import WorldModel
     from freeaction.errors import InputError
-    from freeaction.methods import Method
+    from freeaction.method import Method
 
     wm = WorldModel.load("pusher-64")
     assert wm.action_stats["magnitude"] == "l2"
-    own = Method("m", truncation={"type": "action_scaled", "magnitude": "mean_step", "mu_act": 0.25})
-    assert wm.mu_act_for(own) == 0.25
-    default = Method("d", truncation={"type": "action_scaled"})
-    assert wm.mu_act_for(default) == pytest.approx(wm.action_stats["mu_act"])
+
+    def method(truncation: dict) -> Method:
+        return Method.from_dict({"name": "m", "truncation": {"type": "action_scaled", **truncation}})
+
+    assert wm.resolve(method({"magnitude": "mean_step", "mu_act": 0.25}))[0].truncation.mu_act == 0.25
+    assert wm.resolve(method({}))[0].truncation.mu_act == pytest.approx(wm.action_stats["mu_act"])
     with pytest.raises(InputError, match="mean_step"):
-        wm.mu_act_for(Method("x", truncation={"type": "action_scaled", "magnitude": "mean_step"}))
+        wm.resolve(method({"magnitude": "mean_step"}))

@@ -8,8 +8,7 @@ from diffusers import PNDMScheduler
 
 from freeaction.diffusion.sampler import SampleStats, sample
 from freeaction.diffusion.schedulers import SCHEDULERS, make_scheduler
-from freeaction.guidance import freeaction_guidance
-from freeaction.noise import ActionScaledTruncation
+from freeaction.method import ActionScaledTruncation, FreeActionGuidance
 
 
 @torch.no_grad()  # as IRASim's pipeline __call__
@@ -91,7 +90,7 @@ def test_freeaction_calls_cost_about_1_5x(tiny_model) -> None:
         scheduler="ddim",
         num_steps=20,
         stats=guided,
-        guidance=freeaction_guidance(),
+        guidance=FreeActionGuidance(),
         noise=ActionScaledTruncation(mu_act=1.0),
     )
     assert plain.model_calls == guided.model_calls == 20  # one batched forward per step
@@ -110,7 +109,7 @@ def test_guidance_changes_the_result(tiny_model) -> None:
         scheduler="ddim",
         num_steps=10,
         generator=g(),
-        guidance=freeaction_guidance(lam=1.0),
+        guidance=FreeActionGuidance(scale=1.0),
     )
     assert (a - b).abs().max() > 1e-3
 

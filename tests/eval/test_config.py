@@ -7,6 +7,7 @@ import yaml
 
 from freeaction.errors import InputError
 from freeaction.eval.config import load_eval_config
+from freeaction.method import GaussianNoise, NegatedCFG
 
 
 def write(tmp_path, name="eval.yaml", **kw):
@@ -34,10 +35,11 @@ def test_yaml_and_toml_give_the_same_config(tmp_path):
 def test_methods_expand_standard_names_and_keep_custom_ones(tmp_path):
     cfg = load_eval_config(write(tmp_path, methods=[
         "unguided", {"name": "freeaction"}, {"name": "w2", "guidance": {"type": "negated", "scale": 2.0}}]))
-    d = {m["name"]: m for m in cfg.method_dicts()}
-    assert d["freeaction"]["guidance"]["type"] == "freeaction"
-    assert d["freeaction"]["truncation"]["type"] == "action_scaled"
-    assert d["w2"]["guidance"] == {"type": "negated", "scale": 2.0} and d["w2"]["truncation"] == {"type": "none"}
+    d = {m.name: m for m, _ in cfg.parse_methods()}
+    assert d["freeaction"].guidance.type == "freeaction"
+    assert d["freeaction"].truncation.type == "action_scaled"
+    assert d["w2"].guidance == NegatedCFG(scale=2.0) and d["w2"].truncation == GaussianNoise()
+    assert d["w2"].to_dict()["guidance"] == {"type": "negated", "scale": 2.0, "window": [0.0, 1.0], "negate_dims": None}
 
 
 @pytest.mark.parametrize(
@@ -54,6 +56,15 @@ def test_methods_expand_standard_names_and_keep_custom_ones(tmp_path):
          r"unknown truncation option\(s\) \['tua'\]"),
         ({"methods": ["unguided", {"name": "x", "guidance": {"type": "null", "negative": "null"}}]},
          r"'negative' applies to type 'freeaction'"),
+        ({"methods": ["unguided", {"name": "x", "truncaton": {"type": "fixed"}}]},
+         r"unknown method key\(s\) \['truncaton'\]; known: \['name', 'guidance', 'truncation'\]"),
+        ({"methods": ["unguided", {"name": "x", "guidence": {"type": "freeaction"}}]},
+         r"unknown method key.*'guidence'"),
+        ({"methods": ["unguided", {"name": "x", "guidance": {"type": "freeaction", "scale": float("nan")}}]},
+         r"scale \(lambda\) must be finite"),
+        ({"methods": ["unguided", {"name": "x", "guidance": {"type": "freeaction", "cutoff": 0.25}}]},
+         r"unknown guidance option\(s\) \['cutoff'\].*window: \[c, 1.0\]"),
+        ({"mu_act": float("inf")}, r"'mu_act' must be finite"),
         ({"methods": ["freeaction"]}, r"baseline 'unguided' is not one of the methods"),
         ({"methods": ["unguided", "unguided"]}, r"unique; repeated: \['unguided'\]"),
         ({"protocols": ["short", "medium"]}, r"'protocols' must be"),

@@ -6,17 +6,20 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from freeaction.actions import action_scaler, magnitude
+from freeaction.actions import action_scaler
+from freeaction.diffusion.rollout import pad_chunk
 from freeaction.diffusion.schedulers import DEFAULT_STEPS, SCHEDULERS
 from freeaction.errors import InputError
 from freeaction.media import VideoWriter, read_actions, read_image
-from freeaction.methods import GUIDANCE_KINDS, TRUNCATION_KINDS, Method
+from freeaction.method import GUIDANCE_KINDS, MAGNITUDE_KINDS, TRUNCATION_KINDS, Method, magnitude
+from freeaction.method.guidance import NUM_TRAIN_TIMESTEPS
 from freeaction.pipeline import PRECISIONS, WorldModel
 from freeaction.shipped import resolve_sampler
 
@@ -56,7 +59,7 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--magnitude",
-        choices=["l2", "mean_step"],
+        choices=MAGNITUDE_KINDS,
         default="l2",
         help="m(a): L2 norm of the flattened chunk, or mean of per-step L2 norms",
     )
@@ -94,43 +97,60 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def method_from_args(args: argparse.Namespace) -> Method:
-    guidance: dict = {
-        "type": args.guidance,
-        "scale": args.guidance_scale,
-        "magnitude": args.magnitude,
-        "magnitude_dims": args.magnitude_dims,
-        "negate_dims": args.negate_dims,
-    }
-    if args.window is not None:
-        guidance["window"] = args.window
-    elif args.cutoff is not None:
-        guidance["cutoff"] = args.cutoff
-    if args.guidance in ("null", "negated"):
-        guidance = {k: v for k, v in guidance.items() if k in ("type", "scale", "window", "cutoff", "negate_dims")}
-        if args.guidance == "null":
-            guidance.pop("negate_dims")
-    truncation: dict = {"type": args.truncation}
+def method_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags as the mapping :meth:`Method.from_dict` reads: only the options of the chosen types."""
+    window = args.window if args.window is not None else None if args.cutoff is None else [args.cutoff, 1.0]
+    guidance: dict[str, Any] = {"type": args.guidance}
+    if args.guidance != "none":
+        guidance["scale"] = args.guidance_scale
+        if window is not None:
+            guidance["window"] = window
+    if args.guidance == "freeaction":
+        guidance.update(magnitude=args.magnitude, magnitude_dims=args.magnitude_dims, negate_dims=args.negate_dims)
+    elif args.guidance == "negated":
+        guidance["negate_dims"] = args.negate_dims
+    truncation: dict[str, Any] = {"type": args.truncation}
     if args.truncation == "fixed":
         truncation["tau"] = args.tau
     elif args.truncation == "action_scaled":
         truncation.update(
-            tau_min=args.tau_min, tau_max=args.tau_max, magnitude=args.magnitude, magnitude_dims=args.magnitude_dims
+            mu_act=args.mu_act,
+            tau_min=args.tau_min,
+            tau_max=args.tau_max,
+            magnitude=args.magnitude,
+            magnitude_dims=args.magnitude_dims,
         )
-        if args.mu_act is not None:
-            truncation["mu_act"] = args.mu_act
-    name = (
-        "+".join(
-            x
-            for x in (
-                args.guidance if args.guidance != "none" else "",
-                args.truncation if args.truncation != "none" else "",
-            )
-            if x
-        )
-        or "unguided"
-    )
-    return Method(name, guidance, truncation)
+    parts = [k for k in (args.guidance, args.truncation) if k != "none"]
+    return {"name": "+".join(parts) or "unguided", "guidance": guidance, "truncation": truncation}
+
+
+def method_from_args(args: argparse.Namespace) -> Method:
+    """The method the flags describe, through the one parser (:meth:`Method.from_dict`)."""
+    return Method.from_dict(method_dict_from_args(args))
+
+
+def chunk_summary(method: Method, actions: np.ndarray, window: int, most: int = 8) -> list[str]:
+    """m(a), w (inside the guidance window) and tau of each chunk as the sampler will see it
+    (the last partial chunk padded as the rollout pads it); the first ``most`` chunks."""
+    g, trunc = method.guidance, method.truncation
+    kind = getattr(g, "magnitude", getattr(trunc, "magnitude", "l2"))
+    dims = getattr(g, "magnitude_dims", getattr(trunc, "magnitude_dims", None))
+    a = torch.as_tensor(actions, dtype=torch.float32)
+    starts = range(0, len(a), window)
+    lines = []
+    for i, s in enumerate(starts[:most]):
+        chunk = pad_chunk(a[None, s : s + window], window)
+        parts = [f"chunk {i + 1}: m(a) {float(magnitude(chunk, kind, dims)):.3f}"]
+        if g.type != "none":
+            parts.append(f"w {float(g.weight(chunk, g.window[1] * NUM_TRAIN_TIMESTEPS)):.3f}")
+        if trunc.type == "action_scaled":
+            parts.append(f"tau {float(trunc.tau(chunk)):.3f}")
+        elif trunc.type == "fixed":
+            parts.append(f"tau {trunc.tau:.3f}")
+        lines.append(", ".join(parts))
+    if len(starts) > most:
+        lines.append(f"... {len(starts) - most} more chunk(s)")
+    return lines
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -164,7 +184,7 @@ def load_world_model(args: argparse.Namespace) -> WorldModel:
         stats = load_stats(args.stats)
         if stats is None:
             raise InputError(f"{args.stats}: no freeaction_stats.json; run `freeaction data stats {args.stats}`")
-        wm.action_stats = stats
+        wm.set_action_stats(stats, source=f"--stats {args.stats}")
     return wm
 
 
@@ -199,6 +219,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    method = method_from_args(args)  # bad options stop here, before any model is loaded
     actions = read_actions(args.actions)
     image = read_image(args.image)
     wm = load_world_model(args)
@@ -219,16 +240,18 @@ def run(args: argparse.Namespace) -> int:
                 f"{W}x{H}. Pass --resize to resize it."
             )
         image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
-    method = method_from_args(args)
+    method, mu_act = wm.resolve(method)
     args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps,
                                           ("pndm", DEFAULT_STEPS["pndm"]))  # IRASim's own sampler
     window = wm.config.num_frames - 1
     chunks = -(-len(actions) // window)
     print(
         f"freeaction generate: {len(actions)} actions ({chunks} chunk(s) of {window}), method {method.name}, "
-        f"{args.sampler} {steps} steps, seed {args.seed}, m(a) of the first chunk "
-        f"{float(magnitude(torch.as_tensor(actions[:window]))):.3f}"
+        f"{args.sampler} {steps} steps, seed {args.seed}"
     )
+    print(f"  {method.describe()}" + (f" (mu_act from {mu_act.source})" if mu_act is not None else ""))
+    for line in chunk_summary(method, actions, window):
+        print(f"  {line}")
     frames_dir = Path(args.frames_dir) if args.frames_dir else None
     if frames_dir:
         frames_dir.mkdir(parents=True, exist_ok=True)
@@ -254,8 +277,8 @@ def run(args: argparse.Namespace) -> int:
         "frames": writer.frames_written,
         "seconds": round(time.perf_counter() - t0, 2),
         "method": method.name,
-        "guidance": method.guidance,
-        "truncation": method.truncation,
+        "guidance": method.to_dict()["guidance"],
+        "truncation": method.to_dict()["truncation"],
     }
     print(json.dumps(info))
     return 0

@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from freeaction.actions import MAGNITUDE_KINDS
 from freeaction.cli import size_arg
 from freeaction.data.base import skip_summary
 from freeaction.errors import InputError
+from freeaction.method.actions import MAGNITUDE_KINDS
 
 
 def _print_skipped(skipped: list[Any]) -> None:

@@ -2,9 +2,10 @@
 
 ``compute_stats`` works from each reader's ``episode_actions`` (for the IRASim layout: the
 annotation JSON alone, no video is decoded), forms every training window of ``num_frames - 1``
-actions and applies :func:`freeaction.actions.magnitude`. ``save_stats`` writes
+actions and applies m(a), :func:`freeaction.method.actions.magnitude`. ``save_stats`` writes
 ``freeaction_stats.json`` (and a histogram PNG) at the dataset root; ``load_stats(root)`` reads
-it back for the sampler; ``mu_act_from_stats`` checks the magnitude definition matches.
+it back for the sampler; which statistics apply to a method is decided by
+:func:`freeaction.method.resolve_mu_act`.
 
 Keys of the JSON: ``format_version``, ``mu_act``, ``std``, ``min``, ``max``, ``quantiles``
 (q01 ... q99), ``histogram`` (``edges``, ``counts``), ``magnitude`` (``l2``/``mean_step``),
@@ -24,8 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from freeaction.actions import MAGNITUDE_KINDS, magnitude
 from freeaction.errors import DataError
+from freeaction.method.actions import MAGNITUDE_KINDS, magnitude
+from freeaction.method.mu_act import stats_mismatch
 
 STATS_FILE = "freeaction_stats.json"
 HIST_FILE = "freeaction_stats_hist.png"
@@ -157,12 +159,12 @@ def load_stats(root: Path | str) -> dict[str, Any] | None:
 
 def mu_act_from_stats(stats: dict[str, Any], magnitude_kind: str = "l2", dims: Sequence[int] | None = None) -> float:
     """``mu_act`` from saved stats, refusing if they were computed with another m(a)."""
-    want_dims = None if dims is None else [int(d) for d in dims]
-    if stats.get("magnitude") != magnitude_kind or stats.get("dims") != want_dims:
+    why = stats_mismatch(stats, magnitude_kind, dims, None)
+    if why:
+        want_dims = None if dims is None else [int(d) for d in dims]
         raise DataError(
-            f"{stats.get('dataset', '?')}/{STATS_FILE}: mu_act was computed with magnitude "
-            f"{stats.get('magnitude')!r}, dims {stats.get('dims')}, but {magnitude_kind!r}, dims {want_dims} "
-            f"is asked for; rerun `freeaction data stats --magnitude {magnitude_kind}"
+            f"{stats.get('dataset', '?')}/{STATS_FILE}: mu_act was computed for {why}; rerun "
+            f"`freeaction data stats --magnitude {magnitude_kind}"
             + (f" --dims {' '.join(map(str, want_dims))}`" if want_dims else "`")
         )
     return float(stats["mu_act"])

@@ -17,9 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from freeaction.diffusion.schedulers import fresh_copy, make_scheduler
-from freeaction.guidance import Guidance, no_guidance
-from freeaction.noise import GaussianNoise, NoiseSampler
-from freeaction.noise.initial import Generators
+from freeaction.method.guidance import Guidance, NoGuidance, combine
+from freeaction.method.truncation import GaussianNoise, Generators, NoiseSampler
 
 
 @dataclass
@@ -63,7 +62,7 @@ def guided_epsilon(
     if not len(active):
         return eps_cond
     eps_cond = eps_cond.clone()
-    eps_cond[active] = Guidance.combine(eps_cond[active], eps[B:], w[active])
+    eps_cond[active] = combine(eps_cond[active], eps[B:], w[active])
     return eps_cond
 
 
@@ -99,7 +98,7 @@ def sample(
         )
     if not torch.isfinite(actions).all():
         raise ValueError("actions contain NaN or Inf")
-    guidance = guidance or no_guidance()
+    guidance = guidance or NoGuidance()
     noise = noise or GaussianNoise()
     sched = make_scheduler(scheduler) if isinstance(scheduler, str) else fresh_copy(scheduler)
     sched.set_timesteps(num_steps, device=context.device)

@@ -8,7 +8,7 @@ Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeactio
 adherence), :mod:`~freeaction.eval.diversity`, :mod:`~freeaction.eval.effector` (pusher
 effector error), :mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.runner`,
 :mod:`~freeaction.eval.results` (JSONL shards), :mod:`~freeaction.eval.statistics`,
-:mod:`~freeaction.eval.sweep`, :mod:`~freeaction.eval.methods`.
+:mod:`~freeaction.eval.sweep`. The methods themselves are :mod:`freeaction.method`'s.
 """
 
 from __future__ import annotations

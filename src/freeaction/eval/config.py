@@ -24,15 +24,19 @@ Relative paths in the file are relative to the folder that holds the file. Examp
       - freeaction
       - {name: cfg_null_2, guidance: {type: "null", scale: 1.0}}
       - {name: fa_tau_fixed, guidance: {type: freeaction}, truncation: {type: fixed, tau: 1.0}}
+      - {name: fa_late, guidance: {type: freeaction, window: [0.0, 0.5]}}
     idm: models/pusher_idm.safetensors     # optional: action adherence (freeaction eval train-idm)
     fvd_weights: null                      # optional local TorchScript I3D
     fid_weights: null                      # optional local TorchScript Inception
     save_videos: 8                         # clips whose videos are kept for the report
     bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
 
-``mu_act`` (FreeAction's truncation centre) is taken, in this order, from the method's own
-``truncation.mu_act``, the config's ``mu_act``, the checkpoint's or dataset's statistics when
-they were made with the method's m(a) definition, and otherwise computed from the dataset's
+A method is a standard name or a mapping read by :meth:`freeaction.method.Method.from_dict`
+(keys = the option names of its guidance and truncation classes; unknown keys are refused).
+``mu_act`` (FreeAction's truncation centre) is chosen by :func:`freeaction.method.resolve_mu_act`:
+the method's own ``truncation.mu_act``, else the config's ``mu_act``, else the checkpoint's
+statistics when they were made with the method's m(a) definition and the model's window, else
+the dataset's saved statistics if they match, else statistics computed from the dataset's
 ``train`` split for that definition. The value used is recorded with the results.
 """
 
@@ -45,9 +49,11 @@ from typing import Any
 
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
-from freeaction.methods import STANDARD_METHODS
+from freeaction.method import STANDARD_METHODS, Method
+from freeaction.method.options import number
 
 PROTOCOLS = ("short", "long")
+ANNOTATION_KEYS = ("axis", "value")  # written by the sweep on the methods it makes
 
 
 @dataclass
@@ -90,25 +96,14 @@ class EvalConfig:
             return list(range(self.seeds))
         return [int(s) for s in self.seeds]
 
-    def method_dicts(self) -> list[dict[str, Any]]:
-        """The methods as ``{"name", "guidance", "truncation"}`` dicts (standard names expanded)."""
+    def parse_methods(self) -> list[tuple[Method, dict[str, Any]]]:
+        """Each method (standard names expanded by :meth:`Method.from_dict`) with its annotations
+        (the sweep's ``axis`` and ``value``, which do not change sampling)."""
         out = []
         for m in self.methods:
-            if isinstance(m, str):
-                std = STANDARD_METHODS[m]
-                out.append({"name": std.name, "guidance": dict(std.guidance), "truncation": dict(std.truncation)})
-            else:
-                if set(m) == {"name"} and m["name"] in STANDARD_METHODS:
-                    std = STANDARD_METHODS[m["name"]]
-                    m = {"name": std.name, "guidance": dict(std.guidance), "truncation": dict(std.truncation)}
-                out.append(
-                    {
-                        "name": m["name"],
-                        "guidance": dict(m.get("guidance") or {"type": "none"}),
-                        "truncation": dict(m.get("truncation") or {"type": "none"}),
-                        **{k: v for k, v in m.items() if k not in ("name", "guidance", "truncation")},
-                    }
-                )
+            d = {"name": m} if isinstance(m, str) else m
+            notes = {k: d[k] for k in ANNOTATION_KEYS if k in d}
+            out.append((Method.from_dict({k: v for k, v in d.items() if k not in ANNOTATION_KEYS}), notes))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,27 +136,22 @@ def _selection(name: str, value: Any, source: str) -> Any:
 
 
 def _check_methods(cfg: EvalConfig) -> None:
-    from freeaction.eval.methods import resolve_method
-
     if not isinstance(cfg.methods, list) or not cfg.methods:
         raise InputError(f"{cfg.source}: 'methods' must be a non-empty list")
     names = []
     for i, m in enumerate(cfg.methods):
-        if isinstance(m, str):
-            if m not in STANDARD_METHODS:
-                raise InputError(
-                    f"{cfg.source}: methods[{i}]: unknown standard method {m!r} (standard: {sorted(STANDARD_METHODS)}; "
-                    "or give {name, guidance, truncation})"
-                )
-            names.append(m)
-            continue
-        if not isinstance(m, dict):
+        if isinstance(m, str) and m not in STANDARD_METHODS:
+            raise InputError(
+                f"{cfg.source}: methods[{i}]: unknown standard method {m!r} (standard: {sorted(STANDARD_METHODS)}; "
+                "or give {name, guidance, truncation})"
+            )
+        if not isinstance(m, (str, dict)):
             raise InputError(f"{cfg.source}: methods[{i}] must be a name or a mapping, got {m!r}")
+        d = {"name": m} if isinstance(m, str) else {k: v for k, v in m.items() if k not in ANNOTATION_KEYS}
         try:
-            resolve_method(m, mu_act=1.0)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{cfg.source}: methods[{i}] ({m.get('name', '?')!r}): {exc}") from exc
-        names.append(str(m["name"]))
+            names.append(Method.from_dict(d).name)
+        except InputError as exc:
+            raise InputError(f"{cfg.source}: methods[{i}] ({d.get('name', '?')!r}): {exc}") from exc
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InputError(f"{cfg.source}: method names must be unique; repeated: {dup}")
@@ -220,6 +210,11 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     if unknown_boot:
         raise InputError(f"{src}: unknown 'bootstrap' option(s) {sorted(unknown_boot)} (resamples, confidence, seed)")
     _check_methods(cfg)
+    if cfg.mu_act is not None:
+        try:
+            cfg.mu_act = number("'mu_act'", cfg.mu_act)
+        except InputError as exc:
+            raise InputError(f"{src}: {exc}") from exc
     return cfg
 
 

@@ -36,10 +36,9 @@ from freeaction.errors import DataError, InputError
 from freeaction.eval.config import EvalConfig
 from freeaction.eval.diversity import diversity
 from freeaction.eval.effector import EffectorTrack
-from freeaction.eval.methods import magnitude_definition, method_spec, needs_mu_act, resolve_method
 from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
 from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
-from freeaction.methods import Method
+from freeaction.method import Method, migrate_legacy, resolve_method_mu_act, stats_mismatch
 from freeaction.shipped import resolve_checkpoint
 
 RUN_FILE = "run.json"
@@ -86,6 +85,14 @@ def derive_seed(seed: int, clip_key: str) -> int:
     """The sampler seed of seed ``seed`` on clip ``clip_key`` (same for every method and batch)."""
     digest = hashlib.sha256(f"{int(seed)}|{clip_key}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def recorded_method(d: dict[str, Any]) -> Method | None:
+    """The method a ``run.json`` entry records (earlier versions' keys migrated), None if unreadable."""
+    try:
+        return Method.from_dict(migrate_legacy({k: d[k] for k in ("name", "guidance", "truncation") if k in d}))
+    except ValueError:
+        return None
 
 
 def slug(text: str) -> str:
@@ -209,46 +216,44 @@ class Evaluator:
                     "the dataset was encoded for another model/VAE"
                 )
 
-    def _mu_act(self, spec: dict[str, Any]) -> float | None:
-        """mu_act for a method's m(a) definition (see :mod:`freeaction.eval.config`)."""
-        if not needs_mu_act(spec):
-            return None
-        if self.cfg.mu_act is not None:
-            return float(self.cfg.mu_act)
-        kind, dims = magnitude_definition(spec)
-        want = {"magnitude": kind, "dims": None if dims is None else list(dims)}
-        for stats in (self.wm.action_stats, getattr(self.ds, "stats", None)):
-            if stats and stats.get("mu_act") is not None:
-                have = {"magnitude": stats.get("magnitude", "l2"), "dims": stats.get("dims")}
-                # m(a) is taken over one chunk of F-1 actions: stats of other windows do not apply
-                same_window = stats.get("num_frames") in (None, self.wm.config.num_frames)
-                if have == want and same_window:
-                    return float(stats["mu_act"])
-        cache = self._mu_cache = getattr(self, "_mu_cache", {})
+    def _dataset_stats(self, kind: str, dims: tuple[int, ...] | None) -> dict[str, Any]:
+        """Statistics for m(a) = (kind, dims) over the model's window: the dataset's saved ones if
+        they match, else computed from its ``train`` split (cached per definition)."""
+        num_frames = self.wm.config.num_frames
+        saved = getattr(self.ds, "stats", None)
+        if saved and saved.get("mu_act") is not None and not stats_mismatch(saved, kind, dims, num_frames):
+            return saved
+        cache = self._stats_cache = getattr(self, "_stats_cache", {})
         if (kind, dims) not in cache:
             from freeaction.data import compute_stats, open_dataset
 
             try:
-                train = open_dataset(self.cfg.dataset, "train", frames=False, num_frames=self.wm.config.num_frames)
-                cache[(kind, dims)] = float(compute_stats(train, kind, dims)["mu_act"])
+                train = open_dataset(self.cfg.dataset, "train", frames=False, num_frames=num_frames)
+                cache[(kind, dims)] = compute_stats(train, kind, dims)
             except DataError as exc:
                 raise InputError(
-                    f"{self.cfg.source}: method {spec['name']!r} needs mu_act for m(a) = {kind} (dims {dims}); the "
+                    f"{self.cfg.source}: a method needs mu_act for m(a) = {kind} (dims {dims}); the "
                     f"checkpoint and dataset statistics have none for it and the train split gives none ({exc}); "
                     "set 'mu_act' in the config or the method's truncation"
                 ) from exc
         return cache[(kind, dims)]
 
     def _resolve_methods(self) -> list[Method]:
+        """The config's methods with mu_act chosen by :func:`freeaction.method.resolve_mu_act`."""
         methods = []
         self.method_info: dict[str, dict[str, Any]] = {}
-        for spec in self.cfg.method_dicts():
+        for method, notes in self.cfg.parse_methods():
             try:
-                m = resolve_method(spec, self._mu_act(spec))
+                method.check_action_dim(self.wm.config.action_dim)
+                t = method.truncation
+                method, _ = resolve_method_mu_act(
+                    method, self.cfg.mu_act, None, self.wm.action_stats, self.wm.config.num_frames,
+                    compute=lambda t=t: self._dataset_stats(t.magnitude, t.magnitude_dims),
+                )
             except ValueError as exc:
-                raise InputError(f"{self.cfg.source}: method {spec.get('name')!r}: {exc}") from exc
-            methods.append(m)
-            self.method_info[m.name] = {**method_spec(m), **{k: spec[k] for k in ("axis", "value") if k in spec}}
+                raise InputError(f"{self.cfg.source}: method {method.name!r}: {exc}") from exc
+            methods.append(method)
+            self.method_info[method.name] = {**method.to_dict(), **notes}
         return methods
 
     def _load_extras(self) -> None:
@@ -294,11 +299,10 @@ class Evaluator:
                         f"{cfg.source}: {self.out} holds results made with {k} = {old['settings'].get(k)!r}, this "
                         f"config has {info[k]!r}; use another 'out' folder (or delete the old results)"
                     )
-            for name, spec in self.method_info.items():
+            by_name = {m.name: m for m in self.methods}
+            for name in self.method_info:
                 prev = old["methods"].get(name)
-                if prev is not None and {k: prev[k] for k in ("guidance", "truncation")} != {
-                    k: spec[k] for k in ("guidance", "truncation")
-                }:
+                if prev is not None and recorded_method(prev) != by_name[name]:
                     raise InputError(
                         f"{cfg.source}: method {name!r} was run in {self.out} with other options ({prev}); "
                         "rename it or use another 'out' folder"

@@ -30,17 +30,13 @@ Config (under ``sweep:`` in the evaluation config)::
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from typing import Any
 
 from freeaction.errors import InputError
+from freeaction.method import STANDARD_METHODS, ActionScaledTruncation, FixedTruncation, Method
 
 BASE_NAME = "freeaction"
-BASE_METHOD: dict[str, Any] = {
-    "name": BASE_NAME,
-    "guidance": {"type": "freeaction", "scale": 1.0, "cutoff": 0.5},
-    "truncation": {"type": "action_scaled", "tau_min": 0.5, "tau_max": 1.5},
-}
 AXES = (
     "cutoff",
     "truncation_bounds",
@@ -59,55 +55,29 @@ DEFAULT_VALUES: dict[str, list[Any]] = {
 SWEEP_KEYS = {"axes", "base", *DEFAULT_VALUES}
 
 
-def _variant(base: dict[str, Any], axis: str, value: Any) -> dict[str, Any]:
-    """The base method with ``axis`` set to ``value``."""
-    m = copy.deepcopy(base)
-    g, t = m["guidance"], m["truncation"]
+def _variant(base: Method, axis: str, value: Any) -> Method:
+    """The base method with ``axis`` set to ``value`` (options checked as any method's are)."""
+    g, t, replace = base.guidance, base.truncation, dataclasses.replace
     if axis == "cutoff":
-        g.pop("window", None)
-        g["cutoff"] = float(value)
+        g = replace(g, window=(float(value), 1.0))
     elif axis == "truncation_bounds":
-        t["tau_min"], t["tau_max"] = float(value[0]), float(value[1])
+        t = replace(t, tau_min=float(value[0]), tau_max=float(value[1]))
     elif axis == "lambda":
-        g.pop("lambda", None)
-        g["scale"] = float(value)
+        g = replace(g, scale=float(value))
     elif axis == "magnitude":
-        g["magnitude"] = value
-        if t.get("type") == "action_scaled":
-            t["magnitude"] = value
+        g = replace(g, magnitude=value)
+        if isinstance(t, ActionScaledTruncation):
+            t = replace(t, magnitude=value)
     elif axis == "negative_branch":
-        if value == "null":
-            g["negative"] = "null"
-            g.pop("negate_dims", None)
-        else:
-            g.pop("negative", None)
+        g = replace(g, negative=value, negate_dims=None) if value == "null" else replace(g, negative=value)
     elif axis == "gripper_negation":
-        if value == "deltas":
-            g["negate_dims"] = [0, 1, 2, 3, 4, 5]
-        else:
-            g.pop("negate_dims", None)
+        g = replace(g, negate_dims=(0, 1, 2, 3, 4, 5) if value == "deltas" else None)
     elif axis == "guidance_window":
-        g.pop("cutoff", None)
-        g["window"] = [0.5, 1.0] if value == "early" else [0.0, 0.5]
+        g = replace(g, window=(0.5, 1.0) if value == "early" else (0.0, 0.5))
     elif axis == "tau_mode" and value == "fixed":
-        lo, hi = float(t.get("tau_min", 0.5)), float(t.get("tau_max", 1.5))
-        m["truncation"] = {"type": "fixed", "tau": (lo + hi) / 2}
-    return m
-
-
-def _canonical(m: dict[str, Any]) -> str:
-    """A comparable form of a method's options (defaults filled in)."""
-    import json
-
-    g = {"scale": 1.0, "magnitude": "l2", **m["guidance"]}
-    if "window" not in g:
-        g["window"] = [float(g.pop("cutoff", 0.5)), 1.0]
-    g.pop("cutoff", None)
-    g["window"] = [float(v) for v in g["window"]]
-    t = dict(m["truncation"])
-    if t.get("type") == "action_scaled":
-        t = {"tau_min": 0.5, "tau_max": 1.5, "magnitude": "l2", **t}
-    return json.dumps({"g": g, "t": t}, sort_keys=True)
+        lo, hi = getattr(t, "tau_min", 0.5), getattr(t, "tau_max", 1.5)
+        t = FixedTruncation(tau=(lo + hi) / 2)
+    return replace(base, guidance=g, truncation=t)
 
 
 def axis_values(axis: str, sweep: dict[str, Any]) -> list[Any]:
@@ -145,15 +115,18 @@ def expand_sweep(
     bad = [a for a in axes if a not in AXES]
     if bad:
         raise InputError(f"{source}: unknown sweep axis/axes {bad}; choose from {list(AXES)}")
-    base = copy.deepcopy(BASE_METHOD)
+    base = STANDARD_METHODS[BASE_NAME]
     if sweep.get("base"):
         extra = sorted(set(sweep["base"]) - {"guidance", "truncation"})
         if extra:
             raise InputError(f"{source}: sweep 'base' takes guidance/truncation only, got {extra}")
-        base.update(copy.deepcopy(sweep["base"]))
+        try:
+            base = Method.from_dict({**base.to_dict(), **sweep["base"]})
+        except InputError as exc:
+            raise InputError(f"{source}: sweep 'base': {exc}") from exc
     out = [m for m in methods if (m if isinstance(m, str) else m.get("name")) != BASE_NAME]
-    out.append(base)
-    seen = {_canonical(base): BASE_NAME}
+    out.append(base.to_dict())
+    seen = {(base.guidance, base.truncation): BASE_NAME}
     plan: dict[str, list[dict[str, Any]]] = {}
     notes = []
     for axis in axes:
@@ -162,11 +135,16 @@ def expand_sweep(
             continue
         plan[axis] = []
         for value in axis_values(axis, sweep):
-            v = _variant(base, axis, value)
             label = _label(axis, value)
-            key = _canonical(v)
+            try:
+                v = _variant(base, axis, value)
+            except (TypeError, ValueError) as exc:  # TypeError: the base's guidance has no such option
+                raise InputError(
+                    f"{source}: sweep axis {axis!r} = {label} does not apply to the base method: {exc}"
+                ) from exc
+            key = (v.guidance, v.truncation)
             if key not in seen:
                 seen[key] = f"{axis}={label}"
-                out.append({**v, "name": seen[key], "axis": axis, "value": value})
+                out.append({**v.to_dict(), "name": seen[key], "axis": axis, "value": value})
             plan[axis].append({"value": value, "label": label, "method": seen[key]})
     return out, plan, notes

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from freeaction.diffusion.loss import diffusion_loss, draw_step
 from freeaction.errors import CheckpointError, InputError
+from freeaction.method.mu_act import stats_mismatch
 from freeaction.train.action_check import action_check_for
 from freeaction.train.checkpoint import (
     TrainState,
@@ -244,10 +245,16 @@ def _load_optimizer(state: TrainState, optimizer: torch.optim.Optimizer) -> None
 
 
 def action_stats_for(reader: Any, cfg: TrainConfig) -> dict[str, Any]:
-    """The dataset's saved statistics if they were made for these windows, else computed now."""
+    """The statistics the checkpoint records for ``mu_act``: the dataset's saved ones if they were
+    made on this split for the default m(a) and these windows (:func:`stats_mismatch`), else computed now."""
     from freeaction.data.stats import compute_stats
 
     stats = getattr(reader, "stats", None)
-    if stats and stats.get("num_frames") == cfg.num_frames and stats.get("split") == cfg.split:
+    if (
+        stats
+        and stats.get("num_frames") == cfg.num_frames
+        and stats.get("split") == cfg.split
+        and not stats_mismatch(stats, "l2", None, cfg.num_frames)
+    ):
         return stats
     return compute_stats(reader)

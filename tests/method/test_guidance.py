@@ -7,10 +7,22 @@ import math
 import pytest
 import torch
 
-from freeaction.actions import magnitude, negate
 from freeaction.diffusion.sampler import SampleStats, guided_epsilon
-from freeaction.guidance import Guidance, freeaction_guidance, negated_cfg, no_guidance, null_cfg
-from freeaction.methods import build_guidance
+from freeaction.method import (
+    FreeActionGuidance,
+    Method,
+    NegatedCFG,
+    NoGuidance,
+    NullCFG,
+    combine,
+    magnitude,
+    negate,
+)
+
+
+def build_guidance(options: dict):
+    """The guidance of a method with these guidance options, through the one parser."""
+    return Method.from_dict({"name": "m", "guidance": options}).guidance
 
 
 class RecordingModel(torch.nn.Module):
@@ -42,23 +54,23 @@ def test_magnitude_definitions_hand_computed() -> None:
 
 
 def test_freeaction_weight_window_and_scale() -> None:
-    g = freeaction_guidance(lam=0.5, cutoff=0.5)
+    g = FreeActionGuidance(scale=0.5, window=(0.5, 1.0))
     a = torch.tensor([[[3.0, 4.0]], [[0.0, 0.0]]])  # m = 5 and 0
     assert g.weight(a, 999).tolist() == [2.5, 0.0]
     assert g.weight(a, 501).tolist() == [2.5, 0.0]
     assert g.weight(a, 500).tolist() == [0.0, 0.0]  # 1[t > T/2] is strict
     assert g.weight(a, 0).tolist() == [0.0, 0.0]
-    late = Guidance("negated", 1.0, True, (0.0, 0.5))
+    late = FreeActionGuidance(scale=1.0, window=(0.0, 0.5))
     assert late.weight(a, 0).tolist() == [5.0, 0.0] and late.weight(a, 600).tolist() == [0.0, 0.0]
-    const = negated_cfg(2.0)
+    const = NegatedCFG(scale=2.0)
     assert const.weight(a, 10).tolist() == [2.0, 2.0]
-    assert no_guidance().weight(a, 999).tolist() == [0.0, 0.0]
+    assert NoGuidance().weight(a, 999).tolist() == [0.0, 0.0]
 
 
 def test_combine_hand_computed() -> None:
     eps_c = torch.full((1, 2, 1, 1, 1), 3.0)
     eps_n = torch.full((1, 2, 1, 1, 1), 1.0)
-    out = Guidance.combine(eps_c, eps_n, torch.tensor([0.5]))
+    out = combine(eps_c, eps_n, torch.tensor([0.5]))
     assert torch.equal(out, torch.full_like(eps_c, 3.0 + 0.5 * (3.0 - 1.0)))
 
 
@@ -67,7 +79,7 @@ def test_guided_epsilon_batches_both_branches_in_one_forward() -> None:
     x = torch.randn(2, 3, 1, 2, 2)
     a = torch.tensor([[[3.0, 4.0]] * 2, [[0.0, 0.0]] * 2])  # sample 1 has m = 0 -> w = 0
     stats = SampleStats()
-    eps = guided_epsilon(model, x, torch.tensor([900]), a, freeaction_guidance(lam=0.1), stats=stats)
+    eps = guided_epsilon(model, x, torch.tensor([900]), a, FreeActionGuidance(scale=0.1), stats=stats)
     assert len(model.calls) == 1 and stats.model_calls == 1
     rows, t_in, a_in, null_in = model.calls[0]
     assert rows == 3 and null_in is None  # 2 conditional rows + 1 negative row (only the guided sample)
@@ -78,7 +90,7 @@ def test_guided_epsilon_batches_both_branches_in_one_forward() -> None:
     torch.testing.assert_close(eps[0], eps_c0 + w * (eps_c0 - eps_n0))
     torch.testing.assert_close(eps[1], 0.1 * x[1] + 0.0)
     # outside the window: one conditional pass, no extra rows
-    guided_epsilon(model, x, torch.tensor([100]), a, freeaction_guidance(), stats=stats)
+    guided_epsilon(model, x, torch.tensor([100]), a, FreeActionGuidance(), stats=stats)
     assert model.calls[-1][0] == 2
 
 
@@ -86,7 +98,7 @@ def test_null_cfg_uses_the_null_condition() -> None:
     model = RecordingModel()
     x = torch.zeros(1, 2, 1, 1, 1)
     a = torch.ones(1, 1, 2)
-    eps = guided_epsilon(model, x, torch.tensor([10]), a, null_cfg(2.0))
+    eps = guided_epsilon(model, x, torch.tensor([10]), a, NullCFG(scale=2.0))
     _, _, a_in, null_in = model.calls[0]
     assert null_in.tolist() == [False, True] and torch.equal(a_in[1], a[0])
     # eps_c = 1, eps_null = 1 + 5 -> 1 + 2 * (1 - 6)

@@ -9,8 +9,7 @@ import pytest
 import torch
 from scipy import stats
 
-from freeaction.methods import build_noise
-from freeaction.noise import ActionScaledTruncation, FixedTruncation, GaussianNoise, truncated_normal
+from freeaction.method import ActionScaledTruncation, FixedTruncation, GaussianNoise, Method, truncated_normal
 
 
 def test_truncated_normal_matches_scipy_truncnorm() -> None:
@@ -60,8 +59,11 @@ def test_gaussian_matches_diffusers_randn_tensor() -> None:
     assert torch.equal(ours, ref)
 
 
-def test_build_noise_needs_mu_act() -> None:
+def test_action_scaled_truncation_needs_mu_act() -> None:
+    method = Method.from_dict({"name": "m", "truncation": {"type": "action_scaled"}})
     with pytest.raises(ValueError, match="mu_act"):
-        build_noise({"type": "action_scaled"})
-    assert isinstance(build_noise({"type": "action_scaled"}, mu_act=1.0), ActionScaledTruncation)
-    assert build_noise({"type": "action_scaled", "mu_act": 3.0}, mu_act=1.0).mu_act == 3.0
+        method.truncation((1, 2, 1, 1, 1), torch.zeros(1, 1, 2))
+    assert method.needs_mu_act and isinstance(method.with_mu_act(1.0).truncation, ActionScaledTruncation)
+    assert method.with_mu_act(1.0).truncation.mu_act == 1.0 and not method.with_mu_act(1.0).needs_mu_act
+    own = Method.from_dict({"name": "m", "truncation": {"type": "action_scaled", "mu_act": 3.0}})
+    assert own.with_mu_act(1.0).truncation.mu_act == 3.0
