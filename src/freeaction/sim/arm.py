@@ -268,6 +268,10 @@ class ArmSim:
         self.site_id = self.robot.eef_site_id["right"]
         self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
         self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
+        prefixes = (self.robot.robot_model.naming_prefix, self.robot.gripper["right"].naming_prefix)
+        body_names = [mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, b) or "" for b in self.model.geom_bodyid]
+        # the arm's and gripper's geoms (not the fixed mount): what robot_mask and render_background select
+        self.robot_geoms = np.array([name.startswith(prefixes) for name in body_names])
         self._resize_objects()
         self.object_half = np.array(OBJECT_HALF)
         self.renderers: dict[tuple[int, int], mujoco.Renderer] = {}
@@ -358,6 +362,38 @@ class ArmSim:
 
     def render(self, size: tuple[int, int], supersample: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) from the episode camera, the right way up."""
+        renderer = self._renderer(size, supersample)
+        renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
+        image = renderer.render()
+        if supersample > 1:
+            blocks = image.reshape(size[0], supersample, size[1], supersample, 3).astype(np.uint16)
+            image = ((blocks.sum(axis=(1, 3)) + supersample**2 // 2) // supersample**2).astype(np.uint8)
+        return np.ascontiguousarray(image)
+
+    def robot_mask(self, size: tuple[int, int], supersample: int) -> np.ndarray:
+        """(H, W) bool: pixels at least half covered by the arm's or gripper's geoms (MuJoCo's
+        segmentation render of the episode camera, at ``supersample`` times the size)."""
+        renderer = self._renderer(size, supersample)
+        renderer.enable_segmentation_rendering()
+        try:
+            renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
+            ids = renderer.render()  # (h, w, 2): object id, object type
+        finally:
+            renderer.disable_segmentation_rendering()
+        robot = (ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM) & self.robot_geoms[np.clip(ids[..., 0], 0, None)]
+        return robot.reshape(size[0], supersample, size[1], supersample).mean(axis=(1, 3)) >= 0.5
+
+    def render_background(self, size: tuple[int, int], supersample: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of the scene without the arm and gripper (their geoms hidden)."""
+        alpha = self.model.geom_rgba[self.robot_geoms, 3].copy()
+        self.model.geom_rgba[self.robot_geoms, 3] = 0.0
+        try:
+            return self.render(size, supersample)
+        finally:
+            self.model.geom_rgba[self.robot_geoms, 3] = alpha
+
+    def _renderer(self, size: tuple[int, int], supersample: int) -> mujoco.Renderer:
+        """The offscreen renderer for ``size`` times ``supersample``, made on first use."""
         h, w = size[0] * supersample, size[1] * supersample
         renderer = self.renderers.get((h, w))
         if renderer is None:
@@ -375,12 +411,7 @@ class ArmSim:
             if not self._atexit:  # after the first GL context, so it runs before mujoco's eglTerminate
                 atexit.register(self.close)
                 self._atexit = True
-        renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
-        image = renderer.render()
-        if supersample > 1:
-            blocks = image.reshape(size[0], supersample, size[1], supersample, 3).astype(np.uint16)
-            image = ((blocks.sum(axis=(1, 3)) + supersample**2 // 2) // supersample**2).astype(np.uint8)
-        return np.ascontiguousarray(image)
+        return renderer
 
 
 _SIM: ArmSim | None = None
