@@ -11,10 +11,13 @@ from freeaction.eval.objects import (
     COLOR_TOLERANCE,
     MOVED_PX,
     BlockTrack,
+    difference_mask,
     mask_iou,
     nothing_moves,
+    robot_iou,
     silhouette_iou,
     summarize_blocks,
+    summarize_silhouettes,
 )
 from freeaction.eval.objects.blocks import centroid, color_mask
 from freeaction.sim import pusher
@@ -146,6 +149,24 @@ def test_silhouette_iou_of_a_shifted_mask():
     assert silhouette_iou(true, true) == pytest.approx([1.0, 1.0])
     assert mask_iou(np.zeros((4, 4), bool), np.zeros((4, 4), bool)) == 1.0
     assert mask_iou(true[0], ~true[0]) == 0.0
+
+
+def test_robot_iou_finds_the_robot_against_the_robot_free_scene():
+    free = np.full((3, 20, 20, 3), 120, np.uint8)  # grey scene without the robot, per frame
+    free[2, 0:3, 0:3] = (214, 39, 40)  # a cube that moved in frame 2: in the scene, not the robot
+    true = free.copy()
+    true[:, 5:15, 5:15] = 200  # the robot: a light 10x10 square
+    shifted = free.copy()
+    shifted[:, 5:15, 7:17] = 200  # drawn 2 px to the right
+    assert np.array_equal(difference_mask(true, free), np.broadcast_to(true.max(-1) == 200, (3, 20, 20)))
+    assert difference_mask(true[:1], free[0]).shape == (1, 20, 20)  # one background for all frames
+    assert robot_iou(true, shifted, free) == pytest.approx([2 / 3, 2 / 3])
+    assert robot_iou(true, true, free) == pytest.approx([1.0, 1.0])
+    assert not difference_mask(free + 9, free).any()
+    figures = summarize_silhouettes([np.array([1.0, 0.5]), np.array([0.8, 0.6, 0.1])])
+    assert figures["clips"] == 2 and figures["robot_iou"] == pytest.approx(3.0 / 5)
+    assert figures["robot_iou_final"] == pytest.approx(0.3) and figures["robot_iou_by_frame"] == pytest.approx(
+        [0.9, 0.55, 0.1])
 
 
 @pytest.fixture(scope="module")

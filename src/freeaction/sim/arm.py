@@ -432,7 +432,7 @@ def pose_to_state(pos: np.ndarray, rot: np.ndarray, base_pos: np.ndarray, base_r
     return np.concatenate([p, rpy])
 
 
-def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
+def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64), *, robot_masks: bool = False,
                      **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """Simulate and render one episode.
 
@@ -440,12 +440,17 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
         index: episode index; with ``seed`` it fixes everything drawn.
         seed: dataset seed.
         size: frame (height, width) in pixels.
+        robot_masks: also render, for every frame, the robot's silhouette and the scene without
+            the robot (for object metrics; the frames and the rest are the same either way).
         **options: see :func:`normalize_options` (``frames``, ``behaviours``,
             ``camera_jitter``, ``supersample``).
 
     Returns:
         ``(frames, annotation)``: RGB uint8 frames (T, H, W, 3) and the RT-1-style annotation
         (``state`` (T, 6), ``continuous_gripper_state`` (T,), plus the extras in the module doc).
+        With ``robot_masks``, the annotation also holds ``robot_mask`` (T, H, W) bool
+        (:meth:`ArmSim.robot_mask`) and ``robot_free_frames`` (T, H, W, 3) uint8
+        (:meth:`ArmSim.render_background`): arrays for measuring, too large to write as JSON.
 
     Raises:
         InputError: bad options or size.
@@ -468,6 +473,8 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     gripper = np.empty(n_frames)
     objects = np.empty((n_frames, len(OBJECT_BODIES), 3))
     commands = np.empty((n_frames - 1, 7))
+    silhouettes: list[np.ndarray] = []
+    robot_free: list[np.ndarray] = []
     obs = sim.observe()
     for t in range(n_frames):
         if t > 0:
@@ -484,6 +491,9 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
             if not frame_looks_rendered(frames[0]):
                 raise RuntimeError("MuJoCo renders blank or garbage frames; check MUJOCO_GL "
                                    f"(now {os.environ.get('MUJOCO_GL')!r}) and the EGL/OSMesa libraries")
+        if robot_masks:
+            silhouettes.append(sim.robot_mask(size, opts["supersample"]))
+            robot_free.append(sim.render_background(size, opts["supersample"]))
 
     behaviours = [{"name": b["name"], "text": b["text"], "start_frame": b["step"]} for b in policy.log]
     annotation: dict[str, Any] = {
@@ -508,4 +518,7 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
             "generator_version": GENERATOR_VERSION,
         },
     }
+    if robot_masks:
+        annotation["robot_mask"] = np.stack(silhouettes)
+        annotation["robot_free_frames"] = np.stack(robot_free)
     return frames, annotation

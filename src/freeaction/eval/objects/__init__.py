@@ -8,9 +8,17 @@ move where the true video moves them?
   with counts).
 - :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU.
 
+Pusher (one clip; join several clips' block lists to summarise them together)::
+
     track = BlockTrack.from_clip_meta(clip.meta, frames.shape[1:3])
     figures = summarize_blocks(track.measure(clip.frames, generated, clip.start))
     floor = summarize_blocks(track.measure(clip.frames, nothing_moves(clip.frames), clip.start))
+
+Arm (the true episode re-simulated with ``robot_masks=True`` gives the robot-free frames)::
+
+    _, ann = freeaction.sim.arm.generate_episode(index, seed, size, robot_masks=True, **options)
+    free = ann["robot_free_frames"][clip.start : clip.start + n]
+    figures = summarize_silhouettes([robot_iou(clip.frames, generated, free)])
 
 Pure numpy/scipy; definitions in docs/evaluation.md ("Object-level metrics").
 """
@@ -26,10 +34,11 @@ from freeaction.eval.objects.blocks import (
     BlockTrack,
     nothing_moves,
 )
-from freeaction.eval.objects.silhouette import difference_mask, mask_iou, silhouette_iou
-from freeaction.eval.objects.summary import summarize_blocks
+from freeaction.eval.objects.silhouette import difference_mask, mask_iou, robot_iou, silhouette_iou
+from freeaction.eval.objects.summary import summarize_blocks, summarize_silhouettes
 
 __all__ = [
     "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack",
-    "difference_mask", "mask_iou", "nothing_moves", "silhouette_iou", "summarize_blocks",
+    "difference_mask", "mask_iou", "nothing_moves", "robot_iou", "silhouette_iou", "summarize_blocks",
+    "summarize_silhouettes",
 ]

@@ -5,10 +5,12 @@ True robot masks come from the simulator's segmentation render
 robot when at least half of its supersampled area is). Colour alone cannot find the robot in a
 frame: the Panda is white and grey in front of a grey wall and a white table (a colour
 histogram classifier fitted on segmentation masks reaches IoU ~0.35 on held-out true frames).
-A generated frame's robot mask is :func:`difference_mask` against the episode's robot-free
-render (:meth:`freeaction.sim.arm.ArmSim.render_background`): the pixels that differ from the
-empty scene by more than :data:`DIFFERENCE_THRESHOLD` (on true frames this reaches IoU 0.84-0.88
-with the segmentation; the robot's grey parts over the grey wall are what it misses).
+A frame's robot mask is :func:`difference_mask` against the robot-free render of the true
+frame (:meth:`freeaction.sim.arm.ArmSim.render_background`; the cubes where they are then): the
+pixels that differ from the empty scene by more than :data:`DIFFERENCE_THRESHOLD`. On true
+frames it agrees with the segmentation to IoU 0.83-0.87 at 64x64 (the robot's grey parts over
+the grey wall are what it misses), so :func:`robot_iou` finds the robot the same way in the
+true and the generated frames (true frames score 1) and the segmentation checks the finder.
 
 Gripper open/closed is not measured from pixels: at 64x64 the fingers are 1-2 px wide and their
 full 8 cm opening spans about 5 px, so the open and closed gripper differ by a few grey pixels
@@ -40,6 +42,15 @@ def silhouette_iou(true_masks: np.ndarray, generated_masks: np.ndarray) -> np.nd
 
 def difference_mask(frames: np.ndarray, background: np.ndarray, threshold: float = DIFFERENCE_THRESHOLD) -> np.ndarray:
     """(T, H, W) bool: pixels of uint8 frames (T, H, W, 3) whose largest channel difference from
-    ``background`` (H, W, 3) exceeds ``threshold``."""
-    diff = np.abs(np.asarray(frames, np.int16) - np.asarray(background, np.int16)[None])
+    ``background`` (one (H, W, 3) frame, or one per frame (T, H, W, 3)) exceeds ``threshold``."""
+    frames, background = np.asarray(frames, np.int16), np.asarray(background, np.int16)
+    diff = np.abs(frames - (background[None] if background.ndim == 3 else background))
     return diff.max(axis=-1) > threshold
+
+
+def robot_iou(true_frames: np.ndarray, generated_frames: np.ndarray, robot_free_frames: np.ndarray) -> np.ndarray:
+    """(n,) robot silhouette IoU per frame 1..n: the robot is found the same way in the true and the
+    generated frames (:func:`difference_mask` against the robot-free render of each true frame),
+    so true frames score 1. All three are uint8 (n+1, H, W, 3) of one clip."""
+    truth = difference_mask(true_frames, robot_free_frames)
+    return silhouette_iou(truth, difference_mask(generated_frames, robot_free_frames))

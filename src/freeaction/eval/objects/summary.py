@@ -14,6 +14,10 @@ cannot improve a mean by dropping out of it:
   frame 1..n (lists; clips of different lengths are aligned at frame 1).
 
 A mean over nothing is None (e.g. no block moved).
+
+Arm (:func:`summarize_silhouettes`, over clips): ``clips``; ``robot_iou``: mean robot
+silhouette IoU over all frames 1..n of all clips; ``robot_iou_final``: mean over clips of the
+last frame's; ``robot_iou_by_frame``.
 """
 
 from __future__ import annotations
@@ -60,4 +64,16 @@ def summarize_blocks(blocks: Sequence[BlockFrames]) -> dict[str, Any]:
         "moved_error_by_frame_px": [_mean(error[:, t]) for t in range(n)],
         "moved_found_by_frame": [int((~np.isnan(error[:, t])).sum()) for t in range(n)],
         "blocks_kept_by_frame": [_mean(kept[:, t]) for t in range(n)],
+    }
+
+
+def summarize_silhouettes(ious: Sequence[np.ndarray]) -> dict[str, Any]:
+    """The arm figures of the module doc over clips' per-frame robot IoUs (:func:`robot_iou`)."""
+    n = max((len(v) for v in ious), default=0)
+    table = _by_frame([np.asarray(v, np.float64) for v in ious], n)
+    return {
+        "clips": len(ious),
+        "robot_iou": _mean(table),
+        "robot_iou_final": _mean([v[-1] for v in ious if len(v)]),
+        "robot_iou_by_frame": [_mean(table[:, t]) for t in range(n)],
     }
