@@ -25,7 +25,7 @@ Definitions (frames 1..n of a clip; frame 0 is the given context and never count
 
 Generated = true frames gives error 0 and area share 1 for every block by construction; the
 "nothing moves" reference (:func:`nothing_moves`) gives each block's true displacement as its
-error while it still overlaps its true place.
+error while it is still within :data:`SEARCH_MARGIN_PX` of its true pixels.
 """
 
 from __future__ import annotations
