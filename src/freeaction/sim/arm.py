@@ -308,8 +308,12 @@ class ArmSim:
         self.site_id = self.robot.eef_site_id["right"]
         self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
         self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
-        self.robot_geoms, self.gripper_geoms = self._robot_visual_geoms()
+        self.paint_geoms, self.gripper_geoms = self._robot_visual_geoms()
         self._own_paint = (self.model.geom_matid.copy(), self.model.geom_rgba.copy())
+        prefixes = (self.robot.robot_model.naming_prefix, self.robot.gripper["right"].naming_prefix)
+        body_names = [mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, b) or "" for b in self.model.geom_bodyid]
+        # the arm's and gripper's geoms (not the fixed mount): what robot_mask and render_background select
+        self.robot_geoms = np.array([name.startswith(prefixes) for name in body_names])
         self._resize_objects()
         self.object_half = np.array(OBJECT_HALF)
         self.renderers: dict[tuple[int, int], mujoco.Renderer] = {}
@@ -370,8 +374,8 @@ class ArmSim:
         self.model.geom_matid[:] = matid
         self.model.geom_rgba[:] = rgba
         if world.robot_rgba is not None:
-            self.model.geom_matid[self.robot_geoms] = -1
-            self.model.geom_rgba[self.robot_geoms] = world.robot_rgba
+            self.model.geom_matid[self.paint_geoms] = -1
+            self.model.geom_rgba[self.paint_geoms] = world.robot_rgba
         if world.gripper_rgba is not None:
             self.model.geom_matid[self.gripper_geoms] = -1
             self.model.geom_rgba[self.gripper_geoms] = world.gripper_rgba
@@ -432,6 +436,38 @@ class ArmSim:
 
     def render(self, size: tuple[int, int], supersample: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) from the episode camera, the right way up."""
+        renderer = self._renderer(size, supersample)
+        renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
+        image = renderer.render()
+        if supersample > 1:
+            blocks = image.reshape(size[0], supersample, size[1], supersample, 3).astype(np.uint16)
+            image = ((blocks.sum(axis=(1, 3)) + supersample**2 // 2) // supersample**2).astype(np.uint8)
+        return np.ascontiguousarray(image)
+
+    def robot_mask(self, size: tuple[int, int], supersample: int) -> np.ndarray:
+        """(H, W) bool: pixels at least half covered by the arm's or gripper's geoms (MuJoCo's
+        segmentation render of the episode camera, at ``supersample`` times the size)."""
+        renderer = self._renderer(size, supersample)
+        renderer.enable_segmentation_rendering()
+        try:
+            renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
+            ids = renderer.render()  # (h, w, 2): object id, object type
+        finally:
+            renderer.disable_segmentation_rendering()
+        robot = (ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM) & self.robot_geoms[np.clip(ids[..., 0], 0, None)]
+        return robot.reshape(size[0], supersample, size[1], supersample).mean(axis=(1, 3)) >= 0.5
+
+    def render_background(self, size: tuple[int, int], supersample: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of the scene without the arm and gripper (their geoms hidden)."""
+        alpha = self.model.geom_rgba[self.robot_geoms, 3].copy()
+        self.model.geom_rgba[self.robot_geoms, 3] = 0.0
+        try:
+            return self.render(size, supersample)
+        finally:
+            self.model.geom_rgba[self.robot_geoms, 3] = alpha
+
+    def _renderer(self, size: tuple[int, int], supersample: int) -> mujoco.Renderer:
+        """The offscreen renderer for ``size`` times ``supersample``, made on first use."""
         h, w = size[0] * supersample, size[1] * supersample
         renderer = self.renderers.get((h, w))
         if renderer is None:
@@ -449,12 +485,7 @@ class ArmSim:
             if not self._atexit:  # after the first GL context, so it runs before mujoco's eglTerminate
                 atexit.register(self.close)
                 self._atexit = True
-        renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
-        image = renderer.render()
-        if supersample > 1:
-            blocks = image.reshape(size[0], supersample, size[1], supersample, 3).astype(np.uint16)
-            image = ((blocks.sum(axis=(1, 3)) + supersample**2 // 2) // supersample**2).astype(np.uint8)
-        return np.ascontiguousarray(image)
+        return renderer
 
 
 _SIM: ArmSim | None = None
@@ -475,7 +506,7 @@ def pose_to_state(pos: np.ndarray, rot: np.ndarray, base_pos: np.ndarray, base_r
     return np.concatenate([p, rpy])
 
 
-def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
+def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64), *, robot_masks: bool = False,
                      **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """Simulate and render one episode.
 
@@ -483,12 +514,17 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
         index: episode index; with ``seed`` it fixes everything drawn.
         seed: dataset seed.
         size: frame (height, width) in pixels.
+        robot_masks: also render, for every frame, the robot's silhouette and the scene without
+            the robot (for object metrics; the frames and the rest are the same either way).
         **options: see :func:`normalize_options` (``frames``, ``behaviours``,
             ``camera_jitter``, ``supersample``, ``world``).
 
     Returns:
         ``(frames, annotation)``: RGB uint8 frames (T, H, W, 3) and the RT-1-style annotation
         (``state`` (T, 6), ``continuous_gripper_state`` (T,), plus the extras in the module doc).
+        With ``robot_masks``, the annotation also holds ``robot_mask`` (T, H, W) bool
+        (:meth:`ArmSim.robot_mask`) and ``robot_free_frames`` (T, H, W, 3) uint8
+        (:meth:`ArmSim.render_background`): arrays for measuring, too large to write as JSON.
 
     Raises:
         InputError: bad options or size.
@@ -512,6 +548,8 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     gripper = np.empty(n_frames)
     objects = np.empty((n_frames, len(OBJECT_BODIES), 3))
     commands = np.empty((n_frames - 1, 7))
+    silhouettes: list[np.ndarray] = []
+    robot_free: list[np.ndarray] = []
     obs = sim.observe()
     for t in range(n_frames):
         if t > 0:
@@ -528,6 +566,9 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
             if not frame_looks_rendered(frames[0]):
                 raise RuntimeError("MuJoCo renders blank or garbage frames; check MUJOCO_GL "
                                    f"(now {os.environ.get('MUJOCO_GL')!r}) and the EGL/OSMesa libraries")
+        if robot_masks:
+            silhouettes.append(sim.robot_mask(size, opts["supersample"]))
+            robot_free.append(sim.render_background(size, opts["supersample"]))
 
     behaviours = [{"name": b["name"], "text": b["text"], "start_frame": b["step"]} for b in policy.log]
     annotation: dict[str, Any] = {
@@ -555,4 +596,7 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     if opts.get("world", 1) != 1:
         annotation["sim"].update(world=int(opts["world"]), robot_rgba=list(world.robot_rgba or ()),
                                  gripper_rgba=list(world.gripper_rgba or ()))
+    if robot_masks:
+        annotation["robot_mask"] = np.stack(silhouettes)
+        annotation["robot_free_frames"] = np.stack(robot_free)
     return frames, annotation

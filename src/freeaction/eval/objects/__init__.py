@@ -1,0 +1,44 @@
+"""Object-level metrics: do the objects of a generated video stay whole, keep their colour and
+move where the true video moves them?
+
+- :mod:`~freeaction.eval.objects.blocks`: pusher blocks found by colour near their true place
+  (position error, area share, kept), per frame; :func:`nothing_moves` makes the
+  "nothing moves" reference to measure the same way.
+- :mod:`~freeaction.eval.objects.summary`: the figures over blocks of one clip or many (means
+  with counts).
+- :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU.
+
+Pusher (one clip; join several clips' block lists to summarise them together)::
+
+    track = BlockTrack.from_clip_meta(clip.meta, frames.shape[1:3])
+    figures = summarize_blocks(track.measure(clip.frames, generated, clip.start))
+    floor = summarize_blocks(track.measure(clip.frames, nothing_moves(clip.frames), clip.start))
+
+Arm (the true episode re-simulated with ``robot_masks=True`` gives the robot-free frames)::
+
+    _, ann = freeaction.sim.arm.generate_episode(index, seed, size, robot_masks=True, **options)
+    free = ann["robot_free_frames"][clip.start : clip.start + n]
+    figures = summarize_silhouettes([robot_iou(clip.frames, generated, free)])
+
+Pure numpy/scipy; definitions in docs/evaluation.md ("Object-level metrics").
+"""
+
+from __future__ import annotations
+
+from freeaction.eval.objects.blocks import (
+    COLOR_TOLERANCE,
+    KEPT_AREA_SHARE,
+    MOVED_PX,
+    SEARCH_MARGIN_PX,
+    BlockFrames,
+    BlockTrack,
+    nothing_moves,
+)
+from freeaction.eval.objects.silhouette import difference_mask, mask_iou, robot_iou, silhouette_iou
+from freeaction.eval.objects.summary import summarize_blocks, summarize_silhouettes
+
+__all__ = [
+    "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack",
+    "difference_mask", "mask_iou", "nothing_moves", "robot_iou", "silhouette_iou", "summarize_blocks",
+    "summarize_silhouettes",
+]

@@ -1,0 +1,217 @@
+"""Object-level metrics on hand-made frames with known answers, and on real pusher episodes."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from freeaction.eval.objects import (
+    COLOR_TOLERANCE,
+    MOVED_PX,
+    BlockTrack,
+    difference_mask,
+    mask_iou,
+    nothing_moves,
+    robot_iou,
+    silhouette_iou,
+    summarize_blocks,
+    summarize_silhouettes,
+)
+from freeaction.eval.objects.blocks import centroid, color_mask
+from freeaction.sim import pusher
+
+SIZE = 32  # hand-made frames: 32x32, 100 px per metre, blocks are 6x6 px squares
+PPM = 100.0
+RED, ORANGE = pusher.BLOCK_COLORS["red"], pusher.BLOCK_COLORS["orange"]
+
+
+def annotation(places: list[list[tuple[int, int]]], colors: tuple[str, ...] = ("red",)) -> dict:
+    """A pusher-like annotation whose block k sits with its top-left pixel at places[t][k]."""
+    centres = [[((x + 2.5 + 0.5) / PPM, (y + 2.5 + 0.5) / PPM) for x, y in row] for row in places]
+    return {"blocks": [{"color": c, "shape": "square", "rgb": list(pusher.BLOCK_COLORS[c]), "size_m": 0.06}
+                       for c in colors],
+            "block_xy": centres,
+            "sim": {"px_per_meter": PPM, "table_m": [SIZE / PPM, SIZE / PPM]}}
+
+
+def frames_with(places: list[list[tuple[int, int]]], colors: tuple[str, ...] = ("red",)) -> np.ndarray:
+    """Table-coloured frames with a 6x6 block of each colour at its place (top-left pixel)."""
+    out = np.empty((len(places), SIZE, SIZE, 3), np.uint8)
+    out[:] = pusher.TABLE_COLOR
+    for t, row in enumerate(places):
+        for (x, y), c in zip(row, colors, strict=True):
+            out[t, y : y + 6, x : x + 6] = pusher.BLOCK_COLORS[c]
+    return out
+
+
+# The true clip: the block moves 5 px to the right over frames 1..4 and stays.
+TRUE_PLACES = [[(8, 12)], [(10, 12)], [(12, 12)], [(13, 12)], [(13, 12)]]
+
+
+@pytest.fixture
+def clip():
+    return frames_with(TRUE_PLACES), BlockTrack(annotation(TRUE_PLACES), (SIZE, SIZE))
+
+
+def test_tolerance_separates_the_palette_table_and_effector():
+    palette = [np.array(c, float) for c in pusher.BLOCK_COLORS.values()]
+    closest = min(np.linalg.norm(a - b) for a, b in itertools.combinations(palette, 2))
+    assert closest == pytest.approx(68.4, abs=0.1) and closest > 2 * COLOR_TOLERANCE
+    for other in (pusher.TABLE_COLOR, pusher.EE_COLOR):
+        assert min(np.linalg.norm(c - np.array(other, float)) for c in palette) > 4 * COLOR_TOLERANCE
+
+
+def test_true_frames_score_zero_error_and_all_kept(clip):
+    frames, track = clip
+    (block,) = track.measure(frames, frames, start=0)
+    assert block.displacement_px == pytest.approx(5.0) and block.moved
+    assert np.array_equal(block.error_px, np.zeros(4)) and np.array_equal(block.area_share, np.ones(4))
+    figures = summarize_blocks([block])
+    assert figures["moved_error_final_px"] == 0.0 and figures["moved_kept_final"] == 1.0
+    assert figures["blocks_kept_final"] == 1.0 and figures["moved_found_final"] == 1
+
+
+def test_a_block_left_5_px_behind_has_error_5(clip):
+    frames, track = clip
+    (block,) = track.measure(frames, nothing_moves(frames), start=0)
+    assert np.allclose(block.error_px, [2, 4, 5, 5]) and block.kept.all()
+    figures = summarize_blocks([block])
+    assert figures["moved_error_final_px"] == pytest.approx(5.0)
+    assert figures["moved_error_by_frame_px"] == pytest.approx([2, 4, 5, 5])
+    assert figures["moved_error_px"] == pytest.approx(4.0)
+
+
+def test_a_block_moved_5_px_off_its_true_place_has_error_5(clip):
+    frames, track = clip
+    generated = frames_with([[(x, y + 5)] for ((x, y),) in TRUE_PLACES])  # 5 px too low, every frame
+    (block,) = track.measure(frames, generated, start=0)
+    assert np.allclose(block.error_px, 5.0) and block.kept.all()
+
+
+def test_a_recoloured_block_is_not_kept(clip):
+    frames, track = clip
+    generated = frames_with(TRUE_PLACES, ("orange",))  # the palette colour closest to red but one
+    (block,) = track.measure(frames, generated, start=0)
+    assert np.isnan(block.error_px).all() and not block.found.any() and not block.kept.any()
+    figures = summarize_blocks([block])
+    assert figures["moved_found_final"] == 0 and figures["moved_kept_final"] == 0.0
+    assert figures["moved_error_final_px"] is None and figures["blocks_kept_final"] == 0.0
+
+
+def test_a_half_erased_block_keeps_half_its_area(clip):
+    frames, track = clip
+    half, third = frames.copy(), frames.copy()
+    for t, ((x, y),) in enumerate(TRUE_PLACES):
+        half[t, y : y + 6, x + 3 : x + 6] = pusher.TABLE_COLOR  # right 3 of 6 columns gone
+        third[t, y : y + 6, x + 2 : x + 6] = pusher.TABLE_COLOR  # right 4 of 6 columns gone
+    (block,) = track.measure(frames, half, start=0)
+    assert np.allclose(block.area_share, 0.5) and block.kept.all()
+    assert np.allclose(block.error_px, 1.5)  # centroid of columns 0..2 vs 0..5
+    (block,) = track.measure(frames, third, start=0)
+    assert np.allclose(block.area_share, 1 / 3) and not block.kept.any() and block.found.all()
+
+
+def test_colour_far_from_the_true_place_is_ignored(clip):
+    frames, track = clip
+    generated = frames.copy()
+    generated[:, 0:4, 26:30] = RED  # a red smear in a corner, far from the block
+    (block,) = track.measure(frames, generated, start=0)
+    assert np.array_equal(block.error_px, np.zeros(4)) and np.array_equal(block.area_share, np.ones(4))
+
+
+def test_a_still_block_is_not_moved_and_summaries_pool_clips():
+    places = [[(4, 4), (20, 20)], [(4, 4), (21, 20)], [(4, 4), (24, 20)]]
+    frames = frames_with(places, ("blue", "yellow"))
+    track = BlockTrack(annotation(places, ("blue", "yellow")), (SIZE, SIZE))
+    still, pushed = track.measure(frames, nothing_moves(frames), start=0)
+    assert still.displacement_px == 0.0 and not still.moved
+    assert pushed.displacement_px == pytest.approx(4.0) and pushed.moved
+    figures = summarize_blocks([still, pushed, still, pushed])  # two clips' blocks joined
+    assert figures["blocks"] == 4 and figures["moved_blocks"] == 2 and figures["moved_found_final"] == 2
+    assert figures["moved_error_final_px"] == pytest.approx(4.0)
+    assert summarize_blocks([still])["moved_error_final_px"] is None
+
+
+def test_centres_follow_a_resized_dataset():
+    places = [[(8, 12)], [(10, 12)]]
+    ann = annotation(places)
+    native, half = BlockTrack(ann, (SIZE, SIZE)), BlockTrack(ann, (SIZE // 2, SIZE // 2))
+    assert np.allclose(half.centres_px, (native.centres_px + 0.5) / 2 - 0.5)
+
+
+def test_silhouette_iou_of_a_shifted_mask():
+    true = np.zeros((3, 20, 20), bool)
+    true[:, 5:15, 5:15] = True  # 10x10
+    shifted = np.roll(true, 2, axis=2)  # 2 px right: overlap 10x8 = 80, union 120
+    assert silhouette_iou(true, shifted) == pytest.approx([2 / 3, 2 / 3])
+    assert silhouette_iou(true, true) == pytest.approx([1.0, 1.0])
+    assert mask_iou(np.zeros((4, 4), bool), np.zeros((4, 4), bool)) == 1.0
+    assert mask_iou(true[0], ~true[0]) == 0.0
+
+
+def test_robot_iou_finds_the_robot_against_the_robot_free_scene():
+    free = np.full((3, 20, 20, 3), 120, np.uint8)  # grey scene without the robot, per frame
+    free[2, 0:3, 0:3] = (214, 39, 40)  # a cube that moved in frame 2: in the scene, not the robot
+    true = free.copy()
+    true[:, 5:15, 5:15] = 200  # the robot: a light 10x10 square
+    shifted = free.copy()
+    shifted[:, 5:15, 7:17] = 200  # drawn 2 px to the right
+    assert np.array_equal(difference_mask(true, free), np.broadcast_to(true.max(-1) == 200, (3, 20, 20)))
+    assert difference_mask(true[:1], free[0]).shape == (1, 20, 20)  # one background for all frames
+    assert robot_iou(true, shifted, free) == pytest.approx([2 / 3, 2 / 3])
+    assert robot_iou(true, true, free) == pytest.approx([1.0, 1.0])
+    assert not difference_mask(free + 9, free).any()
+    figures = summarize_silhouettes([np.array([1.0, 0.5]), np.array([0.8, 0.6, 0.1])])
+    assert figures["clips"] == 2 and figures["robot_iou"] == pytest.approx(3.0 / 5)
+    assert figures["robot_iou_final"] == pytest.approx(0.3) and figures["robot_iou_by_frame"] == pytest.approx(
+        [0.9, 0.55, 0.1])
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return [pusher.generate_episode(i, 0, (64, 64), frames=16) for i in range(4)]
+
+
+def test_pose_centres_match_the_colour_found_centres_on_real_frames(episodes):
+    """Where the effector does not touch a block, the colour mask's centroid is the block's
+    pose centre (block_xy) to < 0.5 px."""
+    errors = []
+    for frames, ann in episodes:
+        track, ee = BlockTrack(ann, (64, 64)), np.asarray(ann["ee_px"])
+        ppm = ann["sim"]["px_per_meter"]
+        for t, k in itertools.product(range(len(frames)), range(len(ann["blocks"]))):
+            clear = ann["sim"]["ee_radius_m"] * ppm + ann["blocks"][k]["size_m"] * ppm + 2
+            if np.linalg.norm(ee[t] - track.centres_px[t, k]) > clear:
+                found = centroid(color_mask(frames[t], ann["blocks"][k]["rgb"]))
+                errors.append(np.hypot(*(found - track.centres_px[t, k])))
+    assert len(errors) > 100 and max(errors) < 0.5
+
+
+def test_real_episodes_true_frames_and_nothing_moves(episodes):
+    blocks_true, blocks_still, displacements = [], [], []
+    for frames, ann in episodes:
+        track = BlockTrack(ann, (64, 64))
+        blocks_true += track.measure(frames, frames, start=0)
+        still = track.measure(frames, nothing_moves(frames), start=0)
+        blocks_still += still
+        last = track.centres_px[-1] - track.centres_px[0]
+        displacements += [(b, np.hypot(*d)) for b, d in zip(still, last, strict=True) if b.moved and b.found[-1]]
+    truth = summarize_blocks(blocks_true)
+    assert truth["moved_blocks"] >= 2 and truth["moved_error_final_px"] == 0.0
+    assert truth["blocks_kept_final"] == 1.0 and truth["moved_kept_final"] == 1.0
+    assert displacements
+    for block, shift in displacements:  # a block left in place: its error is how far it should have gone
+        assert block.error_px[-1] == pytest.approx(shift, abs=0.5)
+    assert summarize_blocks(blocks_still)["moved_error_final_px"] > 2.0
+
+
+def test_moved_means_more_than_the_threshold():
+    assert MOVED_PX == 2.0
+    places = [[(8, 8)], [(9, 8)], [(10, 8)]]  # exactly 2 px: not moved
+    (block,) = BlockTrack(annotation(places), (SIZE, SIZE)).measure(frames_with(places), frames_with(places), 0)
+    assert block.displacement_px == pytest.approx(2.0) and not block.moved
+    places[-1] = [(11, 8)]
+    (block,) = BlockTrack(annotation(places), (SIZE, SIZE)).measure(frames_with(places), frames_with(places), 0)
+    assert block.moved
