@@ -39,6 +39,7 @@ from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.methods import magnitude_definition, method_spec, needs_mu_act, resolve_method
 from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
 from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
+from freeaction.files import atomic_open, atomic_path, update_hash, write_json_atomic
 from freeaction.methods import Method
 from freeaction.shipped import resolve_checkpoint
 
@@ -76,9 +77,7 @@ def weights_digest(*paths: str | Path | None) -> str:
         files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
         for f in files:
             h.update(f"{f.relative_to(p) if f != p else f.name}\0".encode())
-            with open(f, "rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
-                    h.update(block)
+            update_hash(h, f)
     return h.hexdigest()
 
 
@@ -321,9 +320,7 @@ class Evaluator:
             "world_size": self.world,
         }
         if self.rank == 0:
-            tmp = path.with_name(f".{RUN_FILE}.tmp")
-            tmp.write_text(json.dumps(run, indent=1, sort_keys=True))
-            os.replace(tmp, path)
+            write_json_atomic(path, run, indent=1, sort_keys=True)
 
     # -- work list --------------------------------------------------------------------------------
     def items(self, protocol: str) -> list[Item]:
@@ -403,19 +400,14 @@ class Evaluator:
 
         stem = name if name == TRUTH else slug(name)  # slugs never start with "_": no clash with TRUTH
         target = self.out / "videos" / item.protocol / slug(item.key) / f"{stem}.mp4"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        with VideoWriter(tmp, fps=4, crf=18) as w:
+        with atomic_path(target) as tmp, VideoWriter(tmp, fps=4, crf=18) as w:
             w.write(frames)
-        os.replace(tmp, target)
 
     def _save_features(self, feats: np.ndarray, item: Item, method: str, seed: int | None, kind: str) -> None:
         folder = method if method == REAL else slug(method)
         target = self.out / "features" / kind / item.protocol / folder / f"{slug(item.key)}_{seed}.npy"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp.npy")
-        np.save(tmp, feats.astype(np.float32))
-        os.replace(tmp, target)
+        with atomic_open(target) as f:
+            np.save(f, feats.astype(np.float32))
 
     def _run_method(self, method: Method, clips: list[Loaded]) -> None:
         """Sample every seed of every clip under ``method``, measure, write one unit at a time."""

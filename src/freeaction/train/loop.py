@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -43,25 +42,19 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from freeaction.data.irasim_layout import ENCODE_MARKER, is_irasim_root
 from freeaction.diffusion.schedulers import BETA_END, BETA_START, NUM_TRAIN_TIMESTEPS
 from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.files import atomic_open, clean_temp_files, recover_dir, write_dir_atomic, write_text_atomic
 from freeaction.model import ModelConfig, VideoDiT, load_model, preset
-from freeaction.train.checkpoint import (
-    MODEL_DIR,
-    clean_temporaries,
-    latest_checkpoint,
-    load_checkpoint,
-    recover_dir,
-    save_checkpoint,
-    write_dir_atomic,
-)
+from freeaction.train.checkpoint import MODEL_DIR, latest_checkpoint, load_checkpoint, save_checkpoint
 from freeaction.train.config import TrainConfig, config_differences
 from freeaction.train.ema import EMA
+from freeaction.vae.autoencoder import vae_folder
 
 LOG_FILE = "log.jsonl"
 PLOT_FILE = "loss.png"
 CONFIG_FILE = "train_config.yaml"
-ENCODE_MARKER = "latent_videos/freeaction_encode.json"
 
 
 # -- diffusion ------------------------------------------------------------------------------------
@@ -210,7 +203,7 @@ class StepBatches:
 
 def open_training_data(cfg: TrainConfig, split: str | None = None) -> Any:
     """The IRASim-layout reader of ``split`` (default the training split), loading latents."""
-    from freeaction.data.irasim import IRASimDataset, is_irasim_root
+    from freeaction.data.irasim import IRASimDataset
 
     if not Path(cfg.dataset).exists():
         raise DataError(f"{cfg.dataset}: no such dataset")
@@ -396,10 +389,7 @@ def train_seconds(run: Path, up_to_step: int | None = None) -> float:
 def truncate_log(run: Path, step: int) -> None:
     """Keep only the log entries up to ``step`` (a resumed run rewrites what came after)."""
     entries = [e for e in read_log(run) if e.get("step", 0) <= step]
-    path = Path(run) / LOG_FILE
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(Path(run) / LOG_FILE, "".join(json.dumps(e) + "\n" for e in entries))
 
 
 def plot_log(run: Path, out: Path | None = None) -> Path | None:
@@ -445,10 +435,9 @@ def plot_log(run: Path, out: Path | None = None) -> Path | None:
     ax.set_title(Path(run).name)
     fig.tight_layout()
     out = out or Path(run) / PLOT_FILE
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
+    with atomic_open(out) as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
-    os.replace(tmp, out)
     return out
 
 
@@ -488,7 +477,7 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
     state = None
     if main:
         run.mkdir(parents=True, exist_ok=True)
-        clean_temporaries(run / "checkpoints")
+        clean_temp_files(run / "checkpoints")
     accelerator.wait_for_everyone()
     if isinstance(resume, (str, Path)) and resume != "auto":
         state = load_checkpoint(Path(resume))
@@ -656,8 +645,6 @@ def export_model(run: Path, checkpoint: Path, vae: str | None = None) -> Path:
         for f in (checkpoint / MODEL_DIR).iterdir():
             shutil.copy2(f, tmp / f.name)
         if vae:
-            src = Path(vae)
-            src = src / "vae" if (src / "vae" / "config.json").exists() and not (src / "config.json").exists() else src
-            shutil.copytree(src, tmp / "vae", ignore=shutil.ignore_patterns("train_state*", ".*"))
+            shutil.copytree(vae_folder(vae), tmp / "vae", ignore=shutil.ignore_patterns("train_state*", ".*"))
 
     return write_dir_atomic(final, write)
