@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.data.clip import clip_key, evenly_spaced
 from freeaction.errors import DataError, InputError
 from freeaction.eval.config import EvalConfig
 from freeaction.eval.diversity import diversity
@@ -328,12 +329,12 @@ class Evaluator:
         cfg = self.cfg
         if protocol == "short":
             chosen = select(len(self.ds), cfg.clips, "clips")
-            keys = [f"{self.ds.episode_id(self.ds.windows[k][0])}@{self.ds.windows[k][1]}" for k in chosen]
+            keys = [clip_key(self.ds.episode_id(self.ds.windows[k][0]), self.ds.windows[k][1]) for k in chosen]
         else:
             chosen = select(self.ds.num_episodes, cfg.episodes, "episodes")
             keys = [f"{self.ds.episode_id(k)}" for k in chosen]
         n_save = min(int(cfg.save_videos), len(chosen))
-        saved = set(np.linspace(0, len(chosen) - 1, n_save).round().astype(int).tolist()) if n_save else set()
+        saved = set(evenly_spaced(len(chosen), n_save).tolist())
         return [
             Item(protocol, idx, key, pos in saved)
             for pos, (idx, key) in enumerate(zip(chosen, keys, strict=True))

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.data.clip import evenly_spaced
 from freeaction.data.irasim_layout import available_splits, is_irasim_root
 from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.files import atomic_open, recover_dir, write_dir_atomic
@@ -244,7 +245,7 @@ def reconstruction_metrics(original: np.ndarray, recon: np.ndarray, background: 
 @torch.no_grad()
 def scaling_factor(vae: Any, frames: np.ndarray, batch_size: int = 64, limit: int = 2048) -> float:
     """1 / std of the (unscaled) posterior means of up to ``limit`` frames, spread over ``frames``."""
-    idx = np.linspace(0, len(frames) - 1, min(limit, len(frames))).round().astype(int)
+    idx = evenly_spaced(len(frames), limit)
     device = next(vae.parameters()).device
     zs = [vae.encode(to_unit(frames[idx[i : i + batch_size]]).to(device)).latent_dist.mean.float().cpu()
           for i in range(0, len(idx), batch_size)]
@@ -258,8 +259,7 @@ def save_grid(original: np.ndarray, recon: np.ndarray, path: Path, columns: int 
     """Rows: originals, reconstructions, |error| x4; nearest-neighbour upscaled."""
     from PIL import Image
 
-    k = min(columns, len(original))
-    idx = np.linspace(0, len(original) - 1, k).round().astype(int)
+    idx = evenly_spaced(len(original), columns)
     err = np.clip(np.abs(original[idx].astype(np.int16) - recon[idx].astype(np.int16)) * 4, 0, 255).astype(np.uint8)
     rows = [np.concatenate(list(a), axis=1) for a in (original[idx], recon[idx], err)]
     grid = np.concatenate(rows, axis=0)
