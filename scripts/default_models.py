@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from freeaction.data.irasim_layout import latents_complete
+from freeaction.files import write_dir_atomic, write_json_atomic
+
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "src" / "freeaction" / "assets"
 
@@ -171,19 +174,6 @@ def dataset_complete(root: Path, episodes: int) -> bool:
     return bool(info.get("complete")) and int(info.get("episodes", 0)) >= episodes
 
 
-def latents_complete(root: Path) -> bool:
-    ann = root / "annotation"
-    lat = root / "latent_videos"
-    if not lat.is_dir():
-        return False
-    for split_dir in ann.iterdir():
-        n_ann = sum(1 for _ in split_dir.glob("*.json"))
-        n_lat = sum(1 for _ in (lat / split_dir.name).glob("*/0.pt")) if (lat / split_dir.name).is_dir() else 0
-        if n_lat < n_ann:
-            return False
-    return True
-
-
 def vae_phase_dir(k: int) -> str:
     """Autoencoder phase k's run folder name (1-based): ``vae``, ``vae-2``, ..."""
     return "vae" if k == 1 else f"vae-{k}"
@@ -295,32 +285,31 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     if ckpt is None:
         raise SystemExit(f"{train_run}: no checkpoint yet; train first")
     target = ASSETS / name
-    tmp = ASSETS / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(ckpt / "model", tmp)
-    shutil.copytree(vae_run / "vae", tmp / "vae")
-    records = stage_records(name, work)
-    config = json.loads((tmp / "config.json").read_text())
-    config.setdefault("training", {})["stages"] = records
-    (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    info = {"simulator": spec["simulator"], "size": spec["size"], "sampler": spec["sampler"], "steps": spec["steps"],
-            "simulator_options": spec.get("simulator_options", {})}
-    (tmp / "shipped.json").write_text(json.dumps(info, indent=1) + "\n")
-    print(f"quality check of {ckpt} on {dataset} (test split) ...", flush=True)
-    q = quality_check(tmp, dataset, clips=clips, seeds=seeds, sampler=spec["sampler"], steps=spec["steps"])
-    print(format_quality(q))
-    model = load_model(tmp)
-    window = model.config.num_frames
-    qw = quality_check(tmp, dataset, clips=clips, seeds=seeds, clip_frames=window, sampler=spec["sampler"],
-                       steps=spec["steps"])
-    print(format_quality(qw))
-    (work / "quality.json").write_text(json.dumps({"paper_protocol": q, "model_window": qw}, indent=1))
-    write_card(name, tmp, train_run, vae_run, q, qw)
-    if (train_run / "loss.png").is_file():
-        shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
+
+    def write(tmp: Path) -> None:  # the new folder, moved onto target when complete
+        shutil.copytree(ckpt / "model", tmp, dirs_exist_ok=True)
+        shutil.copytree(vae_run / "vae", tmp / "vae")
+        records = stage_records(name, work)
+        config = json.loads((tmp / "config.json").read_text())
+        config.setdefault("training", {})["stages"] = records
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        info = {"simulator": spec["simulator"], "size": spec["size"], "sampler": spec["sampler"],
+                "steps": spec["steps"], "simulator_options": spec.get("simulator_options", {})}
+        (tmp / "shipped.json").write_text(json.dumps(info, indent=1) + "\n")
+        print(f"quality check of {ckpt} on {dataset} (test split) ...", flush=True)
+        q = quality_check(tmp, dataset, clips=clips, seeds=seeds, sampler=spec["sampler"], steps=spec["steps"])
+        print(format_quality(q))
+        model = load_model(tmp)
+        window = model.config.num_frames
+        qw = quality_check(tmp, dataset, clips=clips, seeds=seeds, clip_frames=window, sampler=spec["sampler"],
+                           steps=spec["steps"])
+        print(format_quality(qw))
+        write_json_atomic(work / "quality.json", {"paper_protocol": q, "model_window": qw}, indent=1)
+        write_card(name, tmp, train_run, vae_run, q, qw)
+        if (train_run / "loss.png").is_file():
+            shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
+
+    write_dir_atomic(target, write)
     print(f"shipped {target}")
     return target
 

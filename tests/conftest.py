@@ -17,3 +17,4 @@ def tiny_model():
         if p.requires_grad:
             p.data.normal_(0, 0.05)
     return model.eval()
+

@@ -1,7 +1,9 @@
 """The ``freeaction`` command. Thin: every subcommand parses arguments and calls the API.
 
 Subcommands live next to the code they drive and register themselves here through an
-``add_parser(subparsers)`` function that sets ``func`` on its parser.
+``add_parser(subparsers)`` function that sets ``func`` on its parser; a package may add a
+subcommand to another's group (``freeaction data make`` comes from the simulators) through
+:func:`subcommand_group`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ SUBCOMMANDS = [
     "freeaction.commands.demo",
     "freeaction.commands.generate",
     "freeaction.data.commands",
+    "freeaction.sim.commands",  # adds ``data make`` to the ``data`` group
     "freeaction.train.commands",
     "freeaction.eval.commands",
     "freeaction.eval.quality",
@@ -34,6 +37,12 @@ def size_arg(text: str) -> tuple[int, int]:
     if h <= 0 or w <= 0:
         raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
     return h, w
+
+
+def subcommand_group(subparsers: argparse._SubParsersAction, name: str) -> argparse._SubParsersAction:
+    """The subcommands of the registered command ``name`` (e.g. ``data``), to add one to them."""
+    parser = subparsers.choices[name]
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def build_parser() -> argparse.ArgumentParser:

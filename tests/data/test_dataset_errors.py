@@ -78,10 +78,10 @@ def test_symlink_loops_are_errors_naming_the_path(lt_root: Path, tmp_path: Path)
     ds = IRASimDataset(lt_root, "train", skip_bad=True)
     assert ds.num_episodes == 3 and ds.skipped[0].path.endswith("loop.json")
     (ann / "loop.json").unlink()
-    video = lt_root / "videos/train/002/0.mp4"
+    video = lt_root / "videos/train/002/rgb.mp4"
     video.unlink()
-    os.symlink("0.mp4", video)
-    with pytest.raises(DataError, match=r"videos/train/002/0.mp4: cannot be resolved, a symlink loop.*002.json"):
+    os.symlink("rgb.mp4", video)
+    with pytest.raises(DataError, match=r"videos/train/002/rgb.mp4: cannot be resolved, a symlink loop.*002.json"):
         IRASimDataset(lt_root, "train")
     # RLDS: a shard name that loops; a dataset root that loops
     (tmp_path / "shards").mkdir()

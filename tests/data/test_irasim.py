@@ -97,9 +97,9 @@ def test_escaping_paths_are_refused(lt_root: Path, tmp_path: Path) -> None:
         IRASimDataset(lt_root, "train")
     # a symlink inside the root that points outside it
     outside = tmp_path / "elsewhere.mp4"
-    os.replace(lt_root / "videos/train/001/0.mp4", outside)
-    os.symlink(outside, lt_root / "videos/train/001/0.mp4")
-    ann["video_path"] = "videos/train/001/0.mp4"
+    os.replace(lt_root / "videos/train/001/rgb.mp4", outside)
+    os.symlink(outside, lt_root / "videos/train/001/rgb.mp4")
+    ann["video_path"] = "videos/train/001/rgb.mp4"
     ann_path.write_text(json.dumps(ann))
     with pytest.raises(DataError, match=r"001\.json.*outside the dataset root"):
         IRASimDataset(lt_root, "train")
@@ -113,11 +113,11 @@ def test_bad_json_corrupt_video_and_unsafe_latent(lt_root: Path) -> None:
         IRASimDataset(lt_root, "train")
     ds = IRASimDataset(lt_root, "train", skip_bad=True, frames=True)
     assert [s.path.endswith("000.json") for s in ds.skipped] == [True] and ds.num_episodes == 2
-    (lt_root / "videos/train/002/0.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(300))
-    with pytest.raises(DataError, match=r"002/0\.mp4"):
+    (lt_root / "videos/train/002/rgb.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(300))
+    with pytest.raises(DataError, match=r"002/rgb\.mp4"):
         ds[2]
     eps = list(ds.episodes())
-    assert [e.episode_id for e in eps] == ["001"] and len(ds.skipped) == 2 and "0.mp4" in ds.skipped[1].reason
+    assert [e.episode_id for e in eps] == ["001"] and len(ds.skipped) == 2 and "rgb.mp4" in ds.skipped[1].reason
     # a latent file that needs unpickling arbitrary objects is refused, not executed
     lat = lt_root / "latent_videos/train/001/0.pt"
     lat.parent.mkdir(parents=True)

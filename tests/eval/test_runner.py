@@ -16,6 +16,7 @@ from eval_helpers import cli, make_checkpoint, run_cli, write_config
 from freeaction.errors import InputError
 from freeaction.eval import evaluate, load_eval_config
 from freeaction.eval.results import ShardWriter, read_rows
+from ports import free_port
 
 METRICS = ("latent_l2", "psnr", "ssim", "sampler_seed")
 
@@ -120,7 +121,7 @@ def test_two_launched_processes_shard_and_merge(eval_workspace, finished_run):
     out = eval_workspace / "launch_out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
          "-m", "freeaction.eval", "evaluate", str(cfg), "--no-progress", "--no-report"],
         capture_output=True, text=True, env=env, timeout=600, cwd=eval_workspace,
     )

@@ -17,9 +17,9 @@ arm = pytest.importorskip("freeaction.sim.arm", reason="the arm simulator needs 
 
 import freeaction.sim as sim  # noqa: E402
 from freeaction.data.poses import actions_from_states  # noqa: E402
+from freeaction.data.video import read_frames  # noqa: E402
 from freeaction.errors import InputError  # noqa: E402
 from freeaction.eval.objects import difference_mask, robot_iou, silhouette_iou  # noqa: E402
-from freeaction.sim.writer import decode_mp4  # noqa: E402
 
 SIZE = (48, 64)  # not square, so height and width cannot be swapped unnoticed
 
@@ -161,7 +161,7 @@ def test_make_dataset_end_to_end(tmp_path):
         eid = sim.episode_id(i)
         split = sim.split_of(i)
         ann = json.loads((out / "annotation" / split / f"{eid}.json").read_text())
-        frames = decode_mp4(out / ann["videos"][0]["video_path"])
+        frames = read_frames(out / ann["videos"][0]["video_path"])
         assert frames.shape == (8, 32, 32, 3)
         # Made in worker processes, identical to an in-process run (lossless video up to YUV rounding).
         ref_frames, ref = arm.generate_episode(i, 4, (32, 32), frames=8)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import freeaction.sim as sim
+from freeaction.data.video import read_frames
 from freeaction.errors import InputError
 from freeaction.sim import pusher
-from freeaction.sim.writer import decode_mp4
 
 
 def find_effector(frame: np.ndarray, color) -> tuple[np.ndarray, int]:
@@ -79,7 +79,7 @@ def test_same_bytes_across_worker_counts(tmp_path):
     for rel in jsons:
         ja, jb = json.loads((a / rel).read_text()), json.loads((b / rel).read_text())
         assert np.asarray(ja["actions"]).tobytes() == np.asarray(jb["actions"]).tobytes()
-        assert np.array_equal(decode_mp4(a / ja["video_path"]), decode_mp4(b / jb["video_path"]))
+        assert np.array_equal(read_frames(a / ja["video_path"]), read_frames(b / jb["video_path"]))
     ids = {s: {p.stem for p in (a / "annotation" / s).glob("*.json")} for s in sim.SPLITS}
     assert not (ids["train"] & ids["val"] or ids["train"] & ids["test"] or ids["val"] & ids["test"])
     assert set().union(*ids.values()) == {f"{i:06d}" for i in range(4)}

@@ -20,6 +20,7 @@ from freeaction.model import load_model
 from freeaction.train import list_checkpoints, load_checkpoint, train
 from freeaction.train.checkpoint import STATE_TENSORS
 from freeaction.train.config import load_config, parse_set
+from ports import free_port
 from reference import LT_EXAMPLE
 
 HERE = Path(__file__).parent
@@ -186,7 +187,7 @@ def test_torchrun_cpu_processes_form_one_run(data, tmp_path):
     """`torchrun --nproc_per_node 2 -m freeaction.cli train` on a CPU machine (device auto): one
     process group of 2, not two single-process runs racing into the same folder."""
     out = tmp_path / "tr"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "freeaction.cli", "train", str(data), "--out", str(out), "--model", "tiny", "--num-frames", "4",
            "--batch-size", "2", "--max-steps", "2", "--save-every", "2", "--action-check-every", "0",
            "--set", "model_options={hidden_size: 32, depth: 2, num_heads: 2}", "--no-progress"]

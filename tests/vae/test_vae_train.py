@@ -10,6 +10,7 @@ import torch
 
 from freeaction.data.irasim import IRASimDataset
 from freeaction.errors import InputError
+from freeaction.files import TEMP_MARK
 from freeaction.vae import encode, load_vae
 from freeaction.vae.encode_dataset import encode_dataset
 from freeaction.vae.train import VAETrainConfig, object_mask, reconstruction_metrics, train_vae
@@ -134,7 +135,7 @@ def test_encode_writes_irasim_layout_read_back_by_the_reader(pusher, tmp_path):
     clip = ds[1]
     expected = encode(load_vae(tmp_path / "vae"), clip.frames)
     torch.testing.assert_close(clip.latents, expected)
-    assert not list(pusher.glob("latent_videos/**/.*partial*"))
+    assert not list(pusher.glob(f"latent_videos/**/.*{TEMP_MARK}*"))
     # resumable: a rerun skips everything, a deleted episode alone is re-encoded
     path.unlink()
     again = encode_dataset(pusher, tmp_path / "vae", ["train"], progress=False)

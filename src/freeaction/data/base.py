@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from freeaction.data.clip import Clip
+from freeaction.data.clip import Clip, clip_key
 from freeaction.errors import DataError
 
 DEFAULT_NUM_FRAMES = 16
@@ -202,7 +202,7 @@ class ClipDataset:
             try:
                 yield self[k]
             except DataError as exc:
-                self._skip_or_raise(f"{self.episode_id(self.windows[k][0])}@{self.windows[k][1]}", exc)
+                self._skip_or_raise(clip_key(self.episode_id(self.windows[k][0]), self.windows[k][1]), exc)
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``freeaction data info``."""

@@ -21,6 +21,18 @@ import numpy as np
 import torch
 
 
+def clip_key(episode_id: str, start: int) -> str:
+    """``episode@start``: the name of the clip of ``episode_id`` starting at frame ``start``, in
+    messages, result rows and skip lists."""
+    return f"{episode_id}@{start}"
+
+
+def evenly_spaced(n: int, k: int) -> np.ndarray:
+    """``min(k, n)`` indices of ``range(n)`` spread evenly from first to last (all of them when
+    ``k >= n``), as int64."""
+    return np.linspace(0, n - 1, min(k, n)).round().astype(int)
+
+
 @dataclass
 class Clip:
     episode_id: str
@@ -33,16 +45,21 @@ class Clip:
     def __post_init__(self) -> None:
         self.actions = np.asarray(self.actions, dtype=np.float32)
         if self.actions.ndim != 2:
-            raise ValueError(f"clip {self.episode_id}@{self.start}: actions must be (n, D), got {self.actions.shape}")
+            raise ValueError(f"clip {self.key}: actions must be (n, D), got {self.actions.shape}")
         n = len(self.actions) + 1
         if self.frames is not None and len(self.frames) != n:
             raise ValueError(
-                f"clip {self.episode_id}@{self.start}: {len(self.frames)} frames for {n - 1} actions (need {n})"
+                f"clip {self.key}: {len(self.frames)} frames for {n - 1} actions (need {n})"
             )
         if self.latents is not None and len(self.latents) != n:
             raise ValueError(
-                f"clip {self.episode_id}@{self.start}: {len(self.latents)} latents for {n - 1} actions (need {n})"
+                f"clip {self.key}: {len(self.latents)} latents for {n - 1} actions (need {n})"
             )
+
+    @property
+    def key(self) -> str:
+        """``episode@start`` (:func:`clip_key`)."""
+        return clip_key(self.episode_id, self.start)
 
     @property
     def num_actions(self) -> int:

@@ -1,18 +1,11 @@
 """Reader for IRASim's preprocessed layout (RT-1, Bridge, Language-Table and the simulators).
 
-    ROOT/annotation/{train,val,test}/**/*.json   one file per episode
-    ROOT/videos/...mp4                          RGB videos, paths given in the JSON
-    ROOT/latent_videos/...pt                    pre-encoded scaled latents (optional)
-    ROOT/freeaction_stats.json                  statistics written by ``freeaction data stats``
+The layout and the two annotation flavours are described in :mod:`freeaction.data.irasim_layout`;
+``ROOT/freeaction_stats.json`` holds the statistics written by ``freeaction data stats``.
 
-The flavour is detected from the JSON keys:
-
-- 7-D (RT-1/Bridge): ``state`` (T x >=6: xyz, roll, pitch, yaw), ``continuous_gripper_state`` (T),
-  ``videos: [{"video_path"}]`` and ``latent_videos: [{"latent_video_path"}]`` (one per camera),
-  ``episode_id``. Actions come from consecutive states (:mod:`freeaction.data.poses`) and are
+- 7-D (RT-1/Bridge): actions come from consecutive states (:mod:`freeaction.data.poses`) and are
   scaled by [20]*6 + [1]. Windows use the T frames.
-- 2-D (Language-Table): ``actions`` (T-1 x 2), ``video_path``, ``latent_video_path``,
-  ``episode_id``; actions scaled by 20. As in IRASim's loader, windows count the frames as
+- 2-D (Language-Table): actions scaled by 20. As in IRASim's loader, windows count the frames as
   ``len(actions)`` (the last action and frame are never part of a window;
   ``irasim_window_count=False`` uses all ``len(actions) + 1``). ``episode(i)`` always returns
   every action and ``len(actions) + 1`` frames.
@@ -30,14 +23,19 @@ import torch
 
 from freeaction.actions import action_scaler
 from freeaction.data.base import DEFAULT_NUM_FRAMES, ClipDataset, Skipped
+from freeaction.data.irasim_layout import (
+    ANNOTATION_DIR,
+    FLAVOUR_7D,
+    FLAVOUR_KEYS,
+    annotation_files,
+    flavour_of,
+    media_path,
+)
 from freeaction.data.latents import ENCODE_HINT, load_latent_file
 from freeaction.data.paths import resolve_inside
 from freeaction.data.poses import actions_from_states
 from freeaction.data.video import read_frames
 from freeaction.errors import DataError
-
-SPLITS = ("train", "val", "test")
-STATS_FILE = "freeaction_stats.json"
 
 
 @dataclass
@@ -51,19 +49,11 @@ class _Episode:
     latent: Path | None  # None: not encoded (file absent)
 
 
-def is_irasim_root(root: Path | str) -> bool:
-    return (Path(root) / "annotation").is_dir()
-
-
 def _flavour(ann: dict[str, Any], path: Path) -> str:
-    if "state" in ann:
-        return "7d"
-    if "actions" in ann:
-        return "2d"
-    raise DataError(
-        f"{path}: not an IRASim annotation: needs 'state' + 'continuous_gripper_state' (RT-1/Bridge) "
-        f"or 'actions' (Language-Table); found keys {sorted(ann)}"
-    )
+    flavour = flavour_of(ann)
+    if flavour is None:
+        raise DataError(f"{path}: not an IRASim annotation: needs {FLAVOUR_KEYS}; found keys {sorted(ann)}")
+    return flavour
 
 
 def _array(ann: dict[str, Any], key: str, path: Path, ndim: int) -> np.ndarray:
@@ -78,18 +68,6 @@ def _array(ann: dict[str, Any], key: str, path: Path, ndim: int) -> np.ndarray:
     return a
 
 
-def _camera_path(ann: dict[str, Any], list_key: str, path_key: str, camera: int, path: Path) -> str:
-    entries = ann.get(list_key)
-    if not isinstance(entries, list) or not entries:
-        raise DataError(f"{path}: field {list_key!r} must be a non-empty list of {{{path_key!r}: ...}}")
-    if not 0 <= camera < len(entries):
-        raise DataError(f"{path}: camera {camera} requested but {list_key!r} lists {len(entries)} camera(s)")
-    entry = entries[camera]
-    if not isinstance(entry, dict) or path_key not in entry:
-        raise DataError(f"{path}: field {list_key}[{camera}] has no {path_key!r}")
-    return entry[path_key]
-
-
 def read_annotation(root: Path, path: Path, camera: int = 0, irasim_window_count: bool = True) -> _Episode:
     """Parse and check one annotation file (no media is opened, only existence checked)."""
     resolve_inside(root, path.relative_to(root), source=path, field="<annotation file>")
@@ -102,7 +80,7 @@ def read_annotation(root: Path, path: Path, camera: int = 0, irasim_window_count
         raise DataError(f"{path}: cannot read ({exc})") from exc
     if not isinstance(ann, dict):
         raise DataError(f"{path}: expected a JSON object, got {type(ann).__name__}")
-    if _flavour(ann, path) == "7d":
+    if _flavour(ann, path) == FLAVOUR_7D:
         state = _array(ann, "state", path, 2)
         grip = _array(ann, "continuous_gripper_state", path, 1)
         if state.shape[1] < 6 or len(grip) != len(state) or len(state) < 2:
@@ -112,21 +90,13 @@ def read_annotation(root: Path, path: Path, camera: int = 0, irasim_window_count
             )
         raw = actions_from_states(state[:, :6], grip)
         window_frames = len(state)
-        video_rel = _camera_path(ann, "videos", "video_path", camera, path)
-        latent_rel = (
-            _camera_path(ann, "latent_videos", "latent_video_path", camera, path) if "latent_videos" in ann else None
-        )
-        video_field = f"videos[{camera}].video_path"
-        latent_field = f"latent_videos[{camera}].latent_video_path"
     else:
         raw = _array(ann, "actions", path, 2)
         if len(raw) < 1:
             raise DataError(f"{path}: field 'actions' is empty")
         window_frames = len(raw) if irasim_window_count else len(raw) + 1
-        video_rel, latent_rel = ann.get("video_path"), ann.get("latent_video_path")
-        if video_rel is None:
-            raise DataError(f"{path}: missing field 'video_path'")
-        video_field, latent_field = "video_path", "latent_video_path"
+    video_rel, video_field = media_path(ann, "video", camera, path)
+    latent_rel, latent_field = media_path(ann, "latent", camera, path)
     if "episode_id" not in ann:
         raise DataError(f"{path}: missing field 'episode_id'")
     video = resolve_inside(root, video_rel, source=path, field=video_field)
@@ -176,12 +146,12 @@ class IRASimDataset(ClipDataset):
         super().__init__(root, split, num_frames=num_frames, stride=stride, frames=frames, size=size, skip_bad=skip_bad)
         self.root = Path(root).resolve()
         self.camera = camera
-        ann_dir = self.root / "annotation" / split
+        ann_dir = self.root / ANNOTATION_DIR / split
         if not ann_dir.is_dir():
-            have = sorted(p.name for p in (self.root / "annotation").glob("*") if p.is_dir())
+            have = sorted(p.name for p in (self.root / ANNOTATION_DIR).glob("*") if p.is_dir())
             raise DataError(f"{ann_dir}: no such split directory (found splits: {have or 'none'})")
         self._eps: list[_Episode] = []
-        for path in sorted(ann_dir.rglob("*.json")):
+        for path in annotation_files(self.root, split):
             try:
                 self._eps.append(read_annotation(self.root, path, camera, irasim_window_count))
             except DataError as exc:
@@ -274,10 +244,3 @@ class IRASimDataset(ClipDataset):
             stats=bool(self.stats),
         )
         return d
-
-
-def available_splits(root: Path | str) -> list[str]:
-    """Splits with an annotation directory, in train/val/test order first."""
-    ann = Path(root) / "annotation"
-    have = [p.name for p in ann.iterdir() if p.is_dir()] if ann.is_dir() else []
-    return [s for s in SPLITS if s in have] + sorted(s for s in have if s not in SPLITS)

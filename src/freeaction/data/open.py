@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from freeaction.data.base import ClipDataset
-from freeaction.data.irasim import IRASimDataset, available_splits, is_irasim_root
+from freeaction.data.irasim import IRASimDataset
+from freeaction.data.irasim_layout import available_splits, is_irasim_root
 from freeaction.data.lerobot import LeRobotDataset, is_lerobot_root, read_info
 from freeaction.data.paths import check_not_dangling
 from freeaction.data.rlds import RLDSDataset, find_shards, is_rlds_root, shard_split

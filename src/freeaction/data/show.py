@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from freeaction.data.base import ClipDataset
+from freeaction.data.clip import evenly_spaced
 from freeaction.errors import DataError
 
 
@@ -31,7 +32,7 @@ def frame_grid(
         except DataError as exc:
             ds._skip_or_raise(ds.episode_id(i), exc)
             continue
-        idx = np.linspace(0, len(ep.frames) - 1, num=min(frames_per_episode, len(ep.frames))).round().astype(int)
+        idx = evenly_spaced(len(ep.frames), frames_per_episode)
         h, w = ep.frames.shape[1:3]
         cw = max(1, round(w * cell_height / h))
         cells = [np.asarray(Image.fromarray(ep.frames[k]).resize((cw, cell_height), Image.BILINEAR)) for k in idx]

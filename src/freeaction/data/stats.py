@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from freeaction.errors import DataError
+from freeaction.files import write_json_atomic
 from freeaction.method.actions import MAGNITUDE_KINDS, magnitude
 from freeaction.method.mu_act import stats_mismatch
 
@@ -109,9 +110,7 @@ def save_stats(root: Path | str, stats: dict[str, Any], histogram: bool = True) 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     path = root / STATS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(path, stats, indent=2, newline=True)
     if histogram:
         plot_histogram(stats, root / HIST_FILE)
     return path

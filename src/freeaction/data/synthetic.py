@@ -1,22 +1,20 @@
-"""Write episodes in IRASim's layout, and a tiny synthetic dataset for tests and benchmarks.
+"""A tiny synthetic IRASim-layout dataset for tests and benchmarks, and a shorthand to write one episode.
 
-:func:`write_irasim_episode` is the one place that knows how an episode is laid out on disk
-(annotation JSON, mp4, optional latent ``.pt``), so the simulators, the tests and the
-converters produce the same thing the reader expects. :func:`make_synthetic_dataset` draws
-moving-square videos with random actions; it stands in for the simulators where they are not
-installed (the benchmarks), not for real data.
+:func:`write_irasim_episode` builds an episode's annotation from raw actions (2-D) or poses
+(7-D) and writes it with :func:`freeaction.data.irasim_layout.write_episode`, the one writer of
+the layout. :func:`make_synthetic_dataset` draws moving-square videos with random actions; it
+stands in for the simulators where they are not installed (the benchmarks), not for real data.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from freeaction.data.irasim_layout import write_episode
 from freeaction.data.poses import states_from_actions
-from freeaction.data.video import write_video
 
 
 def write_irasim_episode(
@@ -37,35 +35,16 @@ def write_irasim_episode(
     2-D (Language-Table style): pass raw ``actions`` (T-1, 2) and ``frames`` (T, H, W, 3).
     7-D (RT-1/Bridge style): pass ``states`` (T, 6) and ``gripper`` (T,), and ``frames`` as one
     array per camera (a list) or a single array. ``latents`` (T, C, h, w) per camera, optional.
+    ``extra``: more annotation fields.
     """
-    root = Path(root)
-    cams = list(frames) if isinstance(frames, list) else [frames]
-    lats = None if latents is None else (list(latents) if isinstance(latents, list) else [latents])
-    ann: dict = {"episode_id": str(episode_id)}
-    video_rel = [f"videos/{split}/{episode_id}/{c}.mp4" for c in range(len(cams))]
-    latent_rel = [f"latent_videos/{split}/{episode_id}/{c}.pt" for c in range(len(cams))]
-    for rel, f in zip(video_rel, cams, strict=True):
-        write_video(root / rel, f, fps=fps)
-    if lats is not None:
-        for rel, lat in zip(latent_rel, lats, strict=True):
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            torch.save(lat.contiguous(), root / rel)
     if states is not None:
-        ann["state"] = np.asarray(states, dtype=np.float64).tolist()
-        ann["continuous_gripper_state"] = np.asarray(gripper, dtype=np.float64).reshape(-1).tolist()
-        ann["videos"] = [{"video_path": p} for p in video_rel]
-        ann["latent_videos"] = [{"latent_video_path": p} for p in latent_rel]
+        ann = {"state": np.asarray(states, dtype=np.float64).tolist(),
+               "continuous_gripper_state": np.asarray(gripper, dtype=np.float64).reshape(-1).tolist()}
     elif actions is not None:
-        ann["actions"] = np.asarray(actions, dtype=np.float64).tolist()
-        ann["video_path"] = video_rel[0]
-        ann["latent_video_path"] = latent_rel[0]
+        ann = {"actions": np.asarray(actions, dtype=np.float64).tolist()}
     else:
         raise ValueError("pass actions (2-D) or states + gripper (7-D)")
-    ann.update(extra or {})
-    path = root / "annotation" / split / f"{episode_id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ann), encoding="utf-8")
-    return path
+    return write_episode(root, split, str(episode_id), frames, {**ann, **(extra or {})}, fps, latents=latents)
 
 
 def _render(positions: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

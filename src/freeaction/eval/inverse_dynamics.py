@@ -30,6 +30,7 @@ from torch import nn
 
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
+from freeaction.files import atomic_path
 
 FORMAT = "freeaction-idm/1"
 
@@ -92,9 +93,8 @@ def save_idm(net: IDMNet, path: str | os.PathLike[str], info: dict[str, Any] | N
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "config": json.dumps(asdict(net.config)), "info": json.dumps(info or {})}
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
     return path
 
 

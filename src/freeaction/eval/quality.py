@@ -28,19 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
 from freeaction.shipped import resolve_sampler
 
 SHUFFLED_RATIO_BAR = 0.8
 EFFECTOR_BAR_PX = 3.0
 FALLBACK_SAMPLER = ("ddim", 20)  # for a checkpoint whose folder recommends none (no shipped.json)
-
-
-def _pick(n_windows: int, n: int) -> list[int]:
-    """``n`` window indices spread evenly over the split (all of them when there are fewer)."""
-    if n >= n_windows:
-        return list(range(n_windows))
-    return np.linspace(0, n_windows - 1, n).round().astype(int).tolist()
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -109,7 +103,7 @@ def quality_check(
         raise InputError(f"{dataset}: split {split!r} has {len(ds)} clips of {clip_frames} frames; need at least 2")
     if ds.action_dim != wm.config.action_dim:
         raise InputError(f"{dataset}: {ds.action_dim}-D actions, the model takes {wm.config.action_dim}-D")
-    chosen = _pick(len(ds), clips)
+    chosen = evenly_spaced(len(ds), clips).tolist()  # spread over the split
     start = time.perf_counter()
     loaded = []
     for k in tqdm(chosen, desc="load clips", disable=not progress):
@@ -139,7 +133,7 @@ def quality_check(
     for (clip, lat), g, s, clip_seed in zip(loaded * seeds, gen_true, gen_shuf, seed_of, strict=True):
         still = lat[:1].expand_as(lat)
         row = {
-            "clip": f"{clip.episode_id}@{clip.start}",
+            "clip": clip.key,
             "seed": clip_seed,
             "latent_l2": latent_l2(g, lat),
             "latent_l2_shuffled": latent_l2(s, lat),

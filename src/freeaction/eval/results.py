@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from freeaction.files import atomic_open
+
 Key = tuple[str, str, str | None, str, int | None]
 
 SHARD_DIR = "shards"
@@ -148,13 +150,9 @@ def merge_shards(out: str | Path) -> Path:
         for r in read_rows(p):
             rows.setdefault(row_key(r), r)
     target = out / MERGED
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_open(target, "w") as f:
         for r in sorted(rows.values(), key=_sort_key):
             f.write(json.dumps(r, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
     return target
 
 

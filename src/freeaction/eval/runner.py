@@ -32,12 +32,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.data.clip import clip_key, evenly_spaced
 from freeaction.errors import DataError, InputError
 from freeaction.eval.config import EvalConfig
 from freeaction.eval.diversity import diversity
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
 from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
+from freeaction.files import atomic_open, atomic_path, update_hash, write_json_atomic
 from freeaction.method import Method, migrate_legacy, resolve_method_mu_act, stats_mismatch
 from freeaction.shipped import resolve_checkpoint
 
@@ -75,9 +77,7 @@ def weights_digest(*paths: str | Path | None) -> str:
         files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
         for f in files:
             h.update(f"{f.relative_to(p) if f != p else f.name}\0".encode())
-            with open(f, "rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
-                    h.update(block)
+            update_hash(h, f)
     return h.hexdigest()
 
 
@@ -325,9 +325,7 @@ class Evaluator:
             "world_size": self.world,
         }
         if self.rank == 0:
-            tmp = path.with_name(f".{RUN_FILE}.tmp")
-            tmp.write_text(json.dumps(run, indent=1, sort_keys=True))
-            os.replace(tmp, path)
+            write_json_atomic(path, run, indent=1, sort_keys=True)
 
     # -- work list --------------------------------------------------------------------------------
     def items(self, protocol: str) -> list[Item]:
@@ -335,12 +333,12 @@ class Evaluator:
         cfg = self.cfg
         if protocol == "short":
             chosen = select(len(self.ds), cfg.clips, "clips")
-            keys = [f"{self.ds.episode_id(self.ds.windows[k][0])}@{self.ds.windows[k][1]}" for k in chosen]
+            keys = [clip_key(self.ds.episode_id(self.ds.windows[k][0]), self.ds.windows[k][1]) for k in chosen]
         else:
             chosen = select(self.ds.num_episodes, cfg.episodes, "episodes")
             keys = [f"{self.ds.episode_id(k)}" for k in chosen]
         n_save = min(int(cfg.save_videos), len(chosen))
-        saved = set(np.linspace(0, len(chosen) - 1, n_save).round().astype(int).tolist()) if n_save else set()
+        saved = set(evenly_spaced(len(chosen), n_save).tolist())
         return [
             Item(protocol, idx, key, pos in saved)
             for pos, (idx, key) in enumerate(zip(chosen, keys, strict=True))
@@ -407,19 +405,14 @@ class Evaluator:
 
         stem = name if name == TRUTH else slug(name)  # slugs never start with "_": no clash with TRUTH
         target = self.out / "videos" / item.protocol / slug(item.key) / f"{stem}.mp4"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        with VideoWriter(tmp, fps=4, crf=18) as w:
+        with atomic_path(target) as tmp, VideoWriter(tmp, fps=4, crf=18) as w:
             w.write(frames)
-        os.replace(tmp, target)
 
     def _save_features(self, feats: np.ndarray, item: Item, method: str, seed: int | None, kind: str) -> None:
         folder = method if method == REAL else slug(method)
         target = self.out / "features" / kind / item.protocol / folder / f"{slug(item.key)}_{seed}.npy"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp.npy")
-        np.save(tmp, feats.astype(np.float32))
-        os.replace(tmp, target)
+        with atomic_open(target) as f:
+            np.save(f, feats.astype(np.float32))
 
     def _run_method(self, method: Method, clips: list[Loaded]) -> None:
         """Sample every seed of every clip under ``method``, measure, write one unit at a time."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from freeaction.errors import CheckpointError
+from freeaction.files import atomic_path, write_json_atomic
 from freeaction.model.config import PRESETS, ModelConfig
 from freeaction.model.dit import VideoDiT
 from freeaction.model.safe_unpickle import safe_torch_load, to_plain
@@ -99,20 +99,10 @@ def save_model(
         config["action_stats"] = action_stats
     if extra:
         config.update(extra)
-    _atomic_write(folder / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-    _atomic_write(folder / CONFIG_FILE, lambda p: p.write_text(json.dumps(config, indent=2, sort_keys=True)))
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt"})
+    write_json_atomic(folder / CONFIG_FILE, config, indent=2, sort_keys=True)
     return folder
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- readers --------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ left to right in one H.264 (yuv420p) MP4 so that they play in sync in any browse
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from freeaction.eval.runner import TRUTH, slug
+from freeaction.files import atomic_path
 
 MAX_PANELS = 6  # ground truth + up to 5 methods
 GAP = 2  # white pixels between panels
@@ -82,11 +82,8 @@ def side_by_side(paths: list[Path], target: Path) -> Path:
         if i < len(videos) - 1:
             cols.append(np.full((n, h, GAP, 3), 255, np.uint8))
     frames = np.concatenate(cols, axis=2)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    with VideoWriter(tmp, fps=4, crf=18) as w:
+    with atomic_path(target) as tmp, VideoWriter(tmp, fps=4, crf=18) as w:
         w.write(frames)
-    os.replace(tmp, target)
     return target
 
 

@@ -1,7 +1,7 @@
 """Simulator-made datasets in IRASim's layout, so the whole pipeline runs with nothing to download.
 
 ``make_dataset(kind, out, episodes)`` runs a simulator ``kind`` for ``episodes`` episodes in a
-process pool and writes them with :func:`freeaction.sim.writer.write_episode`.
+process pool and writes them with :func:`freeaction.data.irasim_layout.write_episode`.
 
 A simulator kind is a module (imported lazily, in the parent and in each worker) with:
 
@@ -14,7 +14,8 @@ A simulator kind is a module (imported lazily, in the parent and in each worker)
 - optionally ``normalize_options(options: dict) -> dict``: validates the options (raise
   :class:`freeaction.errors.InputError`) and fills in defaults, so the manifest records them all.
 
-Dataset folder: ``annotation/``, ``videos/`` (see the writer) and a ``dataset.json`` manifest.
+Dataset folder: ``annotation/``, ``videos/`` (see :mod:`freeaction.data.irasim_layout`) and a
+``dataset.json`` manifest.
 Episode ``i`` has id ``f"{i:06d}"``; its split is a fixed function of ``i`` and the split
 fractions (a golden-ratio sequence, so adding episodes later never moves old ones). Runs resume:
 complete episodes (JSON present) are skipped, temporary files of a killed run are deleted.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import importlib
 import json
 import multiprocessing as mp
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,14 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from freeaction.errors import FreeActionError, InputError
-from freeaction.sim.writer import (
+from freeaction.data.irasim_layout import (
+    ANNOTATION_DIR,
+    SPLITS,
+    VIDEO_DIR,
     annotation_relpath,
     clean_temp_files,
+    count_episodes,
     episode_exists,
     write_episode,
-    write_text_atomic,
 )
+from freeaction.errors import FreeActionError, InputError
+from freeaction.files import FolderLock, write_text_atomic
 
 __all__ = [
     "KINDS",
@@ -64,7 +68,6 @@ KINDS: dict[str, str] = {
 EXTRAS: dict[str, str] = {"arm": "arm"}
 """Simulator kind -> the pip extra that installs its optional dependencies."""
 
-SPLITS: tuple[str, str, str] = ("train", "val", "test")
 MANIFEST = "dataset.json"
 MANIFEST_FORMAT = "freeaction-sim-dataset/1"
 LOCK = ".make_dataset.lock"
@@ -146,7 +149,7 @@ def _check_folder(root: Path, settings: dict[str, Any]) -> None:
     """Refuse to add episodes to a folder made with other settings (or not by make_dataset)."""
     path = root / MANIFEST
     if not path.is_file():
-        if any((root / sub).exists() for sub in ("annotation", "videos")):
+        if any((root / sub).exists() for sub in (ANNOTATION_DIR, VIDEO_DIR)):
             raise InputError(f"{root} already holds a dataset without {MANIFEST}; "
                              "choose an empty or new folder")
         return
@@ -161,47 +164,6 @@ def _check_folder(root: Path, settings: dict[str, Any]) -> None:
                          "settings. Differences: " + "; ".join(diffs))
 
 
-class _FolderLock:
-    """An exclusive lock file, so two runs never write into the same folder at once."""
-
-    def __init__(self, root: Path):
-        self.path = root / LOCK
-
-    def __enter__(self) -> _FolderLock:
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._holder_alive():
-                    raise InputError(f"another make_dataset run is writing into {self.path.parent} "
-                                     f"(lock file {self.path}); wait for it or delete the lock "
-                                     "if that run is gone") from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return self
-        raise InputError(f"could not take the lock {self.path}")
-
-    def _holder_alive(self) -> bool:
-        try:
-            pid = int(self.path.read_text().strip())
-        except (OSError, ValueError):
-            return False
-        if pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
 def _make_one(task: tuple[str, str, int, int, tuple[int, int], str, dict]) -> tuple[int, int]:
     """Worker: generate and write one episode. Returns (index, frames written)."""
     module_name, root, index, seed, size, split, options = task
@@ -209,11 +171,6 @@ def _make_one(task: tuple[str, str, int, int, tuple[int, int], str, dict]) -> tu
     frames, annotation = module.generate_episode(index, seed, size, **options)
     write_episode(Path(root), split, episode_id(index), frames, annotation, int(module.FPS))
     return index, int(frames.shape[0])
-
-
-def _count_splits(root: Path) -> dict[str, int]:
-    return {s: (sum(1 for _ in (root / "annotation" / s).glob("*.json"))
-                if (root / "annotation" / s).is_dir() else 0) for s in SPLITS}
 
 
 def make_dataset(
@@ -272,7 +229,7 @@ def make_dataset(
     root.mkdir(parents=True, exist_ok=True)
     _check_folder(root, settings)
     start = time.perf_counter()
-    with _FolderLock(root):
+    with FolderLock(root, LOCK, "make_dataset"):
         clean_temp_files(root)
         write_text_atomic(root / MANIFEST, json.dumps({**settings, "complete": False}, indent=1))
         todo, skipped = [], 0
@@ -283,7 +240,7 @@ def make_dataset(
             else:
                 todo.append((module.__name__, str(root), i, int(seed), size, split, options))
         frames = _run(todo, int(workers), skipped, int(episodes), progress, kind)
-        splits = _count_splits(root)
+        splits = count_episodes(root)
         manifest = {**settings, "complete": all(
             episode_exists(root, split_of(i, fractions), episode_id(i)) for i in range(int(episodes))),
             "episodes": sum(splits.values()), "splits": splits,

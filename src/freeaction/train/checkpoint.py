@@ -12,19 +12,16 @@ A run folder holds ``checkpoints/step-00001000/`` etc., each with
 
 The folder is written under a temporary name and renamed into place in one ``os.rename``, so
 a checkpoint directory either is complete or does not exist; a crash (even ``kill -9``) while
-saving leaves only a ``.tmp-*`` folder, which is ignored and cleaned up. Existing checkpoints
-are never written into; old ones are pruned only after the new one is in place.
+saving leaves only a hidden ``.*.tmp-*`` folder (:mod:`freeaction.files`), which is ignored and
+cleaned up. Existing checkpoints are never written into; old ones are pruned only after the new
+one is in place.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from freeaction.errors import CheckpointError
+from freeaction.files import clean_temp_files, sha256_file, write_dir_atomic
+from freeaction.optimizer_state import optimizer_from_flat, optimizer_to_flat
 
 CHECKPOINTS = "checkpoints"
 STATE_TENSORS = "train_state.safetensors"
@@ -41,114 +40,6 @@ STATE_JSON = "train_state.json"
 MODEL_DIR = "model"
 FORMAT_VERSION = 1
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-
-
-# -- atomic folders -------------------------------------------------------------------------------
-def fsync_tree(folder: Path) -> None:
-    """fsync every file under ``folder`` and the folder itself (best effort on odd filesystems)."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def write_dir_atomic(final: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp_folder)`` and move the folder to ``final`` in one rename.
-
-    If ``final`` exists it is replaced: moved aside first, then the new folder is moved in,
-    then the old one is deleted (a crash in between leaves ``.{name}.old-*``, which
-    :func:`recover_dir` moves back).
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp = final.parent / f".{final.name}.tmp-{tag}"
-    tmp.mkdir()
-    try:
-        write(tmp)
-        fsync_tree(tmp)
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{tag}"
-            os.rename(final, old)
-            os.rename(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
-
-
-def recover_dir(final: Path) -> None:
-    """Undo a replacement interrupted between its two renames; remove stale temporaries."""
-    final = Path(final)
-    if not final.parent.is_dir():
-        return
-    olds = sorted(final.parent.glob(f".{final.name}.old-*"))
-    if not final.exists() and olds:
-        os.rename(olds[-1], final)
-        olds = olds[:-1]
-    for stale in [*olds, *final.parent.glob(f".{final.name}.tmp-*")]:
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def clean_temporaries(folder: Path) -> int:
-    """Delete the ``.tmp-*`` folders interrupted saves left in ``folder``; return how many."""
-    n = 0
-    if Path(folder).is_dir():
-        for path in Path(folder).glob(".*.tmp-*"):
-            shutil.rmtree(path, ignore_errors=True)
-            n += 1
-    return n
-
-
-# -- optimizer state without pickle ---------------------------------------------------------------
-def optimizer_to_flat(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """A torch optimizer ``state_dict`` -> (tensors for safetensors, JSON-able rest)."""
-    tensors: dict[str, torch.Tensor] = {}
-    plain: dict[str, dict[str, Any]] = {}
-    for idx, entry in state["state"].items():
-        for name, value in entry.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"optim.{idx}.{name}"] = value.detach().cpu().contiguous()
-            else:
-                plain.setdefault(str(idx), {})[name] = value
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]]
-    return tensors, {"param_groups": groups, "plain_state": plain}
-
-
-def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`optimizer_to_flat`."""
-    state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if not key.startswith("optim."):
-            continue
-        _, idx, name = key.split(".", 2)
-        state.setdefault(int(idx), {})[name] = value
-    for idx, entry in meta.get("plain_state", {}).items():
-        state.setdefault(int(idx), {}).update(entry)
-    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
-    return {"state": state, "param_groups": groups}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- save / find / load ---------------------------------------------------------------------------
@@ -209,7 +100,7 @@ def save_checkpoint(
             "ema_updates": int(ema_updates),
             "optimizer": optim_meta,
             "config": config,
-            "tensors_sha256": _sha256(tmp / STATE_TENSORS),
+            "tensors_sha256": sha256_file(tmp / STATE_TENSORS),
             **(extra or {}),
         }
         (tmp / STATE_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
@@ -219,7 +110,7 @@ def save_checkpoint(
     for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
         if old != final:
             shutil.rmtree(old, ignore_errors=True)
-    clean_temporaries(root)
+    clean_temp_files(root)
     return final
 
 
@@ -254,7 +145,7 @@ def load_checkpoint(path: Path) -> TrainState:
         raise CheckpointError(f"{meta_file}: not a freeaction training state; {hint}")
     if not tensors_file.is_file():
         raise CheckpointError(f"{path}: {STATE_TENSORS} is missing; {hint}")
-    if meta.get("tensors_sha256") and _sha256(tensors_file) != meta["tensors_sha256"]:
+    if meta.get("tensors_sha256") and sha256_file(tensors_file) != meta["tensors_sha256"]:
         raise CheckpointError(f"{tensors_file}: checksum mismatch, the file is corrupt or truncated; {hint}")
     try:
         tensors = load_file(str(tensors_file))

@@ -8,8 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
-from freeaction.train.checkpoint import MODEL_DIR, recover_dir, write_dir_atomic
-from freeaction.vae.encode_dataset import MARKER as ENCODE_MARKER
+from freeaction.data.irasim_layout import ENCODE_MARKER
+from freeaction.files import recover_dir, write_dir_atomic
+from freeaction.train.checkpoint import MODEL_DIR
+from freeaction.vae.autoencoder import vae_folder
 
 
 def export_model(run: Path, checkpoint: Path, vae: str | None = None) -> Path:
@@ -21,9 +23,7 @@ def export_model(run: Path, checkpoint: Path, vae: str | None = None) -> Path:
         for f in (checkpoint / MODEL_DIR).iterdir():
             shutil.copy2(f, tmp / f.name)
         if vae:
-            src = Path(vae)
-            src = src / "vae" if (src / "vae" / "config.json").exists() and not (src / "config.json").exists() else src
-            shutil.copytree(src, tmp / "vae", ignore=shutil.ignore_patterns("train_state*", ".*"))
+            shutil.copytree(vae_folder(vae), tmp / "vae", ignore=shutil.ignore_patterns("train_state*", ".*"))
 
     return write_dir_atomic(final, write)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 import yaml
 
+from freeaction.files import atomic_open, write_text_atomic
 from freeaction.train.checkpoint import STATE_JSON, latest_checkpoint
 from freeaction.train.config import TrainConfig
 from freeaction.training import JsonLog
@@ -79,9 +79,7 @@ def truncate_log(run: Path, step: int) -> None:
     """Keep only the log entries up to ``step`` (a resumed run rewrites what came after)."""
     entries = [e for e in read_log(run) if e.get("step", 0) <= step]
     path = Path(run) / LOG_FILE
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(e) + "\n" for e in entries))
 
 
 def train_seconds(run: Path, up_to_step: int | None = None) -> float:
@@ -137,10 +135,9 @@ def plot_log(run: Path, out: Path | None = None) -> Path | None:
     ax.set_title(Path(run).name)
     fig.tight_layout()
     out = out or Path(run) / PLOT_FILE
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
+    with atomic_open(out) as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
-    os.replace(tmp, out)
     return out
 
 

@@ -28,11 +28,11 @@ from tqdm.auto import tqdm
 
 from freeaction.diffusion.loss import diffusion_loss, draw_step
 from freeaction.errors import CheckpointError, InputError
+from freeaction.files import clean_temp_files
 from freeaction.method.mu_act import stats_mismatch
 from freeaction.train.action_check import action_check_for
 from freeaction.train.checkpoint import (
     TrainState,
-    clean_temporaries,
     latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
@@ -197,7 +197,7 @@ def _checkpoint_to_resume(run: Path, resume: bool | str, accelerator: Any) -> Tr
     """The checkpoint the run continues from (see :func:`train`'s ``resume``), or None for a new run."""
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
-        clean_temporaries(run / "checkpoints")
+        clean_temp_files(run / "checkpoints")
     accelerator.wait_for_everyone()
     if isinstance(resume, (str, Path)) and resume != "auto":
         return load_checkpoint(Path(resume))

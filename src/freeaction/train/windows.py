@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from freeaction.data.irasim import IRASimDataset, is_irasim_root
+from freeaction.data.irasim import IRASimDataset
+from freeaction.data.irasim_layout import is_irasim_root
 from freeaction.errors import DataError
 from freeaction.train.config import TrainConfig
 from freeaction.training import step_seed

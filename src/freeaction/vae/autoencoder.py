@@ -17,13 +17,20 @@ import torch
 from freeaction.errors import CheckpointError
 
 
+def vae_folder(path: str | os.PathLike[str]) -> Path:
+    """The folder holding a VAE's ``config.json``: ``path`` itself, or its ``vae/`` subfolder when
+    only that has one (a freeaction model folder, a full SDXL checkout)."""
+    folder = Path(path)
+    if (folder / "vae" / "config.json").exists() and not (folder / "config.json").exists():
+        return folder / "vae"
+    return folder
+
+
 def load_vae(path: str | os.PathLike[str], device: str | torch.device = "cpu"):
     """``AutoencoderKL.from_pretrained`` on a local folder, with errors that say what is missing."""
     from diffusers import AutoencoderKL
 
-    folder = Path(path)
-    if (folder / "vae" / "config.json").exists() and not (folder / "config.json").exists():
-        folder = folder / "vae"
+    folder = vae_folder(path)
     if not folder.is_dir():
         raise CheckpointError(f"VAE folder not found: {path} (give a local diffusers AutoencoderKL folder)")
     if not (folder / "config.json").exists():

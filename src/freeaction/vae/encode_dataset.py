@@ -20,24 +20,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from freeaction.data.irasim import IRASimDataset
+from freeaction.data.irasim_layout import (
+    ENCODE_MARKER,
+    available_splits,
+    flavour_of,
+    is_irasim_root,
+    media_path,
+    save_latents,
+)
+from freeaction.data.paths import resolve_inside
 from freeaction.errors import DataError, InputError
-
-MARKER = "latent_videos/freeaction_encode.json"
-
-
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from freeaction.files import sha256_file, write_json_atomic
+from freeaction.vae.autoencoder import encode, load_vae, vae_downsample_factor, vae_folder
 
 
 def vae_identity(vae: Any, folder: str | Path | None = None) -> dict[str, Any]:
@@ -51,13 +52,11 @@ def vae_identity(vae: Any, folder: str | Path | None = None) -> dict[str, Any]:
         "weights_sha256": None,
     }
     if folder is not None:
-        folder = Path(folder).resolve()
-        if (folder / "vae" / "config.json").exists() and not (folder / "config.json").exists():
-            folder = folder / "vae"
+        folder = vae_folder(Path(folder).resolve())
         ident["vae"] = str(folder)
         weights = sorted(folder.glob("diffusion_pytorch_model*"))
         if weights:
-            ident["weights_sha256"] = _hash(weights[0])
+            ident["weights_sha256"] = sha256_file(weights[0])
     return ident
 
 
@@ -69,37 +68,15 @@ def _same_vae(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def latent_target(root: Path, annotation: Path, split: str, camera: int) -> tuple[Path, str]:
     """(latent file path, flavour "2d"/"7d") an annotation names, checked to stay inside ``root``."""
-    from freeaction.data.paths import resolve_inside
-
     try:
         ann = json.loads(annotation.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{annotation}: cannot read ({exc})") from exc
-    if "state" in ann:
-        entries = ann.get("latent_videos")
-        if not isinstance(entries, list) or len(entries) <= camera or "latent_video_path" not in entries[camera]:
-            raise DataError(f"{annotation}: no latent_videos[{camera}].latent_video_path to write latents to")
-        rel, field, flavour = entries[camera]["latent_video_path"], f"latent_videos[{camera}].latent_video_path", "7d"
-    else:
-        if "latent_video_path" not in ann:
-            raise DataError(f"{annotation}: no 'latent_video_path' field to write latents to")
-        rel, field, flavour = ann["latent_video_path"], "latent_video_path", "2d"
+    flavour = flavour_of(ann)
+    rel, field = media_path(ann, "latent", camera, annotation)
+    if rel is None:
+        raise DataError(f"{annotation}: no {field!r} field to write latents to")
     return resolve_inside(root, rel, source=annotation, field=field), flavour
-
-
-def save_latents_atomic(path: Path, latents: torch.Tensor, flavour: str) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    obj: Any = {"obs": latents} if flavour == "2d" else latents
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def encode_dataset(
@@ -121,9 +98,6 @@ def encode_dataset(
     """
     from tqdm.auto import tqdm
 
-    from freeaction.data.irasim import IRASimDataset, available_splits, is_irasim_root
-    from freeaction.vae.autoencoder import encode, load_vae, vae_downsample_factor
-
     root = Path(root)
     if not is_irasim_root(root):
         raise DataError(f"{root}: not an IRASim-layout dataset (no annotation/); `freeaction data convert` it first")
@@ -138,7 +112,7 @@ def encode_dataset(
     if unknown:
         raise InputError(f"{root}: no split(s) {unknown} (found {have})")
 
-    marker = root / MARKER
+    marker = root / ENCODE_MARKER
     if marker.is_file() and not overwrite:
         try:
             previous = json.loads(marker.read_text(encoding="utf-8"))
@@ -149,10 +123,7 @@ def encode_dataset(
                 f"{marker}: this dataset's latents were made with another VAE ({previous.get('vae')}, scaling factor "
                 f"{previous.get('scaling_factor')}); pass overwrite=True (CLI --overwrite) to re-encode everything"
             )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    from freeaction.sim.writer import write_text_atomic
-
-    write_text_atomic(marker, json.dumps({**ident, "encoded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
+    write_json_atomic(marker, {**ident, "encoded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2)
 
     factor = vae_downsample_factor(vae)
     summary: dict[str, Any] = {"root": str(root), "splits": {}, "latent_shape": None}
@@ -173,7 +144,7 @@ def encode_dataset(
                 raise DataError(f"{ds.annotation_path(i)}: frames are {h}x{w}, not divisible by the VAE's "
                                 f"downsampling factor {factor}; pass size=(H, W) (CLI --size HxW)")
             latents = encode(vae, frames, batch_size=batch_size).float().contiguous()
-            save_latents_atomic(target, latents, flavour)
+            save_latents(target, latents, flavour)
             summary["latent_shape"] = list(latents.shape[1:])
             counts["encoded"] += 1
             frames_done += len(frames)

@@ -44,7 +44,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.data.clip import evenly_spaced
+from freeaction.data.irasim_layout import available_splits, is_irasim_root
 from freeaction.errors import CheckpointError, DataError, InputError
+from freeaction.files import atomic_open, recover_dir, write_dir_atomic
+from freeaction.optimizer_state import optimizer_from_flat, optimizer_to_flat
 from freeaction.training import JsonLog, learning_rate, step_seed
 from freeaction.vae.presets import downsample_factor, vae_preset
 
@@ -144,7 +148,7 @@ def _background(annotation: Path) -> np.ndarray:
 def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, int] | None = None,
                 episodes: range | None = None) -> FrameSet:
     """Up to ``max_frames`` frames of ``split``, spread evenly over (a range of) its episodes."""
-    from freeaction.data.irasim import IRASimDataset, is_irasim_root
+    from freeaction.data.irasim import IRASimDataset
 
     if not is_irasim_root(root):
         raise DataError(f"{root}: not an IRASim-layout dataset (no annotation/); convert it with `freeaction data "
@@ -165,9 +169,7 @@ def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, 
 
 def training_and_heldout(cfg: VAETrainConfig) -> tuple[FrameSet, FrameSet]:
     """Training frames, and held-out frames (the val split, else the last tenth of the episodes)."""
-    from freeaction.data.irasim import available_splits
-
-    splits = available_splits(cfg.dataset) if Path(cfg.dataset, "annotation").is_dir() else []
+    splits = available_splits(cfg.dataset)
     if cfg.val_split and cfg.val_split in splits and cfg.val_split != cfg.split:
         return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size),
                 load_frames(cfg.dataset, cfg.val_split, cfg.val_frames, cfg.size))
@@ -244,7 +246,7 @@ def reconstruction_metrics(original: np.ndarray, recon: np.ndarray, background: 
 @torch.no_grad()
 def scaling_factor(vae: Any, frames: np.ndarray, batch_size: int = 64, limit: int = 2048) -> float:
     """1 / std of the (unscaled) posterior means of up to ``limit`` frames, spread over ``frames``."""
-    idx = np.linspace(0, len(frames) - 1, min(limit, len(frames))).round().astype(int)
+    idx = evenly_spaced(len(frames), limit)
     device = next(vae.parameters()).device
     zs = [vae.encode(to_unit(frames[idx[i : i + batch_size]]).to(device)).latent_dist.mean.float().cpu()
           for i in range(0, len(idx), batch_size)]
@@ -258,29 +260,23 @@ def save_grid(original: np.ndarray, recon: np.ndarray, path: Path, columns: int 
     """Rows: originals, reconstructions, |error| x4; nearest-neighbour upscaled."""
     from PIL import Image
 
-    k = min(columns, len(original))
-    idx = np.linspace(0, len(original) - 1, k).round().astype(int)
+    idx = evenly_spaced(len(original), columns)
     err = np.clip(np.abs(original[idx].astype(np.int16) - recon[idx].astype(np.int16)) * 4, 0, 255).astype(np.uint8)
     rows = [np.concatenate(list(a), axis=1) for a in (original[idx], recon[idx], err)]
     grid = np.concatenate(rows, axis=0)
     img = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    img.save(tmp)
-    tmp.replace(path)
+    with atomic_open(path) as f:
+        img.save(f, format="PNG")
     return path
 
 
 # -- state ----------------------------------------------------------------------------------------
 def _save_vae_folder(vae: Any, folder: Path) -> None:
-    from freeaction.train.checkpoint import write_dir_atomic
-
     write_dir_atomic(folder, lambda tmp: vae.save_pretrained(str(tmp), safe_serialization=True))
 
 
 def _save_state(run: Path, vae: Any, optimizer: torch.optim.Optimizer, step: int, cfg: VAETrainConfig) -> None:
     from safetensors.torch import save_file
-
-    from freeaction.train.checkpoint import optimizer_to_flat, write_dir_atomic
 
     tensors, optim_meta = optimizer_to_flat(optimizer.state_dict())
     weights = {f"vae.{k}": v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
@@ -297,8 +293,6 @@ def _save_state(run: Path, vae: Any, optimizer: torch.optim.Optimizer, step: int
 def _load_state(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]] | None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
-
-    from freeaction.train.checkpoint import optimizer_from_flat, recover_dir
 
     folder = run / STATE_DIR
     recover_dir(folder)

@@ -1,18 +1,16 @@
-"""The episode writer and make_dataset: layout, atomicity, resume, manifests."""
+"""make_dataset: resume after a crash, splits, manifests, refused folders (the episode writer
+itself is tested in tests/data/test_irasim_layout.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 
-import numpy as np
 import pytest
 
 import freeaction.sim as sim
+from freeaction.data import irasim_layout
 from freeaction.errors import InputError
-from freeaction.sim import writer
-from freeaction.sim.pusher import generate_episode
-from freeaction.sim.writer import TEMP_MARK, decode_mp4, episode_exists, write_episode
+from freeaction.files import TEMP_MARK
 
 SMALL = {"frames": 6, "blocks": 2}
 
@@ -21,52 +19,8 @@ def _temp_files(root):
     return [p for p in root.rglob(f"*{TEMP_MARK}*")]
 
 
-def test_write_episode_2d_layout_and_round_trip(tmp_path):
-    frames, ann = generate_episode(0, 0, (64, 64), frames=12)
-    write_episode(tmp_path, "test", "000000", frames, ann, fps=10)
-    data = json.loads((tmp_path / "annotation/test/000000.json").read_text())
-    assert data["video_path"] == "videos/test/000000/rgb.mp4"
-    assert data["latent_video_path"] == "latent_videos/test/000000/0.pt"
-    assert data["episode_id"] == "000000" and data["fps"] == 10 and data["num_frames"] == 12
-    assert np.asarray(data["actions"]).shape == (11, 2)
-    assert not _temp_files(tmp_path)
-    decoded = decode_mp4(tmp_path / data["video_path"])
-    assert decoded.shape == frames.shape
-    err = np.abs(decoded.astype(np.int16) - frames)
-    assert err.mean() < 1.0 and err.max() <= 3  # lossless yuv444p: only RGB<->YUV rounding
-
-
-def test_write_episode_7d_fields_and_validation(tmp_path):
-    frames = np.zeros((4, 16, 16, 3), np.uint8)
-    ann = {"state": np.zeros((4, 6)), "continuous_gripper_state": [0.0, 0.5, 1.0, 1.0]}
-    write_episode(tmp_path, "train", "ep1", frames, ann, fps=5)
-    data = json.loads((tmp_path / "annotation/train/ep1.json").read_text())
-    assert data["videos"] == [{"video_path": "videos/train/ep1/rgb.mp4"}]
-    assert data["latent_videos"] == [{"latent_video_path": "latent_videos/train/ep1/0.pt"}]
-    with pytest.raises(InputError, match="state"):
-        write_episode(tmp_path, "train", "ep2", frames, {**ann, "state": np.zeros((3, 6))}, fps=5)
-    with pytest.raises(InputError, match="actions"):
-        write_episode(tmp_path, "train", "ep3", frames, {"actions": np.zeros((4, 2))}, fps=5)
-    assert not episode_exists(tmp_path, "train", "ep2") and not episode_exists(tmp_path, "train", "ep3")
-
-
-def test_crash_between_video_and_json_leaves_no_episode(tmp_path, monkeypatch):
-    frames, ann = generate_episode(1, 0, (32, 32), frames=4)
-
-    def crash(path, text):
-        (path.parent / f"{path.name}{TEMP_MARK}123").write_text(text[:10])  # a half-written JSON
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(writer, "write_text_atomic", crash)
-    with pytest.raises(KeyboardInterrupt):
-        write_episode(tmp_path, "train", "000001", frames, ann, fps=10)
-    assert (tmp_path / "videos/train/000001/rgb.mp4").is_file()
-    assert not episode_exists(tmp_path, "train", "000001")
-    assert writer.clean_temp_files(tmp_path) == 1 and not _temp_files(tmp_path)
-
-
 def test_interrupted_make_dataset_resumes_to_exactly_n(tmp_path, monkeypatch):
-    real = writer.write_text_atomic
+    real = irasim_layout.write_text_atomic
     calls = {"n": 0}
 
     def flaky(path, text):
@@ -75,15 +29,15 @@ def test_interrupted_make_dataset_resumes_to_exactly_n(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         real(path, text)
 
-    monkeypatch.setattr(writer, "write_text_atomic", flaky)
+    monkeypatch.setattr(irasim_layout, "write_text_atomic", flaky)
     with pytest.raises(KeyboardInterrupt):
         sim.make_dataset("pusher", tmp_path, 6, workers=1, progress=False, **SMALL)
     monkeypatch.undo()
     assert len(list(tmp_path.glob("annotation/*/*.json"))) == 3
     # What a killed run leaves: a lock of a dead process and temporary files.
     (tmp_path / sim.LOCK).write_text("999999999")
-    (tmp_path / f"videos/train/000005{TEMP_MARK}77").parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / f"videos/train/000005{TEMP_MARK}77").write_bytes(b"junk")
+    (tmp_path / f"videos/train/.000005{TEMP_MARK}77").parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / f"videos/train/.000005{TEMP_MARK}77").write_bytes(b"junk")
 
     summary = sim.make_dataset("pusher", tmp_path, 6, workers=1, progress=False, **SMALL)
     assert summary["skipped"] == 3 and summary["written"] == 3
@@ -132,11 +86,3 @@ def test_missing_optional_dependency_message(monkeypatch):
     monkeypatch.setattr(sim.importlib, "import_module", fake_import)
     with pytest.raises(sim.MissingDependencyError, match=r"pip install 'freeaction\[arm\]'"):
         sim.load_kind("arm")
-
-
-def test_temp_names_never_match_episode_files(tmp_path):
-    frames, ann = generate_episode(2, 0, (32, 32), frames=3)
-    write_episode(tmp_path, "val", "000002", frames, ann, fps=10)
-    assert writer.clean_temp_files(tmp_path) == 0
-    assert episode_exists(tmp_path, "val", "000002")
-    assert os.path.getsize(tmp_path / "videos/val/000002/rgb.mp4") > 0
