@@ -19,7 +19,7 @@ SUBCOMMANDS = [
     "freeaction.commands.generate",
     "freeaction.data.commands",
     "freeaction.train.commands",
-    "freeaction.eval.commands",
+    "freeaction.commands.evaluate",
     "freeaction.eval.quality",
     "freeaction.report.commands",
 ]

@@ -18,7 +18,7 @@ from freeaction.errors import InputError
 from freeaction.media import VideoWriter, read_actions, read_image
 from freeaction.methods import GUIDANCE_KINDS, TRUNCATION_KINDS, Method
 from freeaction.pipeline import PRECISIONS, WorldModel
-from freeaction.shipped import resolve_sampler
+from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 
 def add_method_arguments(p: argparse.ArgumentParser) -> None:
@@ -220,8 +220,7 @@ def run(args: argparse.Namespace) -> int:
             )
         image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
     method = method_from_args(args)
-    args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps,
-                                          ("pndm", DEFAULT_STEPS["pndm"]))  # IRASim's own sampler
+    args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps, IRASIM_SAMPLER)
     window = wm.config.num_frames - 1
     chunks = -(-len(actions) // window)
     print(

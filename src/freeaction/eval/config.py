@@ -12,8 +12,8 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     clips: all                             # all | N (the first N) | [3, 17, 42] (indices)
     episodes: 4                            # for the long protocol: all | N | [indices]
     seeds: 3                               # N (seeds 0..N-1) or a list of seeds
-    sampler: pndm
-    steps: 50
+    sampler: pndm                          # default: what the model folder recommends (a shipped
+    steps: 50                              #   model's shipped.json), else IRASim's PNDM 50
     precision: fp32                        # fp32 | bf16 | fp16
     device: auto                           # auto | cpu | cuda | cuda:1 ...
     batch_size: 16                         # samples per sampler call
@@ -34,6 +34,11 @@ Relative paths in the file are relative to the folder that holds the file. Examp
 ``truncation.mu_act``, the config's ``mu_act``, the checkpoint's or dataset's statistics when
 they were made with the method's m(a) definition, and otherwise computed from the dataset's
 ``train`` split for that definition. The value used is recorded with the results.
+
+``sampler`` and ``steps`` not given are filled in by :func:`validate` exactly as ``freeaction
+quality`` and ``freeaction generate`` fill them (:func:`freeaction.shipped.resolve_sampler`): the
+model folder's recommendation, else :data:`~freeaction.shipped.IRASIM_SAMPLER`; a sampler given
+without steps gets the recommended steps if it is the recommended sampler, else its usual count.
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ from typing import Any
 
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
+from freeaction.eval.results_folder import slug, slug_clashes
 from freeaction.methods import STANDARD_METHODS
+from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 PROTOCOLS = ("short", "long")
 
@@ -63,7 +70,7 @@ class EvalConfig:
     clips: Any = "all"
     episodes: Any = "all"
     seeds: Any = 1
-    sampler: str = "pndm"
+    sampler: str | None = None  # None: the model folder's recommendation (see the module doc)
     steps: int | None = None
     precision: str = "fp32"
     device: str = "auto"
@@ -204,12 +211,13 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     from freeaction.diffusion.schedulers import SCHEDULERS
     from freeaction.pipeline import PRECISIONS
 
+    if cfg.steps is not None and int(cfg.steps) < 1:
+        raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
+    cfg.sampler, cfg.steps = resolve_sampler(cfg.checkpoint, cfg.sampler, cfg.steps, IRASIM_SAMPLER)
     if cfg.sampler not in SCHEDULERS:
         raise InputError(f"{src}: unknown sampler {cfg.sampler!r}; choose one of {sorted(SCHEDULERS)}")
     if cfg.precision not in PRECISIONS:
         raise InputError(f"{src}: unknown precision {cfg.precision!r}; choose one of {sorted(PRECISIONS)}")
-    if cfg.steps is not None and int(cfg.steps) < 1:
-        raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
     if cfg.clip_frames is not None and (isinstance(cfg.clip_frames, bool) or int(cfg.clip_frames) < 2):
         raise InputError(f"{src}: 'clip_frames' must be at least 2 (context + actions), got {cfg.clip_frames!r}")
     if int(cfg.batch_size) < 1:
@@ -220,6 +228,10 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     if unknown_boot:
         raise InputError(f"{src}: unknown 'bootstrap' option(s) {sorted(unknown_boot)} (resamples, confidence, seed)")
     _check_methods(cfg)
+    clashes = slug_clashes(m["name"] for m in cfg.method_dicts())
+    if clashes:
+        raise InputError(f"{src}: method names {clashes[0]} would share one file name ({slug(clashes[0][0])!r}); "
+                         "rename one")
     return cfg
 
 
