@@ -23,6 +23,7 @@ from freeaction.eval.results_folder import (
     write_run,
 )
 from freeaction.eval.runner import Evaluator
+from freeaction.report.html import render_html
 from freeaction.report.summary import compute_summary
 from freeaction.report.tables import markdown_report
 
@@ -98,6 +99,7 @@ def test_a_nan_metric_is_counted_and_shown_not_silently_dropped(tmp_path):
     table = markdown_report(summary)
     assert "⚠ 1 failed" in table
     assert "Failed: fa, PSNR↑: 1 sample(s) failed (NaN/inf) on 1 clip(s) (e1@0)" in table
+    assert "<b>Failed:</b> fa, PSNR↑: 1 sample(s)" in render_html(summary, tmp_path, [], [])
 
 
 def test_evaluate_prints_the_table_and_a_normalised_path(eval_workspace, capsys):
