@@ -22,7 +22,7 @@ SUBCOMMANDS = [
     "freeaction.data.commands",
     "freeaction.sim.commands",  # adds ``data make`` to the ``data`` group
     "freeaction.train.commands",
-    "freeaction.eval.commands",
+    "freeaction.commands.evaluate",
     "freeaction.eval.quality",
     "freeaction.report.commands",
 ]

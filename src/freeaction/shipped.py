@@ -22,6 +22,9 @@ SHIPPED_MODELS = {
     "arm-64": "simulator arm (7-D actions), 64x64 frames",
 }
 INFO_FILE = "shipped.json"
+# What to sample with when the model folder recommends nothing (no shipped.json):
+IRASIM_SAMPLER = ("pndm", 50)  # IRASim's own sampler: `generate` and `evaluate`, which reproduce IRASim
+QUICK_SAMPLER = ("ddim", 20)  # a quick look: `quality` and `demo`
 
 
 def shipped_model_path(name: str) -> Path:

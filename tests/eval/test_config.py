@@ -87,3 +87,17 @@ def test_unparsable_and_missing_files(tmp_path):
     (tmp_path / "bad.toml").write_text("checkpoint = [")
     with pytest.raises(InputError, match="cannot parse"):
         load_eval_config(tmp_path / "bad.toml")
+
+
+def test_sampler_defaults_to_what_the_model_folder_recommends_as_in_quality(tmp_path):
+    import json
+
+    assert (load_eval_config(write(tmp_path)).sampler, load_eval_config(write(tmp_path)).steps) == ("pndm", 50)
+    (tmp_path / "ckpt" / "shipped.json").write_text(json.dumps({"sampler": "ddpm", "steps": 3}))
+    picked = {}
+    for name, kw in {"none": {}, "other": {"sampler": "ddim"}, "same": {"sampler": "ddpm"}, "steps": {"steps": 7},
+                     "both": {"sampler": "unipc", "steps": 4}}.items():
+        cfg = load_eval_config(write(tmp_path, **kw))
+        picked[name] = (cfg.sampler, cfg.steps)
+    assert picked == {"none": ("ddpm", 3), "other": ("ddim", 50), "same": ("ddpm", 3), "steps": ("ddpm", 7),
+                      "both": ("unipc", 4)}

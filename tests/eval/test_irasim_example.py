@@ -15,7 +15,7 @@ import torch
 from eval_helpers import make_vae, run_cli, write_config
 
 from freeaction import ModelConfig, VideoDiT
-from freeaction.eval.results import read_rows
+from freeaction.eval.results_folder import read_rows
 from reference import LT_EXAMPLE as EXAMPLE
 from reference import golden_args, golden_state_dict, load_golden
 

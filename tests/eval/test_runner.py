@@ -15,7 +15,7 @@ from eval_helpers import cli, make_checkpoint, run_cli, write_config
 
 from freeaction.errors import InputError
 from freeaction.eval import evaluate, load_eval_config
-from freeaction.eval.results import ShardWriter, read_rows
+from freeaction.eval.results_folder import ShardWriter, read_rows
 from ports import free_port
 
 METRICS = ("latent_l2", "psnr", "ssim", "sampler_seed")

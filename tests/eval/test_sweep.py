@@ -67,7 +67,7 @@ def test_sweep_variants_are_methods_and_read_back_equal() -> None:
 
 def test_run_json_entries_of_earlier_versions_read_as_the_methods_made_now():
     """Resuming a results folder: run.json written before the option names were settled."""
-    from freeaction.eval.runner import recorded_method
+    from freeaction.eval.results_folder import recorded_method
 
     old = {
         "name": "cutoff=0.25", "axis": "cutoff", "value": 0.25,

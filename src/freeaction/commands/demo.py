@@ -52,9 +52,10 @@ def run_demo(
     from freeaction.errors import InputError
     from freeaction.eval import EvalConfig, evaluate
     from freeaction.eval.config import validate
-    from freeaction.eval.runner import TRUTH, slug
+    from freeaction.eval.results_folder import video_path
+    from freeaction.report import build_report
     from freeaction.report.videos import side_by_side
-    from freeaction.shipped import resolve_sampler, shipped_info, shipped_model_path
+    from freeaction.shipped import QUICK_SAMPLER, resolve_sampler, shipped_info, shipped_model_path
 
     if episodes < 2:
         raise InputError(f"--episodes must be at least 2 (the statistics pair clips), got {episodes}")
@@ -62,7 +63,7 @@ def run_demo(
     out = Path(out)
     checkpoint = shipped_model_path(model)
     info = shipped_info(model)
-    sampler, steps = resolve_sampler(checkpoint, sampler, steps, fallback=("ddim", 20))
+    sampler, steps = resolve_sampler(checkpoint, sampler, steps, fallback=QUICK_SAMPLER)
     data = out / "episodes"
     say = print if progress else (lambda *a, **k: None)
     say(f"[1/3] simulating {episodes} {info['simulator']} test episodes -> {data}")
@@ -86,11 +87,11 @@ def run_demo(
         bootstrap={"resamples": 2000, "confidence": 0.95, "seed": 0},
         source="freeaction demo",
     )
-    evaluate(validate(cfg), progress=progress, report=True)
+    evaluate(validate(cfg), progress=progress, report=build_report)
     say("[3/3] side-by-side videos: ground truth | unguided | FreeAction")
     videos = []
     for clip_dir in sorted((out / "results" / "videos" / "short").iterdir()):
-        panels = [clip_dir / f"{name}.mp4" for name in (TRUTH, slug("unguided"), slug("freeaction"))]
+        panels = [video_path(cfg.out, "short", clip_dir.name, m) for m in (None, "unguided", "freeaction")]
         if all(p.is_file() for p in panels):
             videos.append(side_by_side(panels, out / "videos" / f"{clip_dir.name}.mp4"))
     table = out / "results" / "table.md"

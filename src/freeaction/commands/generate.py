@@ -21,7 +21,7 @@ from freeaction.media import VideoWriter, read_actions, read_image
 from freeaction.method import GUIDANCE_KINDS, MAGNITUDE_KINDS, TRUNCATION_KINDS, Method, magnitude
 from freeaction.method.guidance import NUM_TRAIN_TIMESTEPS
 from freeaction.pipeline import PRECISIONS, WorldModel
-from freeaction.shipped import resolve_sampler
+from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 
 def add_method_arguments(p: argparse.ArgumentParser) -> None:
@@ -241,8 +241,7 @@ def run(args: argparse.Namespace) -> int:
             )
         image = np.asarray(Image.fromarray(image).resize((W, H), Image.Resampling.LANCZOS))
     method, mu_act = wm.resolve(method)
-    args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps,
-                                          ("pndm", DEFAULT_STEPS["pndm"]))  # IRASim's own sampler
+    args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps, IRASIM_SAMPLER)
     window = wm.config.num_frames - 1
     chunks = -(-len(actions) // window)
     print(

@@ -1,14 +1,19 @@
 """Evaluation: the paper's metrics, paired statistics, a resumable/sharded runner and the ablation sweep.
 
     from freeaction.eval import load_eval_config, evaluate
-    summary = evaluate(load_eval_config("eval.yaml"))     # what `freeaction evaluate eval.yaml` does
+    from freeaction.report import build_report
+    cfg = load_eval_config("eval.yaml")
+    summary = evaluate(cfg, report=build_report)          # what `freeaction evaluate eval.yaml` does
 
 Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.frechet`
 (FVD/FID from user-supplied networks), :mod:`~freeaction.eval.inverse_dynamics` (action
 adherence), :mod:`~freeaction.eval.diversity`, :mod:`~freeaction.eval.effector` (pusher
-effector error), :mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.runner`,
-:mod:`~freeaction.eval.results` (JSONL shards), :mod:`~freeaction.eval.statistics`,
-:mod:`~freeaction.eval.sweep`. The methods themselves are :mod:`freeaction.method`'s.
+effector error); :mod:`~freeaction.eval.clips` (which test clips, their keys and seeds, loading),
+:mod:`~freeaction.eval.measure` (the metrics of one clip), :mod:`~freeaction.eval.runner` (the
+resumable loop), :mod:`~freeaction.eval.results_folder` (the results folder's format: run.json,
+row shards, video and feature paths, the lock), :mod:`~freeaction.eval.quality` (the quality bar),
+:mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.statistics`, :mod:`~freeaction.eval.sweep`,
+:mod:`~freeaction.eval.objects` (object-level metrics). The methods themselves are :mod:`freeaction.method`'s.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ _LAZY = {
     "frechet_distance": "freeaction.eval.frechet",
     "train_idm": "freeaction.eval.inverse_dynamics",
     "load_idm": "freeaction.eval.inverse_dynamics",
-    "merge_shards": "freeaction.eval.results",
-    "load_results": "freeaction.eval.results",
+    "merge_shards": "freeaction.eval.results_folder",
+    "load_results": "freeaction.eval.results_folder",
 }
 
 __all__ = list(_LAZY)

@@ -12,8 +12,8 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     clips: all                             # all | N (the first N) | [3, 17, 42] (indices)
     episodes: 4                            # for the long protocol: all | N | [indices]
     seeds: 3                               # N (seeds 0..N-1) or a list of seeds
-    sampler: pndm
-    steps: 50
+    sampler: pndm                          # default: what the model folder recommends (a shipped
+    steps: 50                              #   model's shipped.json), else IRASim's PNDM 50
     precision: fp32                        # fp32 | bf16 | fp16
     device: auto                           # auto | cpu | cuda | cuda:1 ...
     batch_size: 16                         # samples per sampler call
@@ -38,6 +38,11 @@ the method's own ``truncation.mu_act``, else the config's ``mu_act``, else the c
 statistics when they were made with the method's m(a) definition and the model's window, else
 the dataset's saved statistics if they match, else statistics computed from the dataset's
 ``train`` split for that definition. The value used is recorded with the results.
+
+``sampler`` and ``steps`` not given are filled in by :func:`validate` exactly as ``freeaction
+quality`` and ``freeaction generate`` fill them (:func:`freeaction.shipped.resolve_sampler`): the
+model folder's recommendation, else :data:`~freeaction.shipped.IRASIM_SAMPLER`; a sampler given
+without steps gets the recommended steps if it is the recommended sampler, else its usual count.
 """
 
 from __future__ import annotations
@@ -49,8 +54,10 @@ from typing import Any
 
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
+from freeaction.eval.results_folder import slug, slug_clashes
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.method.options import number
+from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 PROTOCOLS = ("short", "long")
 ANNOTATION_KEYS = ("axis", "value")  # written by the sweep on the methods it makes
@@ -69,7 +76,7 @@ class EvalConfig:
     clips: Any = "all"
     episodes: Any = "all"
     seeds: Any = 1
-    sampler: str = "pndm"
+    sampler: str | None = None  # None: the model folder's recommendation (see the module doc)
     steps: int | None = None
     precision: str = "fp32"
     device: str = "auto"
@@ -194,12 +201,13 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     from freeaction.diffusion.schedulers import SCHEDULERS
     from freeaction.pipeline import PRECISIONS
 
+    if cfg.steps is not None and int(cfg.steps) < 1:
+        raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
+    cfg.sampler, cfg.steps = resolve_sampler(cfg.checkpoint, cfg.sampler, cfg.steps, IRASIM_SAMPLER)
     if cfg.sampler not in SCHEDULERS:
         raise InputError(f"{src}: unknown sampler {cfg.sampler!r}; choose one of {sorted(SCHEDULERS)}")
     if cfg.precision not in PRECISIONS:
         raise InputError(f"{src}: unknown precision {cfg.precision!r}; choose one of {sorted(PRECISIONS)}")
-    if cfg.steps is not None and int(cfg.steps) < 1:
-        raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
     if cfg.clip_frames is not None and (isinstance(cfg.clip_frames, bool) or int(cfg.clip_frames) < 2):
         raise InputError(f"{src}: 'clip_frames' must be at least 2 (context + actions), got {cfg.clip_frames!r}")
     if int(cfg.batch_size) < 1:
@@ -215,6 +223,10 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
             cfg.mu_act = number("'mu_act'", cfg.mu_act)
         except InputError as exc:
             raise InputError(f"{src}: {exc}") from exc
+    clashes = slug_clashes(method.name for method, _ in cfg.parse_methods())
+    if clashes:
+        raise InputError(f"{src}: method names {clashes[0]} would share one file name ({slug(clashes[0][0])!r}); "
+                         "rename one")
     return cfg
 
 

@@ -1,7 +1,9 @@
 """Does a trained world model know its world? The quality bar of the shipped default models.
 
 On held-out clips (1 context frame + ``clip_frames - 1`` actions; a model with a shorter window
-is rolled out in chunks), with one sampler and one seed per clip:
+is rolled out in chunks), with one sampler and one seed per clip, loaded, seeded and measured
+by the parts ``freeaction evaluate`` uses (:mod:`~freeaction.eval.clips`,
+:mod:`~freeaction.eval.measure`):
 
 - ``latent_l2``: the model with each clip's true actions;
 - ``latent_l2_shuffled``: the same clips and seeds with the actions of another clip (the clips'
@@ -27,14 +29,18 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
-from freeaction.shipped import resolve_sampler
+from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split, spread
+from freeaction.eval.measure import effector_by_frame
+from freeaction.eval.metrics import latent_l2
+from freeaction.eval.runner import generate_in_batches
+from freeaction.pipeline import WorldModel
+from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
 
 SHUFFLED_RATIO_BAR = 0.8
 EFFECTOR_BAR_PX = 3.0
-FALLBACK_SAMPLER = ("ddim", 20)  # for a checkpoint whose folder recommends none (no shipped.json)
 
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -47,6 +53,27 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
     """The two Latent L2 ratios the bar reads: true/shuffled actions and true/nothing moves."""
     return {"true_over_shuffled": figures["latent_l2"] / figures["latent_l2_shuffled"],
             "true_over_still": figures["latent_l2"] / figures["latent_l2_still"]}
+
+
+def _by_frame(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Frame k of every clip (1..n): where along the clip the effector drifts or is lost."""
+    by_frame = [r["ee_error_by_frame"] for r in rows if "ee_error_by_frame" in r]
+    if not by_frame:
+        return {}
+    missing = [r["ee_missing_by_frame"] for r in rows if "ee_missing_by_frame" in r]
+    return {"ee_error_by_frame": np.mean(by_frame, axis=0).tolist(),
+            "ee_missing_by_frame": np.mean(missing, axis=0).tolist()}
+
+
+def the_bar(figures: dict[str, Any]) -> dict[str, bool]:
+    """Which parts of the quality bar the figures meet (the effector only where it was measured)."""
+    bar = {
+        "beats_nothing_moves": figures["latent_l2"] < figures["latent_l2_still"],
+        "uses_actions": figures["true_over_shuffled"] <= SHUFFLED_RATIO_BAR,
+    }
+    if figures["ee_error"] is not None:
+        bar["effector_within_3px"] = figures["ee_error"] <= EFFECTOR_BAR_PX
+    return bar
 
 
 def by_seed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,74 +110,46 @@ def quality_check(
     """The figures listed in the module doc, as a dict (also per clip and seed under ``"clips"``).
 
     ``seeds`` > 1 generates every clip with seeds ``seed, seed + 1, ...`` (shuffled actions with the
-    same seeds) and averages over all of them, so a bar that only one seed meets is not met.
-    ``sampler`` and ``steps`` default to what the model folder's ``shipped.json`` recommends (the
-    shipped models), else to DDIM 20; a sampler given without steps gets its usual step count.
+    same seeds) and averages over all of them, so a bar that only one seed meets is not met. Seed
+    ``s`` of a clip samples with :func:`~freeaction.eval.clips.derive_seed` of ``s`` and the clip's
+    key, as ``freeaction evaluate`` does. ``sampler`` and ``steps`` default to what the model
+    folder's ``shipped.json`` recommends (the shipped models), else to DDIM 20; a sampler given
+    without steps gets its usual step count.
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
-    sampler, steps = resolve_sampler(checkpoint, sampler, steps, FALLBACK_SAMPLER)
-    from tqdm.auto import tqdm
-
-    from freeaction.data import open_dataset
-    from freeaction.eval.effector import EffectorTrack
-    from freeaction.eval.metrics import latent_l2
-    from freeaction.pipeline import WorldModel
-
+    sampler, steps = resolve_sampler(checkpoint, sampler, steps, QUICK_SAMPLER)
     wm = WorldModel.load(checkpoint, vae, device=device)
-    ds = open_dataset(dataset, split, num_frames=clip_frames, frames=wm.vae is not None)
+    ds = open_test_split(wm, str(dataset), split, clip_frames, source=str(dataset))
     if len(ds) < 2:
         raise InputError(f"{dataset}: split {split!r} has {len(ds)} clips of {clip_frames} frames; need at least 2")
-    if ds.action_dim != wm.config.action_dim:
-        raise InputError(f"{dataset}: {ds.action_dim}-D actions, the model takes {wm.config.action_dim}-D")
-    chosen = evenly_spaced(len(ds), clips).tolist()  # spread over the split
+    keys = clip_keys(ds, "short")
     start = time.perf_counter()
-    loaded = []
-    for k in tqdm(chosen, desc="load clips", disable=not progress):
-        clip = ds[k]
-        lat = clip.latents if clip.latents is not None else wm.encode(clip.frames).cpu()
-        loaded.append((clip, torch.as_tensor(lat, dtype=torch.float32)[:clip_frames]))
-    contexts = torch.stack([lat[0] for _, lat in loaded]).repeat(seeds, 1, 1, 1)
-    actions = torch.stack([torch.as_tensor(np.asarray(c.actions), dtype=torch.float32) for c, _ in loaded])
+    loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
+              for k in tqdm(spread(len(ds), clips), desc="load clips", disable=not progress)]
+    jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
+    contexts = torch.stack([clip.latents[0] for clip, _ in jobs])
+    actions = torch.stack([clip.actions.float() for clip in loaded])
     shuffled = torch.roll(actions, 1, dims=0).repeat(seeds, 1, 1)  # another clip's actions, same seed
-    actions = actions.repeat(seeds, 1, 1)
-    seed_of = [seed + k for k in range(seeds) for _ in loaded]
-    noise_seeds = [(seed + k) * 100_003 + i for k in range(seeds) for i in range(len(loaded))]
+    sampler_seeds = [derive_seed(s, clip.ref.key) for clip, s in jobs]
 
     def run(acts: torch.Tensor, label: str) -> list[torch.Tensor]:
-        out: list[torch.Tensor] = []
-        for i in tqdm(range(0, len(acts), batch_size), desc=label, disable=not progress):
-            out.extend(
-                wm.generate_batch(
-                    contexts[i : i + batch_size], acts[i : i + batch_size], sampler=sampler, steps=steps,
-                    seeds=noise_seeds[i : i + batch_size],
-                ).cpu()
-            )
-        return out
+        return generate_in_batches(wm, contexts, acts, sampler_seeds, batch_size=batch_size, sampler=sampler,
+                                   steps=steps, progress=progress, desc=label)
 
-    gen_true, gen_shuf = run(actions, "true actions"), run(shuffled, "shuffled actions")
+    gen_true, gen_shuf = run(actions.repeat(seeds, 1, 1), "true actions"), run(shuffled, "shuffled actions")
     rows = []
-    for (clip, lat), g, s, clip_seed in zip(loaded * seeds, gen_true, gen_shuf, seed_of, strict=True):
-        still = lat[:1].expand_as(lat)
+    for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
+        lat = clip.latents
         row = {
-            "clip": clip.key,
+            "clip": clip.ref.key,
             "seed": clip_seed,
             "latent_l2": latent_l2(g, lat),
             "latent_l2_shuffled": latent_l2(s, lat),
-            "latent_l2_still": latent_l2(still, lat),
+            "latent_l2_still": latent_l2(lat[:1].expand_as(lat), lat),
         }
-        track = None
-        if clip.frames is not None:
-            track = EffectorTrack.from_clip_meta(clip.meta, tuple(clip.frames.shape[1:3]))
-        if track is not None and wm.vae is not None:
-            frames = wm.decode(g[None].to(wm.device))[0]
-            found, real = track.locate_all(frames), track.locate_all(clip.frames)
-            row.update(track.error(frames, clip.start, found))
-            row["ee_error_by_frame"] = track.frame_errors(frames, clip.start, found)
-            row["ee_missing_by_frame"] = [int(pos is None) for pos in found]
-            row["ee_error_truth"] = track.error(np.asarray(clip.frames), clip.start, real)["ee_error"]
-            pairs = [np.hypot(*(a - b)) for a, b in zip(found, real, strict=True) if a is not None and b is not None]
-            row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
+        if clip.track is not None and wm.vae is not None:
+            row.update(effector_by_frame(clip.track, wm.decode(g[None].to(wm.device))[0], clip.frames, clip.start))
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -168,20 +167,10 @@ def quality_check(
                                 "ee_error_truth", "ee_error_vs_real_frames")},
         "seconds": round(time.perf_counter() - start, 1),
     }
-    by_frame = [r["ee_error_by_frame"] for r in rows if "ee_error_by_frame" in r]
-    if by_frame:  # frame k of every clip (1..n): where along the clip the effector drifts or is lost
-        result["ee_error_by_frame"] = np.mean(by_frame, axis=0).tolist()
-        result["ee_missing_by_frame"] = np.mean([r["ee_missing_by_frame"] for r in rows if "ee_missing_by_frame" in r],
-                                                axis=0).tolist()
+    result.update(_by_frame(rows))
     result.update(_ratios(result))
-    bar = {
-        "beats_nothing_moves": result["latent_l2"] < result["latent_l2_still"],
-        "uses_actions": result["true_over_shuffled"] <= SHUFFLED_RATIO_BAR,
-    }
-    if result["ee_error"] is not None:
-        bar["effector_within_3px"] = result["ee_error"] <= EFFECTOR_BAR_PX
-    result["bar"] = bar
-    result["passes"] = all(bar.values())
+    result["bar"] = the_bar(result)
+    result["passes"] = all(result["bar"].values())
     result["by_seed"] = by_seed(rows)
     result["clips"] = rows
     return result

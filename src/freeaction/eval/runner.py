@@ -1,103 +1,56 @@
 """``freeaction evaluate``: every method on the same clips with the same seeds, resumable and sharded.
 
 The unit of work is (protocol, method, clip): all seeds of one clip under one method, sampled
-in one batch together with other clips of the same group, measured, and written as rows
-(:mod:`freeaction.eval.results`) before the next unit starts. Clips are loaded (and encoded,
-when the dataset has no latents) once per group and shared by every method.
-
-Pairing: the sampler seed of (clip, seed s) is a hash of ``s`` and the clip's identity, the
-same for every method and independent of which other clips share the batch, so differences
-between methods are paired by construction.
+in one batch together with other clips of the same group, measured
+(:mod:`~freeaction.eval.measure`), and written as rows to the results folder
+(:mod:`~freeaction.eval.results_folder`) before the next unit starts. Clips
+(:mod:`~freeaction.eval.clips`) are loaded once per group and shared by every method; their
+sampler seeds depend only on the seed and the clip, so methods are paired by construction.
 
 Distributed: under ``accelerate launch`` (or torchrun) the clip list is split by rank, clip i
-going to rank ``i mod world_size``; each rank writes its own shard; rank 0 merges them and
-builds the report when every rank is done (``--merge`` does it later by hand).
-
-Datasets without latents: the true frames are encoded with the model's VAE on the fly (the
-posterior mean, as ``freeaction encode`` does), so a VAE is then required.
+going to rank ``i mod world_size``; each rank writes its own shard; the last rank to finish (rank
+0 under a launcher) merges them. A second run into a folder that a run is writing is refused.
+Building the report is the caller's: :func:`evaluate` takes it as ``report`` (the ``freeaction
+evaluate`` command passes :func:`freeaction.report.build_report`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from freeaction.data.clip import clip_key, evenly_spaced
 from freeaction.errors import DataError, InputError
+from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, open_test_split, select, work_list
 from freeaction.eval.config import EvalConfig
 from freeaction.eval.diversity import diversity
-from freeaction.eval.effector import EffectorTrack
-from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
-from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
-from freeaction.files import atomic_open, atomic_path, update_hash, write_json_atomic
-from freeaction.method import Method, migrate_legacy, resolve_method_mu_act, stats_mismatch
-from freeaction.shipped import resolve_checkpoint
-
-RUN_FILE = "run.json"
-TRUTH = "_truth"  # file stem of a clip's real video
-REAL = "_real"  # feature folder of the real clips
-# run.json fields that must not change between a run and its resumption
-FROZEN_FIELDS = (
-    "checkpoint",
-    "dataset",
-    "split",
-    "clip_frames",
-    "seeds",
-    "sampler",
-    "steps",
-    "precision",
-    "resize",
-    "camera",
-    "long_max_actions",
+from freeaction.eval.measure import load_tools, reference_metrics, sample_metrics
+from freeaction.eval.results_folder import (
+    FORMAT,
+    FROZEN_FIELDS,
+    RUN_FILE,
+    ShardWriter,
+    all_shards_done,
+    check_resumable,
+    feature_path,
+    lock_share,
+    merge_shards,
+    read_run,
+    video_path,
+    weights_digest,
+    write_run,
 )
-
-
-WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
-
-
-def weights_digest(*paths: str | Path | None) -> str:
-    """sha256 over the weight files of checkpoints / VAE folders (a file, or a folder's files with a
-    weight suffix, recursively), so a resumed run notices weights replaced under the same path (a
-    shipped model shipped again, a checkpoint folder overwritten)."""
-    h = hashlib.sha256()
-    for path in paths:
-        if path is None:
-            continue
-        p = Path(path)
-        files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
-        for f in files:
-            h.update(f"{f.relative_to(p) if f != p else f.name}\0".encode())
-            update_hash(h, f)
-    return h.hexdigest()
-
-
-def derive_seed(seed: int, clip_key: str) -> int:
-    """The sampler seed of seed ``seed`` on clip ``clip_key`` (same for every method and batch)."""
-    digest = hashlib.sha256(f"{int(seed)}|{clip_key}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
-def recorded_method(d: dict[str, Any]) -> Method | None:
-    """The method a ``run.json`` entry records (earlier versions' keys migrated), None if unreadable."""
-    try:
-        return Method.from_dict(migrate_legacy({k: d[k] for k in ("name", "guidance", "truncation") if k in d}))
-    except ValueError:
-        return None
-
-
-def slug(text: str) -> str:
-    """A file-name-safe form of a clip or method name."""
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_") or "x"
+from freeaction.files import atomic_open, atomic_path
+from freeaction.media import VideoWriter
+from freeaction.method import Method, resolve_method_mu_act, stats_mismatch
+from freeaction.pipeline import WorldModel
+from freeaction.shipped import resolve_checkpoint
 
 
 def dist_env() -> tuple[int, int, int]:
@@ -111,43 +64,31 @@ def pick_device(name: str, local_rank: int) -> str:
     return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
 
 
-def select(n: int, selection: Any, what: str) -> list[int]:
-    """Indices chosen by ``all`` / a count (the first N) / a list, checked against ``n`` items."""
-    if selection == "all":
-        return list(range(n))
-    if isinstance(selection, int):
-        return list(range(min(selection, n)))
-    bad = [i for i in selection if i >= n]
-    if bad:
-        raise InputError(f"{what} {bad} out of range: the split has {n}")
-    return list(selection)
+def load_world_model(cfg: EvalConfig, device: str) -> tuple[WorldModel, str | None]:
+    """The model of ``cfg`` and the VAE folder it decodes with (``<checkpoint>/vae`` by default)."""
+    vae = cfg.vae
+    if vae is None and Path(cfg.checkpoint).is_dir() and (Path(cfg.checkpoint) / "vae").is_dir():
+        vae = str(Path(cfg.checkpoint) / "vae")
+    return WorldModel.load(cfg.checkpoint, vae, device=device, precision=cfg.precision), vae
 
 
-@dataclass
-class Item:
-    """One clip (short) or episode (long) to evaluate."""
-
-    protocol: str
-    index: int  # dataset clip index (short) or episode index (long)
-    key: str
-    save_video: bool
-
-
-@dataclass
-class Loaded:
-    """A clip's true data, loaded once and shared by every method."""
-
-    item: Item
-    actions: torch.Tensor
-    latents: torch.Tensor
-    frames: np.ndarray | None
-    start: int
-    track: EffectorTrack | None = None
-    reference: dict[str, Any] = field(default_factory=dict)
+def generate_in_batches(
+    wm: WorldModel, contexts: torch.Tensor, actions: torch.Tensor, seeds: list[int], *, batch_size: int,
+    sampler: str, steps: int | None, method: Method | None = None, progress: bool = False, desc: str = "sample",
+) -> list[torch.Tensor]:
+    """Generate clip i from ``contexts[i]`` (C, h, w) and ``actions[i]`` (n, A) with sampler seed
+    ``seeds[i]``, ``batch_size`` clips per sampler call; the latents (n + 1, C, h, w), on the CPU."""
+    out: list[torch.Tensor] = []
+    for i in tqdm(range(0, len(seeds), batch_size), desc=desc, disable=not progress):
+        out.extend(wm.generate_batch(contexts[i : i + batch_size], actions[i : i + batch_size], method=method,
+                                     sampler=sampler, steps=steps, seeds=seeds[i : i + batch_size]).cpu())
+    return out
 
 
 class Evaluator:
-    """Runs one :class:`EvalConfig` (this process's share of it)."""
+    """Runs one :class:`EvalConfig` (this process's share of it) into ``cfg.out``.
+
+    Holds the share's lock from construction until :meth:`close` (or the ``with`` block's end)."""
 
     def __init__(self, cfg: EvalConfig, *, progress: bool = True) -> None:
         self.cfg = cfg
@@ -155,67 +96,35 @@ class Evaluator:
         self.rank, self.world, local_rank = dist_env()
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.device = pick_device(cfg.device, local_rank)
-        self._load_model()
-        self._open_data()
-        self.methods = self._resolve_methods()
-        self._load_extras()
-        self._write_run_file()
-        self.writer = ShardWriter(self.out, self.rank, self.world)
+        self.lock = lock_share(self.out, self.rank, self.world)
+        try:
+            self.device = pick_device(cfg.device, local_rank)
+            self.wm, self.vae_path = load_world_model(cfg, self.device)
+            self.weights = weights_digest(resolve_checkpoint(cfg.checkpoint), self.vae_path)
+            self.clip_frames = int(cfg.clip_frames or self.wm.config.num_frames)
+            self.ds = open_test_split(self.wm, cfg.dataset, cfg.split, self.clip_frames, resize=cfg.resize,
+                                      camera=cfg.camera, source=cfg.source)
+            self.methods = self._resolve_methods()
+            self.idm, self.extractors = load_tools(
+                cfg.idm, cfg.fvd_weights, cfg.fid_weights, action_dim=self.wm.config.action_dim,
+                has_vae=self.wm.vae is not None, device=self.device, source=cfg.source)
+            self._write_run_file()
+            self.writer = ShardWriter(self.out, self.rank, self.world)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release this share of the results folder."""
+        self.lock.release()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- setup ------------------------------------------------------------------------------------
-    def _load_model(self) -> None:
-        from freeaction.pipeline import WorldModel
-
-        cfg = self.cfg
-        vae = cfg.vae
-        if vae is None and Path(cfg.checkpoint).is_dir() and (Path(cfg.checkpoint) / "vae").is_dir():
-            vae = str(Path(cfg.checkpoint) / "vae")
-        self.wm = WorldModel.load(cfg.checkpoint, vae, device=self.device, precision=cfg.precision)
-        self.vae_path = vae
-        self.weights = weights_digest(resolve_checkpoint(cfg.checkpoint), vae)
-
-    def _open_data(self) -> None:
-        from freeaction.data import open_dataset
-
-        cfg, mc = self.cfg, self.wm.config
-        self.clip_frames = int(cfg.clip_frames or mc.num_frames)
-        opts: dict[str, Any] = {"num_frames": self.clip_frames, "frames": self.wm.vae is not None}
-        if cfg.resize:
-            opts["size"] = tuple(int(v) for v in cfg.resize)
-        if cfg.camera is not None:
-            opts["camera"] = cfg.camera
-        self.ds = open_dataset(cfg.dataset, cfg.split, **opts)
-        if self.ds.num_episodes == 0:
-            raise DataError(f"{cfg.dataset}: split {cfg.split!r} has no episodes")
-        if self.ds.action_dim != mc.action_dim:
-            raise InputError(
-                f"{cfg.source}: the model takes {mc.action_dim}-D actions but dataset {cfg.dataset} "
-                f"(split {cfg.split!r}) has {self.ds.action_dim}-D actions"
-            )
-        has_latents = getattr(self.ds, "load_latents", False)
-        if not has_latents and self.wm.vae is None:
-            raise InputError(
-                f"{cfg.source}: dataset {cfg.dataset} has no pre-encoded latents and no VAE is given: set 'vae' "
-                "(the true frames are then encoded on the fly) or run `freeaction encode DATASET`"
-            )
-        probe = self.ds.episode(0)
-        if self.wm.vae is not None and probe.frames is not None:
-            have, want = tuple(probe.frames.shape[1:3]), tuple(self.wm.frame_size)
-            if have != want:
-                raise InputError(
-                    f"{cfg.source}: dataset frames are {have[1]}x{have[0]} (WxH) but the model + VAE make "
-                    f"{want[1]}x{want[0]} frames; set 'resize: [{want[0]}, {want[1]}]' or use a matching model"
-                )
-        if probe.latents is not None:
-            have_l = tuple(probe.latents.shape[1:])
-            want_l = (mc.in_channels, *mc.latent_size)
-            if have_l != want_l:
-                raise InputError(
-                    f"{cfg.source}: dataset latents are {have_l} (C, h, w) but the model takes {want_l}; "
-                    "the dataset was encoded for another model/VAE"
-                )
-
     def _dataset_stats(self, kind: str, dims: tuple[int, ...] | None) -> dict[str, Any]:
         """Statistics for m(a) = (kind, dims) over the model's window: the dataset's saved ones if
         they match, else computed from its ``train`` split (cached per definition)."""
@@ -256,66 +165,20 @@ class Evaluator:
             self.method_info[method.name] = {**method.to_dict(), **notes}
         return methods
 
-    def _load_extras(self) -> None:
-        from freeaction.eval.frechet import FeatureExtractor
-
-        cfg = self.cfg
-        self.idm = None
-        if cfg.idm:
-            from freeaction.eval.inverse_dynamics import load_idm
-
-            self.idm = load_idm(cfg.idm, self.device)
-            if self.idm.config.action_dim != self.wm.config.action_dim:
-                raise InputError(
-                    f"{cfg.source}: 'idm' {cfg.idm} predicts {self.idm.config.action_dim}-D actions; "
-                    f"the model takes {self.wm.config.action_dim}-D"
-                )
-        self.extractors = {}
-        for kind, path in (("fvd", cfg.fvd_weights), ("fid", cfg.fid_weights)):
-            if path:
-                if self.wm.vae is None:
-                    raise InputError(f"{cfg.source}: {kind} needs decoded frames: set 'vae'")
-                self.extractors[kind] = FeatureExtractor(path, kind, self.device)
-
     def _write_run_file(self) -> None:
+        """Check the folder's ``run.json`` (if any) against this run, then record the union of both."""
         cfg = self.cfg
-        info = {k: getattr(cfg, k) for k in FROZEN_FIELDS}
-        info["seeds"] = cfg.seed_list
-        info["steps"] = cfg.steps
-        path = self.out / RUN_FILE
-        old = json.loads(path.read_text()) if path.is_file() else None
-        info["weights_sha256"] = self.weights
-        if old and old["settings"].get("weights_sha256") != self.weights:
-            was = old["settings"].get("weights_sha256")
-            raise InputError(
-                f"{cfg.source}: {self.out} holds results made with other weights than {cfg.checkpoint}'s now "
-                f"(sha256 {was[:12] if was else 'not recorded'} there, {self.weights[:12]} now); use another 'out' "
-                "folder (or delete the old results)"
-            )
-        if old:
-            for k in FROZEN_FIELDS:
-                if json.dumps(old["settings"].get(k)) != json.dumps(info[k]):
-                    raise InputError(
-                        f"{cfg.source}: {self.out} holds results made with {k} = {old['settings'].get(k)!r}, this "
-                        f"config has {info[k]!r}; use another 'out' folder (or delete the old results)"
-                    )
-            by_name = {m.name: m for m in self.methods}
-            for name in self.method_info:
-                prev = old["methods"].get(name)
-                if prev is not None and recorded_method(prev) != by_name[name]:
-                    raise InputError(
-                        f"{cfg.source}: method {name!r} was run in {self.out} with other options ({prev}); "
-                        "rename it or use another 'out' folder"
-                    )
-        methods = {**(old or {}).get("methods", {}), **self.method_info}
+        settings = {k: getattr(cfg, k) for k in FROZEN_FIELDS}
+        settings["seeds"] = cfg.seed_list
+        settings["weights_sha256"] = self.weights
         run = {
-            "format": "freeaction-eval/1",
-            "settings": info,
+            "format": FORMAT,
+            "settings": settings,
             "vae": self.vae_path,
             "baseline": cfg.baseline,
             "protocols": cfg.protocols,
             "method_order": [m.name for m in self.methods],
-            "methods": methods,
+            "methods": self.method_info,
             "model": self.wm.config.to_dict(),
             "dataset_format": self.ds.format,
             "idm": cfg.idm,
@@ -324,136 +187,84 @@ class Evaluator:
             "sweep": cfg.sweep or None,
             "world_size": self.world,
         }
+        if (self.out / RUN_FILE).is_file():
+            old = read_run(self.out)
+            check_resumable(old, run, self.out, cfg.source)
+            run["methods"] = {**old["methods"], **self.method_info}
         if self.rank == 0:
-            write_json_atomic(path, run, indent=1, sort_keys=True)
+            write_run(self.out, run)
 
     # -- work list --------------------------------------------------------------------------------
-    def items(self, protocol: str) -> list[Item]:
+    def items(self, protocol: str) -> list[ClipRef]:
         """This rank's clips (short) or episodes (long), in order."""
-        cfg = self.cfg
         if protocol == "short":
-            chosen = select(len(self.ds), cfg.clips, "clips")
-            keys = [clip_key(self.ds.episode_id(self.ds.windows[k][0]), self.ds.windows[k][1]) for k in chosen]
+            chosen = select(len(self.ds), self.cfg.clips, "clips")
         else:
-            chosen = select(self.ds.num_episodes, cfg.episodes, "episodes")
-            keys = [f"{self.ds.episode_id(k)}" for k in chosen]
-        n_save = min(int(cfg.save_videos), len(chosen))
-        saved = set(evenly_spaced(len(chosen), n_save).tolist())
-        return [
-            Item(protocol, idx, key, pos in saved)
-            for pos, (idx, key) in enumerate(zip(chosen, keys, strict=True))
-            if pos % self.world == self.rank
-        ]
+            chosen = select(self.ds.num_episodes, self.cfg.episodes, "episodes")
+        return work_list(self.ds, protocol, chosen, self.cfg.save_videos, self.rank, self.world)
 
-    def _unit_done(self, item: Item, method: str) -> bool:
+    def _unit_done(self, item: ClipRef, method: str) -> bool:
         done = self.writer.done
         seeds_done = all(("sample", item.protocol, method, item.key, s) in done for s in self.cfg.seed_list)
         return seeds_done and ("clip", item.protocol, method, item.key, None) in done
 
-    def _groups(self, items: list[Item]) -> Iterator[list[Item]]:
+    def _groups(self, items: list[ClipRef]) -> Iterator[list[ClipRef]]:
         per = 1 if items and items[0].protocol == "long" else max(1, self.cfg.batch_size // len(self.cfg.seed_list))
         for i in range(0, len(items), per):
             yield items[i : i + per]
 
-    # -- loading and measuring --------------------------------------------------------------------
-    def _load(self, item: Item) -> Loaded:
-        clip = self.ds[item.index] if item.protocol == "short" else self.ds.episode(item.index)
-        actions, frames, start = clip.actions, clip.frames, clip.start
-        if item.protocol == "long" and self.cfg.long_max_actions:
-            n = int(self.cfg.long_max_actions)
-            actions, frames = actions[:n], None if frames is None else frames[: n + 1]
-        latents = clip.latents
-        if latents is None:
-            latents = self.wm.encode(frames).cpu()
-        latents = latents[: len(actions) + 1].float()
-        loaded = Loaded(item, torch.from_numpy(np.asarray(actions)), latents, frames, start)
-        if frames is not None:
-            loaded.track = EffectorTrack.from_clip_meta(clip.meta, tuple(frames.shape[1:3]))
-        return loaded
+    def _load(self, item: ClipRef) -> TestClip:
+        return load_clip(self.ds, item, self.wm, self.cfg.long_max_actions)
 
-    def _frame_metrics(self, frames: np.ndarray | None, clip: Loaded) -> dict[str, Any]:
-        """Metrics that read a video's frames: adherence (IDM), effector error."""
-        out: dict[str, Any] = {}
-        if frames is None:
-            return out
-        if self.idm is not None:
-            out["idm_error"] = self.idm.error(frames, clip.actions.numpy())
-        if clip.track is not None:
-            out.update(clip.track.error(frames, clip.start))
-        return out
-
-    def _reference(self, clip: Loaded) -> dict[str, Any] | None:
-        """Floors measured on the real video: IDM / effector error, VAE reconstruction PSNR/SSIM."""
-        row: dict[str, Any] = {}
-        if clip.frames is not None:
-            row.update(self._frame_metrics(clip.frames, clip))
-            recon = self.wm.decode(clip.latents.to(self.device))
-            if clip.item.protocol == "short":
-                row["vae_psnr"] = float(psnr_per_frame(recon, clip.frames).mean())
-                row["vae_ssim"] = float(ssim_per_frame(recon, clip.frames).mean())
-            else:
-                row["vae_psnr_color"] = float(psnr_per_frame(recon, clip.frames, gray=False).mean())
-            for kind, extractor in self.extractors.items():
-                self._save_features(extractor(clip.frames), clip.item, REAL, None, kind)
-            if clip.item.save_video:
-                self._save_video(clip.frames, clip.item, TRUTH)
-        return row
-
-    def _save_video(self, frames: np.ndarray, item: Item, name: str) -> None:
-        """``videos/<protocol>/<clip>/<method>.mp4`` (``_truth.mp4``: the real video)."""
-        from freeaction.media import VideoWriter
-
-        stem = name if name == TRUTH else slug(name)  # slugs never start with "_": no clash with TRUTH
-        target = self.out / "videos" / item.protocol / slug(item.key) / f"{stem}.mp4"
+    # -- saving and measuring ---------------------------------------------------------------------
+    def _save_video(self, frames: np.ndarray, item: ClipRef, method: str | None) -> None:
+        target = video_path(self.out, item.protocol, item.key, method)
         with atomic_path(target) as tmp, VideoWriter(tmp, fps=4, crf=18) as w:
             w.write(frames)
 
-    def _save_features(self, feats: np.ndarray, item: Item, method: str, seed: int | None, kind: str) -> None:
-        folder = method if method == REAL else slug(method)
-        target = self.out / "features" / kind / item.protocol / folder / f"{slug(item.key)}_{seed}.npy"
-        with atomic_open(target) as f:
-            np.save(f, feats.astype(np.float32))
+    def _save_features(self, frames: np.ndarray, item: ClipRef, method: str | None, seed: int | None) -> None:
+        for kind, extractor in self.extractors.items():
+            target = feature_path(self.out, kind, item.protocol, method, item.key, seed)
+            with atomic_open(target) as f:
+                np.save(f, extractor(frames).astype(np.float32))
 
-    def _run_method(self, method: Method, clips: list[Loaded]) -> None:
+    def _reference(self, clip: TestClip) -> dict[str, Any]:
+        """Floors on the real clip (empty without frames); saves its features and video."""
+        if clip.frames is None:
+            return {}
+        row = reference_metrics(clip, self.wm.decode(clip.latents.to(self.device)), self.idm)
+        self._save_features(clip.frames, clip.ref, None, None)
+        if clip.ref.save_video:
+            self._save_video(clip.frames, clip.ref, None)
+        return row
+
+    def _run_method(self, method: Method, clips: list[TestClip]) -> None:
         """Sample every seed of every clip under ``method``, measure, write one unit at a time."""
         seeds = self.cfg.seed_list
         jobs = [(c, s) for c in clips for s in seeds]
-        results: list[torch.Tensor] = []
-        bs = int(self.cfg.batch_size)
-        for i in range(0, len(jobs), bs):
-            part = jobs[i : i + bs]
-            out = self.wm.generate_batch(
-                torch.stack([c.latents[0] for c, _ in part]),
-                torch.stack([c.actions for c, _ in part]),
-                method=method,
-                sampler=self.cfg.sampler,
-                steps=self.cfg.steps,
-                seeds=[derive_seed(s, c.item.key) for c, s in part],
-            )
-            results.extend(out.cpu())
+        results = generate_in_batches(
+            self.wm, torch.stack([c.latents[0] for c, _ in jobs]), torch.stack([c.actions for c, _ in jobs]),
+            [derive_seed(s, c.ref.key) for c, s in jobs], batch_size=int(self.cfg.batch_size),
+            sampler=self.cfg.sampler, steps=self.cfg.steps, method=method)
         for c_i, clip in enumerate(clips):
             lat = results[c_i * len(seeds) : (c_i + 1) * len(seeds)]
-            rows = []
             decoded = self.wm.decode(torch.stack(lat).to(self.device)) if self.wm.vae is not None else None
             frames_all = list(decoded) if decoded is not None else [None] * len(seeds)
+            rows = []
             for s_i, (seed, gen, frames) in enumerate(zip(seeds, lat, frames_all, strict=True)):
-                if clip.item.protocol == "short":
-                    metrics: dict[str, Any] = short_metrics(gen, clip.latents, frames, clip.frames)
-                else:
-                    metrics = long_metrics(gen, clip.latents, frames, clip.frames)
-                metrics.update(self._frame_metrics(frames, clip))
-                for kind, extractor in self.extractors.items():
-                    self._save_features(extractor(frames), clip.item, method.name, seed, kind)
-                if clip.item.save_video and s_i == 0 and frames is not None:
-                    self._save_video(frames, clip.item, method.name)
-                metrics["sampler_seed"] = derive_seed(seed, clip.item.key)
-                rows.append(self._row("sample", clip.item, method.name, seed, metrics))
+                metrics = sample_metrics(gen, frames, clip, self.idm)
+                if frames is not None:
+                    self._save_features(frames, clip.ref, method.name, seed)
+                    if clip.ref.save_video and s_i == 0:
+                        self._save_video(frames, clip.ref, method.name)
+                metrics["sampler_seed"] = derive_seed(seed, clip.ref.key)
+                rows.append(self._row("sample", clip.ref, method.name, seed, metrics))
             div = diversity(list(lat), frames_all if decoded is not None else None)
-            rows.append(self._row("clip", clip.item, method.name, None, div))
+            rows.append(self._row("clip", clip.ref, method.name, None, div))
             self.writer.append(rows)
             self._bar.update(1)
 
-    def _row(self, kind: str, item: Item, method: str | None, seed: int | None, metrics: dict) -> dict[str, Any]:
+    def _row(self, kind: str, item: ClipRef, method: str | None, seed: int | None, metrics: dict) -> dict[str, Any]:
         return {
             "kind": kind,
             "protocol": item.protocol,
@@ -467,8 +278,6 @@ class Evaluator:
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Evaluate this rank's share; returns counts and timing."""
-        from tqdm.auto import tqdm
-
         start = time.perf_counter()
         work = {p: self.items(p) for p in self.cfg.protocols}
         todo = sum(1 for p in work for it in work[p] for m in self.methods if not self._unit_done(it, m.name))
@@ -489,8 +298,7 @@ class Evaluator:
                     continue
                 loaded = {it.key: self._load(it) for it in group if it.key in needed}
                 for it in need_ref:
-                    ref = self._reference(loaded[it.key])
-                    self.writer.append([self._row("reference", it, None, None, ref or {})])
+                    self.writer.append([self._row("reference", it, None, None, self._reference(loaded[it.key]))])
                 for m in self.methods:
                     if pending[m.name]:
                         self._run_method(m, [loaded[it.key] for it in pending[m.name]])
@@ -503,12 +311,13 @@ class Evaluator:
             "units": todo,
             "samples": samples,
             "rows_written": len(self.writer.done) - written_before,
+            "failed_rows": self.writer.failed_rows,
             "seconds": time.perf_counter() - start,
         }
 
 
-def finish_run(out: str | Path, world: int, rank: int, *, report: bool = True) -> Path | None:
-    """After this rank's share: merge the shards (and build the report) once every rank is done.
+def finish_run(out: str | Path, world: int, rank: int) -> Path | None:
+    """After this rank's share: merge the shards once every rank is done; the merged file, or None.
 
     Under a torch.distributed launch every rank waits for the others and rank 0 merges; without
     one (independent processes), whichever rank sees every shard done merges.
@@ -524,18 +333,18 @@ def finish_run(out: str | Path, world: int, rank: int, *, report: bool = True) -
             return None
     if not all_shards_done(out, world):
         return None
-    merged = merge_shards(out)
-    if report:
-        from freeaction.report import build_report
-
-        build_report(out)
-    return merged
+    return merge_shards(out)
 
 
-def evaluate(cfg: EvalConfig, *, progress: bool = True, report: bool = True) -> dict[str, Any]:
-    """Run ``cfg`` (this process's share), then merge and report when every rank is done."""
-    evaluator = Evaluator(cfg, progress=progress)
-    summary = evaluator.run()
-    merged = finish_run(cfg.out, evaluator.world, evaluator.rank, report=report)
+def evaluate(
+    cfg: EvalConfig, *, progress: bool = True, report: Callable[[Path], Any] | None = None
+) -> dict[str, Any]:
+    """Run ``cfg`` (this process's share), merge when every rank is done, then call ``report`` with the
+    results folder (e.g. :func:`freeaction.report.build_report`; None or False: no report)."""
+    with Evaluator(cfg, progress=progress) as evaluator:
+        summary = evaluator.run()
+        merged = finish_run(cfg.out, evaluator.world, evaluator.rank)
+    if merged and report:
+        report(Path(cfg.out))
     summary["merged"] = str(merged) if merged else None
     return summary

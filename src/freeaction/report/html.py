@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from freeaction.report.summary import DIVERSITY, METRICS
-from freeaction.report.tables import table_rows
+from freeaction.report.tables import failure_notes, table_rows
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1200px; color: #222; }
@@ -58,6 +58,8 @@ def render_html(summary: dict[str, Any], out: Path, plots: list[Path], videos: l
         if any(m in p["metrics"] for m in DIVERSITY):
             parts.append("<h3>Diversity across seeds</h3>")
             parts.append(_table(*table_rows(summary, name, DIVERSITY)))
+        for note in failure_notes(summary, name):
+            parts.append(f"<p class='note'><b>Failed:</b> {html.escape(note)}</p>")
     if videos:
         parts.append(
             "<h2>Videos</h2><p class='note'>Best, median and worst clips by the paired difference "

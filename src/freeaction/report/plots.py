@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from freeaction.eval.runner import slug  # noqa: E402
+from freeaction.eval.results_folder import slug  # noqa: E402
 from freeaction.report.tables import LABELS  # noqa: E402
 
 FIG_METRICS = ["psnr", "ssim", "psnr_color", "latent_l2", "idm_error", "ee_error"]

@@ -6,7 +6,7 @@ Shape::
      "protocols": {
         "short": {
           "metrics": ["psnr", "ssim", "latent_l2", "idm_error", ...],
-          "methods": {"freeaction": {"psnr": {"mean", "std", "n_clips"}, ...}, ...},
+          "methods": {"freeaction": {"psnr": {"mean", "std", "n_clips"[, "n_failed", "failed_clips"]}}},
           "comparisons": {"freeaction": {"psnr": {diff, ci_low, ci_high, frac_improved, ...}}},
           "reference": {"idm_error": {...}, "vae_psnr": {...}},          # floors on real video
           "distribution": {"fvd": {"freeaction": 123.4, ...}, "fid": {...}}
@@ -16,14 +16,12 @@ Shape::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from freeaction.eval.results import load_results
-from freeaction.eval.runner import REAL, RUN_FILE, slug
+from freeaction.eval.results_folder import feature_folder, load_results, read_run
 from freeaction.eval.statistics import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, compare, summarize
 
 FORMAT = "freeaction-eval-results/1"
@@ -33,15 +31,6 @@ METRICS = {
 }
 DIVERSITY = ["diversity_pixel_std", "diversity_latent_l2"]
 REFERENCE = ["idm_error", "ee_error", "ee_missing", "vae_psnr", "vae_ssim", "vae_psnr_color"]
-
-
-def read_run(out: str | Path) -> dict[str, Any]:
-    path = Path(out) / RUN_FILE
-    if not path.is_file():
-        from freeaction.errors import InputError
-
-        raise InputError(f"{out}: no {RUN_FILE} (not a results folder of freeaction evaluate)")
-    return json.loads(path.read_text())
 
 
 def _reference(rows: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
@@ -67,19 +56,36 @@ def _distribution(out: Path, protocol: str, methods: list[str]) -> dict[str, dic
 
     result: dict[str, dict[str, float]] = {}
     for kind in ("fvd", "fid"):
-        root = out / "features" / kind / protocol
-        real_files = sorted((root / REAL).glob("*.npy"))
+        real_files = sorted(feature_folder(out, kind, protocol, None).glob("*.npy"))
         if len(real_files) < 1:
             continue
         real = np.concatenate([np.load(p) for p in real_files])
         for m in methods:
-            files = sorted((root / slug(m)).glob("*.npy"))
+            files = sorted(feature_folder(out, kind, protocol, m).glob("*.npy"))
             if not files:
                 continue
             gen = np.concatenate([np.load(p) for p in files])
             if len(gen) >= 2 and len(real) >= 2:
                 result.setdefault(kind, {})[m] = frechet_distance(gen, real)
     return result
+
+
+def failed(row: dict[str, Any], metric: str) -> bool:
+    """Did ``metric`` fail (NaN/inf) in this row? Named in its ``failed`` list, or, in rows written
+    without that list, a sample row holding null for it."""
+    return metric in row.get("failed", ()) or (row["kind"] == "sample" and metric in row and row[metric] is None)
+
+
+def metric_summary(rows: list[dict[str, Any]], protocol: str, method: str, metric: str) -> dict[str, Any] | None:
+    """Mean, std and clip count over the clips that have the metric (:func:`summarize`), plus, when some
+    samples failed to give it, ``n_failed`` (rows) and ``failed_clips``."""
+    s = summarize(rows, protocol, method, metric)
+    bad = sorted({r["clip"] for r in rows if r["protocol"] == protocol and r.get("method") == method
+                  and failed(r, metric)})
+    if not bad:
+        return s
+    n = sum(1 for r in rows if r["protocol"] == protocol and r.get("method") == method and failed(r, metric))
+    return {**(s or {"mean": None, "std": None, "n_clips": 0}), "n_failed": n, "failed_clips": bad}
 
 
 def compute_summary(out: str | Path) -> dict[str, Any]:
@@ -112,14 +118,14 @@ def compute_summary(out: str | Path) -> dict[str, Any]:
             m
             for m in METRICS[protocol] + DIVERSITY
             if any(
-                r["protocol"] == protocol and isinstance(r.get(m), int | float)
+                r["protocol"] == protocol and (isinstance(r.get(m), int | float) or failed(r, m))
                 for r in rows
                 if r["kind"] != "reference"
             )
         ]
         p: dict[str, Any] = {"metrics": metrics, "methods": {}, "comparisons": {}}
         for m in order:
-            p["methods"][m] = {k: summarize(rows, protocol, m, k) for k in metrics}
+            p["methods"][m] = {k: metric_summary(rows, protocol, m, k) for k in metrics}
             if m != baseline:
                 comps = {}
                 for k in metrics:

@@ -64,7 +64,24 @@ def cell(protocol: dict[str, Any], method: str, metric: str, baseline: str) -> s
         ci = "" if c["ci_low"] is None else f" [{fmt(c['ci_low'], metric, True)}, {fmt(c['ci_high'], metric, True)}]"
         better = "" if c["frac_improved"] is None else f", {100 * c['frac_improved']:.0f}% better"
         text += f" ({fmt(c['diff'], metric, True)}{ci}{better})"
+    if s.get("n_failed"):
+        text += f" ⚠ {s['n_failed']} failed"
     return text
+
+
+def failure_notes(summary: dict[str, Any], protocol_name: str) -> list[str]:
+    """One line per (method, metric) with failed (NaN/inf) samples: how many, on which clips."""
+    notes = []
+    for method, metrics in summary["protocols"][protocol_name]["methods"].items():
+        for metric, s in metrics.items():
+            if s and s.get("n_failed"):
+                clips = s["failed_clips"]
+                shown = ", ".join(clips[:5]) + (f" and {len(clips) - 5} more" if len(clips) > 5 else "")
+                notes.append(
+                    f"{method}, {LABELS.get(metric, metric)}: {s['n_failed']} sample(s) failed (NaN/inf) on "
+                    f"{len(clips)} clip(s) ({shown}); the cell's mean is over the other {s['n_clips']} clip(s)"
+                )
+    return notes
 
 
 def table_rows(summary: dict[str, Any], protocol_name: str, metrics: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -119,6 +136,8 @@ def markdown_report(summary: dict[str, Any]) -> str:
         parts += ["", f"## {name} protocol ({n} {unit})", "", markdown_table(*table_rows(summary, name, METRICS[name]))]
         if any(m in p["metrics"] for m in DIVERSITY):
             parts += ["", f"Diversity across seeds ({name})", "", markdown_table(*table_rows(summary, name, DIVERSITY))]
+        for note in failure_notes(summary, name):
+            parts += ["", f"Failed: {note}"]
     sweep = summary.get("sweep") or {}
     for note in sweep.get("notes", []):
         parts += ["", f"Note: {note}"]

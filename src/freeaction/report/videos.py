@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from freeaction.eval.runner import TRUTH, slug
+from freeaction.eval.results_folder import slug, video_path
 from freeaction.files import atomic_path
 
 MAX_PANELS = 6  # ground truth + up to 5 methods
@@ -41,7 +41,7 @@ def ranked_clips(summary: dict[str, Any], out: Path, protocol: str = "short") ->
     have = [
         (sign * d, clip)
         for d, clip in zip(c["differences"], c["clips"], strict=True)
-        if (out / "videos" / protocol / slug(clip) / f"{TRUTH}.mp4").is_file()
+        if video_path(out, protocol, clip, None).is_file()
     ]
     if not have:
         return []
@@ -55,12 +55,12 @@ def ranked_clips(summary: dict[str, Any], out: Path, protocol: str = "short") ->
     return result
 
 
-def panel_methods(summary: dict[str, Any], clip_dir: Path) -> list[str]:
+def panel_methods(summary: dict[str, Any], out: Path, protocol: str, clip: str) -> list[str]:
     """Methods to show for a clip: baseline, highlight, then the rest in order, as saved."""
     order = [summary["baseline"], highlight_method(summary)] + list(summary["methods"])
     seen: list[str] = []
     for m in order:
-        if m and m not in seen and (clip_dir / f"{slug(m)}.mp4").is_file():
+        if m and m not in seen and video_path(out, protocol, clip, m).is_file():
             seen.append(m)
     return seen[: MAX_PANELS - 1]
 
@@ -92,9 +92,8 @@ def comparison_videos(summary: dict[str, Any], out: Path, folder: Path) -> list[
     result = []
     for protocol in ("short", "long"):
         for label, clip, diff in ranked_clips(summary, out, protocol):
-            clip_dir = out / "videos" / protocol / slug(clip)
-            methods = panel_methods(summary, clip_dir)
-            paths = [clip_dir / f"{TRUTH}.mp4"] + [clip_dir / f"{slug(m)}.mp4" for m in methods]
+            methods = panel_methods(summary, out, protocol, clip)
+            paths = [video_path(out, protocol, clip, m) for m in (None, *methods)]
             target = folder / f"{protocol}_{label}_{slug(clip)}.mp4"
             side_by_side(paths, target)
             result.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return over
 
 
+def shown(path: str | Path) -> str:
+    """A path as printed: normalised (``configs/results/../../runs/x`` reads ``runs/x``)."""
+    return os.path.normpath(path)
+
+
 def _merge_only(args: argparse.Namespace) -> int:
     from freeaction.config_files import read_mapping
-    from freeaction.eval.results import merge_shards, shard_files
+    from freeaction.eval.results_folder import merge_shards, shard_files
 
     out = args.out
     if out is None:
@@ -31,24 +37,35 @@ def _merge_only(args: argparse.Namespace) -> int:
     if not shard_files(out):
         raise InputError(f"{out}: no result shards to merge (run freeaction evaluate first)")
     merged = merge_shards(out)
-    print(f"merged -> {merged}")
+    print(f"merged -> {shown(merged)}")
     if not args.no_report:
         from freeaction.report import build_report
 
         build_report(out)
-        print(f"report -> {Path(out) / 'index.html'}")
+        print(f"report -> {shown(Path(out) / 'index.html')}")
     return 0
 
 
 def _run(cfg: Any, args: argparse.Namespace) -> int:
+    """Evaluate; print what was done, then the table (or where the rows are)."""
     from freeaction.eval.runner import evaluate
+    from freeaction.report import build_report
 
-    summary = evaluate(cfg, progress=not args.no_progress, report=not args.no_report)
-    print(json.dumps(summary))
-    if summary["merged"] and not args.no_report:
-        print(f"report -> {Path(cfg.out) / 'index.html'}")
-    elif not summary["merged"]:
+    summary = evaluate(cfg, progress=not args.no_progress, report=None if args.no_report else build_report)
+    rank = f" (rank {summary['rank']} of {summary['world_size']})" if summary["world_size"] > 1 else ""
+    print(f"evaluated {summary['units']} clip-method units, {summary['samples']} samples, "
+          f"in {summary['seconds']:.0f} s{rank}")
+    if summary["failed_rows"]:
+        print(f"warning: {summary['failed_rows']} result rows have a NaN or infinite metric; the table counts "
+              "them as failed")
+    if not summary["merged"]:
         print("this rank is done; the results are merged when every rank is (or run with --merge)")
+    elif args.no_report:
+        print(f"results -> {shown(summary['merged'])}")
+    else:
+        print()
+        print((Path(cfg.out) / "table.md").read_text(encoding="utf-8"))
+        print(f"report -> {shown(Path(cfg.out) / 'index.html')}")
     return 0
 
 

@@ -1,0 +1,97 @@
+"""Measuring one generated clip against its truth, and the truth against itself (the floors).
+
+The metric definitions live in :mod:`~freeaction.eval.metrics` (PSNR, SSIM, Latent L2),
+:mod:`~freeaction.eval.effector` (effector error) and :mod:`~freeaction.eval.inverse_dynamics`
+(IDM error); this module says which of them one clip gets:
+
+- :func:`sample_metrics`: a generated clip (latents, and frames when there is a VAE) against the
+  true clip: Latent L2, PSNR/SSIM (short) or colour PSNR per frame (long), IDM error, effector
+  error;
+- :func:`reference_metrics`: the same measuring tools on the real clip (what a perfect model
+  would get) and the VAE's own reconstruction PSNR/SSIM;
+- :func:`effector_by_frame`: the effector error frame by frame (``freeaction quality``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from freeaction.errors import InputError
+from freeaction.eval.clips import TestClip
+from freeaction.eval.effector import EffectorTrack
+from freeaction.eval.frechet import FeatureExtractor
+from freeaction.eval.inverse_dynamics import IDMNet, load_idm
+from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
+
+
+def load_tools(
+    idm: str | None, fvd_weights: str | None, fid_weights: str | None, *, action_dim: int, has_vae: bool,
+    device: str, source: str = "options",
+) -> tuple[IDMNet | None, dict[str, FeatureExtractor]]:
+    """The inverse-dynamics model (action adherence) and the FVD/FID feature networks asked for."""
+    model = None
+    if idm:
+        model = load_idm(idm, device)
+        if model.config.action_dim != action_dim:
+            raise InputError(f"{source}: 'idm' {idm} predicts {model.config.action_dim}-D actions; "
+                             f"the model takes {action_dim}-D")
+    extractors = {}
+    for kind, path in (("fvd", fvd_weights), ("fid", fid_weights)):
+        if path:
+            if not has_vae:
+                raise InputError(f"{source}: {kind} needs decoded frames: set 'vae'")
+            extractors[kind] = FeatureExtractor(path, kind, device)
+    return model, extractors
+
+
+def frame_metrics(frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None) -> dict[str, Any]:
+    """Metrics that read a video's frames: adherence (IDM error), effector error."""
+    out: dict[str, Any] = {}
+    if frames is None:
+        return out
+    if idm is not None:
+        out["idm_error"] = idm.error(frames, clip.actions.numpy())
+    if clip.track is not None:
+        out.update(clip.track.error(frames, clip.start))
+    return out
+
+
+def sample_metrics(
+    latents: torch.Tensor, frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None
+) -> dict[str, Any]:
+    """Every per-sample metric of one generated clip (``frames`` None: no VAE, latents only)."""
+    if clip.ref.protocol == "short":
+        metrics: dict[str, Any] = short_metrics(latents, clip.latents, frames, clip.frames)
+    else:
+        metrics = long_metrics(latents, clip.latents, frames, clip.frames)
+    metrics.update(frame_metrics(frames, clip, idm))
+    return metrics
+
+
+def reference_metrics(clip: TestClip, reconstruction: np.ndarray, idm: IDMNet | None) -> dict[str, Any]:
+    """Floors on the real clip: IDM / effector error of the real frames and the VAE's reconstruction
+    PSNR/SSIM (short) or colour PSNR (long) of its decoded true latents."""
+    row = frame_metrics(clip.frames, clip, idm)
+    if clip.ref.protocol == "short":
+        row["vae_psnr"] = float(psnr_per_frame(reconstruction, clip.frames).mean())
+        row["vae_ssim"] = float(ssim_per_frame(reconstruction, clip.frames).mean())
+    else:
+        row["vae_psnr_color"] = float(psnr_per_frame(reconstruction, clip.frames, gray=False).mean())
+    return row
+
+
+def effector_by_frame(track: EffectorTrack, frames: np.ndarray, truth: np.ndarray, start: int) -> dict[str, Any]:
+    """The effector in generated ``frames`` vs the truth: ``ee_error``/``ee_missing`` over frames 1..n,
+    the same by frame index, the locator's own error on the real frames (``ee_error_truth``) and the
+    distance to where the locator finds it in the real frames (``ee_error_vs_real_frames``)."""
+    found, real = track.locate_all(frames), track.locate_all(truth)
+    row: dict[str, Any] = dict(track.error(frames, start, found))
+    row["ee_error_by_frame"] = track.frame_errors(frames, start, found)
+    row["ee_missing_by_frame"] = [int(pos is None) for pos in found]
+    row["ee_error_truth"] = track.error(np.asarray(truth), start, real)["ee_error"]
+    pairs = [np.hypot(*(a - b)) for a, b in zip(found, real, strict=True) if a is not None and b is not None]
+    row["ee_error_vs_real_frames"] = float(np.mean(pairs)) if pairs else float("nan")
+    return row
