@@ -440,7 +440,7 @@ Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_ev
 ## Data
 
 `freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size {spec['size'][0]}x{spec['size'][1]}`
-(seed 0; splits 80/10/10 by episode). Actions are scaled by the SPEC's scaler before the model sees them;
+(seed 0; splits 80/10/10 by episode). Actions are scaled to model space (docs/method.md §1) before the model sees them;
 `mu_act` (mean m(a) over the training windows of {mc.num_frames - 1} actions) is stored with the weights.
 
 ## Model

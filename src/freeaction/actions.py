@@ -1,5 +1,5 @@
 """Action scaling, shared by the data readers: model-space actions are raw actions times a
-per-dimension scaler (SPEC 1), 20 for every delta dimension and 1 for an absolute gripper state.
+per-dimension scaler (docs/method.md §1), 20 for every delta dimension and 1 for an absolute gripper state.
 
 m(a) and -a live in :mod:`freeaction.method.actions`.
 """
@@ -13,7 +13,7 @@ GRIPPER_SCALE = 1.0
 
 
 def action_scaler(action_dim: int) -> np.ndarray:
-    """SPEC 1 scaler: 2-D (Language-Table) -> [20, 20]; 7-D (RT-1/Bridge) -> [20]*6 + [1]."""
+    """model-space scaler (docs/method.md §1): 2-D (Language-Table) -> [20, 20]; 7-D (RT-1/Bridge) -> [20]*6 + [1]."""
     if action_dim == 7:
         return np.array([DELTA_SCALE] * 6 + [GRIPPER_SCALE], dtype=np.float32)
     return np.full(action_dim, DELTA_SCALE, dtype=np.float32)

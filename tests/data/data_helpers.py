@@ -23,7 +23,7 @@ def random_poses(rng: np.random.Generator, t: int) -> tuple[np.ndarray, np.ndarr
 
 
 def scipy_actions(states: np.ndarray, gripper: np.ndarray) -> np.ndarray:
-    """SPEC 5 actions computed independently with scipy (extrinsic xyz = Rz Ry Rx)."""
+    """docs/method.md §5 actions computed independently with scipy (extrinsic xyz = Rz Ry Rx)."""
     R = Rotation.from_euler("xyz", states[:, 3:6])
     out = []
     for k in range(1, len(states)):

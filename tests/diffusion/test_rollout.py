@@ -1,4 +1,4 @@
-"""Long autoregressive rollouts (SPEC 1): chunking, padding, context hand-over, streaming."""
+"""Long autoregressive rollouts (docs/method.md §1): chunking, padding, context hand-over, streaming."""
 
 from __future__ import annotations
 

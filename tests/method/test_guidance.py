@@ -1,4 +1,4 @@
-"""Guidance equations (SPEC 3.1) against hand-computed cases, and the batched negative branch."""
+"""Guidance equations (docs/method.md §3.1) against hand-computed cases, and the batched negative branch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Initial noise (SPEC 3.2): exact truncated normal, tau(a) hand-computed, reproducible from seeds."""
+"""Initial noise (docs/method.md §3.2): exact truncated normal, tau(a) hand-computed, reproducible from seeds."""
 
 from __future__ import annotations
 

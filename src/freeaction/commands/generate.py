@@ -203,7 +203,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--action-space",
         choices=["raw", "model"],
         default="raw",
-        help="raw: robot units, multiplied by the SPEC scaler (x20 deltas, x1 gripper); model: as given",
+        help="raw: robot units, multiplied by the model-space scaler (x20 deltas, x1 gripper); model: as given",
     )
     p.add_argument("--out", required=True, help="output .mp4")
     p.add_argument("--frames-dir", default=None, help="also write every frame as PNG here")

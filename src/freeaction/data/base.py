@@ -4,7 +4,7 @@ A reader indexes its episodes once (metadata only, no video decoding) and expose
 
 - ``len(ds)`` / ``ds[k]`` -> :class:`Clip`: window ``k`` of ``num_frames`` frames
   (``num_frames - 1`` actions). Windows start every ``stride`` frames: every frame for the
-  training split, every 16 frames otherwise (IRASim's ``val_start_frame_interval``, SPEC 4).
+  training split, every 16 frames otherwise (IRASim's ``val_start_frame_interval``, docs/method.md §4).
 - ``ds.episode(i)`` / ``ds.episodes()`` -> a whole episode as one :class:`Clip` (long rollouts).
 - ``ds.episode_actions(i)``: the model-space actions of episode ``i`` without touching any
   video, which is what the statistics need.

@@ -4,7 +4,7 @@ A *clip* is what a world model is asked to continue: a context frame plus the ac
 follow it, with the true frames (and, where available, the pre-encoded latents) to compare
 against. An *episode* is the same thing over a whole recorded trajectory.
 
-Conventions (SPEC 1):
+Conventions (docs/method.md §1):
 - ``actions[i]`` is the model-space action (raw action times the per-dimension scaler) that
   drives frame ``i`` to frame ``i + 1``; so ``len(frames) == len(actions) + 1``.
 - ``frames`` are RGB uint8, (n + 1, H, W, 3); frame 0 is the context frame.

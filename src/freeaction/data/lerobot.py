@@ -100,7 +100,7 @@ class LeRobotDataset(ClipDataset):
         camera: video or image feature key (``observation.images.X`` or just ``X``); default the
             first video feature in ``info["features"]``, else the first image feature.
         action_key: the action column (default ``action``).
-        scaler: per-dimension scaler to model space; default SPEC 1 (for 2-D/7-D actions).
+        scaler: per-dimension scaler to model space; default docs/method.md §1's (2-D/7-D actions).
         tolerance_s: largest allowed gap between a wanted timestamp and a decoded frame.
     """
 

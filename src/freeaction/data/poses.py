@@ -1,4 +1,4 @@
-"""End-effector poses to 7-D actions (SPEC 5), vectorised over an episode.
+"""End-effector poses to 7-D actions (docs/method.md §5), vectorised over an episode.
 
 A pose is xyz + roll/pitch/yaw with R = Rz(yaw) Ry(pitch) Rx(roll). The action that drives
 frame k-1 to frame k is

@@ -18,7 +18,7 @@ Episode ids are the record's own (``episode_metadata/episode_id``, else
 ``language_table`` spec has no episode-level feature at all) is named ``<shard file>#<record>``.
 
 Actions are the dataset's own commands (RT-1/Bridge: deltas, not the pose differences IRASim
-derives from ``state``), times the SPEC 1 scaler unless ``scaler`` is given; the stored values
+derives from ``state``), times the model-space scaler (docs/method.md §1) unless ``scaler`` is given; the stored values
 are kept as well (``episode_raw_actions``), so converters write them bit for bit. Step k's action
 drives frame k to k + 1, so an episode of T steps yields T frames and T - 1 actions. Shards
 are found as ``*.tfrecord*`` under the root; the split comes from TFDS's file naming
@@ -155,7 +155,7 @@ class RLDSDataset(ClipDataset):
         root: a directory of shards (searched recursively) or a single shard file.
         split: TFDS split name in the shard file names (``train``, ``val``, ``test``, ...).
         layout: one of ``LAYOUTS`` or None to detect it from the first record.
-        scaler: per-dimension action scaler; default SPEC 1 ([20]*6+[1] for 7-D, 20 otherwise).
+        scaler: per-dimension action scaler; default docs/method.md §1's ([20]*6+[1] for 7-D, 20 else).
         skip_bad: leave out bad records (recorded in ``skipped``) instead of raising. A
             truncated record or bad length checksum ends its shard (the framing is lost).
     """

@@ -1,4 +1,4 @@
-"""Dataset action statistics, above all ``mu_act`` = mean of m(a) over the training clips (SPEC 3.2).
+"""Dataset action statistics, above all ``mu_act`` = mean of m(a) over the training clips (docs/method.md §3.2).
 
 ``compute_stats`` works from each reader's ``episode_actions`` (for the IRASim layout: the
 annotation JSON alone, no video is decoded), forms every training window of ``num_frames - 1``

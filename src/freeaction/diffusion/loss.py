@@ -1,4 +1,4 @@
-"""The training loss of the world model: epsilon prediction with a clean first frame (SPEC 2).
+"""The training loss of the world model: epsilon prediction with a clean first frame (docs/method.md §2).
 
     t, noise, null = draw_step(generator, tuple(x0.shape), null_prob)
     loss = diffusion_loss(model, x0, actions, t, noise, null, min_snr_gamma=5.0, moving_weight=3.0)

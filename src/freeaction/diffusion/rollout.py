@@ -1,4 +1,4 @@
-"""Short and long (autoregressive) rollouts over whole trajectories (SPEC 1).
+"""Short and long (autoregressive) rollouts over whole trajectories (docs/method.md §1).
 
 A long trajectory is generated in chunks of ``num_frames - 1`` actions; the last generated
 latent of a chunk is the context frame of the next. The final partial chunk is padded by

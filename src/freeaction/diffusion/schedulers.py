@@ -1,4 +1,4 @@
-"""Diffusers schedulers configured for IRASim's diffusion (SPEC 2).
+"""Diffusers schedulers configured for IRASim's diffusion (docs/method.md §2).
 
 1000 training steps, linear betas 1e-4 to 0.02, epsilon prediction. ``"pndm"`` is IRASim's own
 sampler exactly: diffusers' PNDM with the PRK warm-up (50 inference steps = 59 model calls),

@@ -1,4 +1,4 @@
-"""Per-clip video metrics of the evaluation protocol (SPEC 4), IRASim's with its defects fixed.
+"""Per-clip video metrics of the evaluation protocol (docs/method.md §4), IRASim's with its defects fixed.
 
 Short protocol (1 context frame + 15 generated frames):
 

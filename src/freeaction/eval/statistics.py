@@ -1,4 +1,4 @@
-"""Paired comparisons with bootstrap confidence intervals (SPEC 4: never just two means).
+"""Paired comparisons with bootstrap confidence intervals (docs/method.md §4: never just two means).
 
 For a method M, the baseline B (unguided by default) and a metric:
 

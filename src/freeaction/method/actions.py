@@ -1,6 +1,6 @@
 """m(a) and -a: the two things FreeAction computes from an action chunk.
 
-- ``magnitude`` is m(a) (SPEC 3): by default the L2 norm of the whole flattened model-space
+- ``magnitude`` is m(a) (docs/method.md §3): by default the L2 norm of the whole flattened model-space
   chunk; ``"mean_step"`` is the mean of the per-step L2 norms. ``dims`` restricts either to
   chosen dimensions (e.g. the motion deltas without the gripper).
 - ``negate`` builds -a for the negative guidance branch; ``dims`` restricts the negation to

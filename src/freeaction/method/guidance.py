@@ -1,4 +1,4 @@
-"""What combines the model's predictions at each sampling step (SPEC 3.1), one class per variant.
+"""What combines the model's predictions at each sampling step (docs/method.md §3.1), one class per variant.
 
 Every variant has the same form, per sample::
 

@@ -1,4 +1,4 @@
-"""Initial noise x_T (SPEC 3.2), one class per variant: Gaussian, fixed-tau and FreeAction's
+"""Initial noise x_T (docs/method.md §3.2), one class per variant: Gaussian, fixed-tau and FreeAction's
 action-scaled truncation.
 
 Each is called as ``noise(shape, actions, generator)`` and returns the initial x_T of shape

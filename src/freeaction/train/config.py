@@ -1,7 +1,7 @@
 """Training configuration: IRASim's recipe by default, every hyper-parameter settable.
 
 A :class:`TrainConfig` comes from defaults, then a YAML or TOML file (``load_config``), then
-command-line flags (``merge``). The defaults are IRASim's (SPEC 2): epsilon MSE on frames
+command-line flags (``merge``). The defaults are IRASim's (docs/method.md §2): epsilon MSE on frames
 1..F-1 with the clean frame 0 in the input, t uniform over 1000 steps of linear betas
 1e-4..0.02, AdamW lr 1e-4 without weight decay, gradient clipping at 0.1, EMA 0.9999, the null
 condition replacing a sample's actions with probability 0.1. Options that are *off* by
