@@ -41,6 +41,12 @@ def test_shipped_names_resolve_and_missing_ones_are_explained(fake_assets, monke
     assert WorldModel.load("pusher-64").vae is not None  # the vae/ folder next to the weights
     with pytest.raises(CheckpointError, match="arm-64.*not in this installation.*available: \\['pusher-64'\\]"):
         load_model("arm-64")
+    from freeaction.vae import load_vae
+
+    shipped_vae = load_vae("pusher-64")  # a shipped name works wherever a VAE folder does
+    assert shipped_vae.config.scaling_factor == WorldModel.load("pusher-64").vae.config.scaling_factor
+    with pytest.raises(CheckpointError, match="VAE folder not found.*shipped model's name"):
+        load_vae(tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)  # a real folder of that name wins over the shipped model
     (tmp_path / "pusher-64").mkdir()
     with pytest.raises(CheckpointError, match="config.json|model.safetensors"):
