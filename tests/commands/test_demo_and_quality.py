@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -53,11 +54,14 @@ def test_shipped_names_resolve_and_missing_ones_are_explained(fake_assets, monke
         load_model("pusher-64")
 
 
-def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
+def test_demo_writes_videos_table_and_report(fake_assets, tmp_path, capsys):
     from freeaction.commands.demo import run_demo
     from freeaction.data.video import read_frames
 
-    result = run_demo(tmp_path / "demo", episodes=3, progress=False)
+    result = run_demo(tmp_path / "demo", episodes=3, progress=True)
+    # the bar moves per sampling step: 2 methods x 1 chunk (the stand-in's 16-frame window) x 3 DDIM steps
+    err = capsys.readouterr().err
+    assert "sampling ddim 3" in err and "6/6" in err.split("sampling ddim 3")[-1]
     table = result["table"].read_text()
     assert "unguided" in table and "freeaction" in table and "latent" in table.lower()
     assert result["html"].is_file() and "<video" in result["html"].read_text()
@@ -70,6 +74,23 @@ def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
     assert starts == {"0"}  # each episode's first 16 frames
     again = run_demo(tmp_path / "demo", episodes=3, progress=False)  # reuses episodes and finished clips
     assert again["table"].read_text() == table
+
+
+def test_demo_output_is_git_ignored(tmp_path):
+    import shutil
+    import subprocess
+
+    from freeaction.commands.demo import DEMO_OUT, add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert parser.parse_args(["demo"]).out == DEMO_OUT
+    repo = Path(__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    for where in (f"{DEMO_OUT}/videos/000000.mp4", f"src/{DEMO_OUT}/results/table.md"):
+        done = subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "--no-index", where])
+        assert done.returncode == 0, f"{where} is not git-ignored"
 
 
 def test_demo_samples_with_the_models_recommendation_unless_told(fake_assets, tmp_path, monkeypatch):
