@@ -13,7 +13,7 @@ is rolled out in chunks), with one sampler and one seed per clip:
   ``ee_error_by_frame`` / ``ee_missing_by_frame``, the error and the fraction of clips that lost
   the effector at each frame index (where along the clip the model drifts).
 
-The bar (issue 4): ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
+The bar: ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
 and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures.
 """
 
