@@ -51,6 +51,7 @@ def test_help_texts_cite_no_internal_tracker():
     for name, parser in _parsers(build_parser()):
         text = parser.format_help()
         assert not re.search(r"\bissue\s*#?\d", text, re.IGNORECASE), f"`{name} --help` cites an issue"
+        assert "SPEC" not in text, f"`{name} --help` cites the internal specification"
 
 
 def test_help_names_what_a_new_user_needs():

@@ -248,7 +248,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--action-space",
         choices=["raw", "model"],
         default="raw",
-        help="raw: robot units, multiplied by the SPEC scaler (x20 deltas, x1 gripper); model: as given. "
+        help="raw: robot units, multiplied by IRASim's scaler (x20 deltas, x1 gripper); model: as given. "
         "A warning names chunks whose m(a) is far outside the training statistics",
     )
     p.add_argument("--out", required=True, help="output .mp4")
