@@ -279,6 +279,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
+    from freeaction.train.export import portable_config
 
     spec = MODELS[name]
     ckpt = latest_checkpoint(train_run)
@@ -290,7 +291,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
         shutil.copytree(ckpt / "model", tmp, dirs_exist_ok=True)
         shutil.copytree(vae_run / "vae", tmp / "vae")
         records = stage_records(name, work)
-        config = json.loads((tmp / "config.json").read_text())
+        config = portable_config(json.loads((tmp / "config.json").read_text()))  # no machine paths
         config.setdefault("training", {})["stages"] = records
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         info = {"simulator": spec["simulator"], "size": spec["size"], "sampler": spec["sampler"],

@@ -223,3 +223,43 @@ def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, in
             "--out", tmp_path / "o.mp4", "--steps", "2", "--sampler", "ddim"]
     _expect_error(capsys, *base, *flags, match=match)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_actions_far_outside_the_training_statistics_are_flagged(tmp_path, checkpoint, inputs, capsys) -> None:
+    img, acts = inputs
+    np.save(tmp_path / "huge.npy", np.load(acts) * 100)  # metres given as centimetres
+    base = ["generate", "--checkpoint", checkpoint, "--image", img, "--sampler", "ddim", "--steps", "2",
+            "--no-progress"]
+    assert run(*base, "--actions", acts, "--out", tmp_path / "a.mp4") == 0
+    assert "warning" not in capsys.readouterr().err
+    assert run(*base, "--actions", tmp_path / "huge.npy", "--out", tmp_path / "b.mp4") == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "2 of 2 chunk(s) have m(a) far outside" in err and "compared with the checkpoint's action statistics: " \
+        "mu_act 2;" in err and "x mu_act." in err and "metres per step" in err
+
+
+def test_magnitude_warning_compares_with_mu_act_and_the_largest_m():
+    from freeaction.commands.generate import magnitude_warning
+
+    chunk = np.full((3, 2), 0.5, dtype=np.float32)  # m(a) = L2 of the chunk = sqrt(6) / 2 = 1.22
+    stats = {"mu_act": 1.0, "max": 2.0, "num_frames": 4, "magnitude": "l2", "dims": None}
+    assert magnitude_warning(chunk, stats, 3, "s") is None
+    assert "s: mu_act 1, largest 2;" in magnitude_warning(chunk * 2, stats, 3, "s")  # beyond the largest
+    assert "chunk 1 has m(a) 2.45 = 2.45 x mu_act" in magnitude_warning(chunk * 2, stats, 3, "s")
+    assert "5.51 x mu_act" in magnitude_warning(chunk * 4.5, {**stats, "max": None}, 3, "s")  # > 5 x mu_act
+    assert magnitude_warning(chunk * 4, {**stats, "max": None}, 3, "s") is None  # 4.9 x mu_act: no warning
+    assert magnitude_warning(chunk * 100, {**stats, "num_frames": 9}, 3, "s") is None  # another window length
+    assert magnitude_warning(chunk * 100, {"mu_act": None}, 3, "s") is None
+    # the statistics' own m(a): restricted to dimension 0, the same chunk measures 0.87
+    assert magnitude_warning(chunk * 2, {**stats, "dims": [0]}, 3, "s") is None
+
+
+def test_progress_moves_per_sampling_step_and_can_be_switched_off(tmp_path, checkpoint, inputs, capsys) -> None:
+    img, acts = inputs  # 20 actions = 2 chunks of the tiny model's window
+    base = ["generate", "--checkpoint", checkpoint, "--image", img, "--actions", acts, "--sampler", "ddim",
+            "--steps", "3"]
+    assert run(*base, "--out", tmp_path / "a.mp4") == 0
+    err = capsys.readouterr().err
+    assert "sampling 2 chunk(s)" in err and "6/6" in err
+    assert run(*base, "--out", tmp_path / "b.mp4", "--no-progress") == 0
+    assert "sampling" not in capsys.readouterr().err

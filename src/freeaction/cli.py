@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 
+from freeaction import __version__
 from freeaction.errors import FreeActionError
 from freeaction.runtime import tune_cpu_allocator
 
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="freeaction",
         description="Action-conditioned robot video world models with FreeAction guidance.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"freeaction {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(sub)
     return parser
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # a bare `freeaction`: the overview, not an error
+        parser.print_help()
+        return 0
     tune_cpu_allocator()
     try:
         result = args.func(args)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from freeaction.diffusion.rollout import rollout
-from freeaction.diffusion.sampler import SampleStats
+from freeaction.diffusion.sampler import SampleStats, StepCallback
 from freeaction.diffusion.schedulers import DEFAULT_STEPS
 from freeaction.errors import CheckpointError, InputError
 from freeaction.method import STANDARD_METHODS, Method, MuAct, resolve_method_mu_act
@@ -88,6 +88,11 @@ class WorldModel:
     @action_stats.setter
     def action_stats(self, stats: dict[str, Any] | None) -> None:
         self.set_action_stats(stats)
+
+    @property
+    def action_stats_source(self) -> str:
+        """Where :attr:`action_stats` come from, for messages."""
+        return self._stats_source if self._action_stats is not None else "the checkpoint's action statistics"
 
     def set_action_stats(self, stats: dict[str, Any] | None, source: str | None = None) -> None:
         """Use ``stats`` (e.g. a dataset's ``freeaction_stats.json``, named ``source`` in messages)
@@ -168,10 +173,13 @@ class WorldModel:
         keep: bool = True,
         progress: bool = False,
         stats: SampleStats | None = None,
+        callback: StepCallback | None = None,
     ) -> torch.Tensor | None:
         """One video: ``first`` is an RGB uint8 (H, W, 3) frame or a scaled latent (C, h, w);
         ``actions`` (L, A) are model-space. Returns (L + 1, C, h, w) latents (None if not ``keep``);
-        ``sink`` gets each new block of latents (k, C, h, w) as soon as it exists."""
+        ``sink`` gets each new block of latents (k, C, h, w) as soon as it exists; ``callback(i, t, x)``
+        runs after every sampling step of every chunk (progress: see
+        :func:`freeaction.diffusion.sampler.num_sampling_steps`)."""
         if isinstance(first, np.ndarray) and first.dtype == np.uint8:
             context = self.encode(first)
         else:
@@ -188,6 +196,7 @@ class WorldModel:
             keep=keep,
             progress=progress,
             stats=stats,
+            callback=callback,
         )
         return None if out is None else out[0]
 
@@ -204,6 +213,7 @@ class WorldModel:
         keep: bool = True,
         progress: bool = False,
         stats: SampleStats | None = None,
+        callback: StepCallback | None = None,
     ) -> torch.Tensor | None:
         """Batched :meth:`generate`: contexts (B, C, h, w) latents, actions (B, L, A), one seed per
         clip (a clip's result does not depend on what else is in the batch)."""
@@ -234,4 +244,5 @@ class WorldModel:
             generator=generators,
             autocast_dtype=self.autocast_dtype,
             stats=stats,
+            callback=callback,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -41,17 +42,26 @@ def test_shipped_names_resolve_and_missing_ones_are_explained(fake_assets, monke
     assert WorldModel.load("pusher-64").vae is not None  # the vae/ folder next to the weights
     with pytest.raises(CheckpointError, match="arm-64.*not in this installation.*available: \\['pusher-64'\\]"):
         load_model("arm-64")
+    from freeaction.vae import load_vae
+
+    shipped_vae = load_vae("pusher-64")  # a shipped name works wherever a VAE folder does
+    assert shipped_vae.config.scaling_factor == WorldModel.load("pusher-64").vae.config.scaling_factor
+    with pytest.raises(CheckpointError, match="VAE folder not found.*shipped model's name"):
+        load_vae(tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)  # a real folder of that name wins over the shipped model
     (tmp_path / "pusher-64").mkdir()
     with pytest.raises(CheckpointError, match="config.json|model.safetensors"):
         load_model("pusher-64")
 
 
-def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
+def test_demo_writes_videos_table_and_report(fake_assets, tmp_path, capsys):
     from freeaction.commands.demo import run_demo
     from freeaction.data.video import read_frames
 
-    result = run_demo(tmp_path / "demo", episodes=3, progress=False)
+    result = run_demo(tmp_path / "demo", episodes=3, progress=True)
+    # the bar moves per sampling step: 2 methods x 1 chunk (the stand-in's 16-frame window) x 3 DDIM steps
+    err = capsys.readouterr().err
+    assert "sampling ddim 3" in err and "6/6" in err.split("sampling ddim 3")[-1]
     table = result["table"].read_text()
     assert "unguided" in table and "freeaction" in table and "latent" in table.lower()
     assert result["html"].is_file() and "<video" in result["html"].read_text()
@@ -64,6 +74,23 @@ def test_demo_writes_videos_table_and_report(fake_assets, tmp_path):
     assert starts == {"0"}  # each episode's first 16 frames
     again = run_demo(tmp_path / "demo", episodes=3, progress=False)  # reuses episodes and finished clips
     assert again["table"].read_text() == table
+
+
+def test_demo_output_is_git_ignored(tmp_path):
+    import shutil
+    import subprocess
+
+    from freeaction.commands.demo import DEMO_OUT, add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert parser.parse_args(["demo"]).out == DEMO_OUT
+    repo = Path(__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    for where in (f"{DEMO_OUT}/videos/000000.mp4", f"src/{DEMO_OUT}/results/table.md"):
+        done = subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "--no-index", where])
+        assert done.returncode == 0, f"{where} is not git-ignored"
 
 
 def test_demo_samples_with_the_models_recommendation_unless_told(fake_assets, tmp_path, monkeypatch):

@@ -35,6 +35,26 @@ def test_shipped_model_is_small_loadable_and_documented(name):
     assert stats["mu_act"] > 0 and stats["num_frames"] == wm.config.num_frames  # mu_act per chunk of F-1
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_files_record_no_machine_paths(name):
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    def strings(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+        elif isinstance(value, str):
+            yield value
+
+    for path in (ASSETS / name).rglob("*.json"):
+        for text in strings(json.loads(path.read_text())):
+            assert not PurePosixPath(text).is_absolute() and not PureWindowsPath(text).is_absolute(), (path, text)
+    assert json.loads((ASSETS / name / "config.json").read_text())["training"]["dataset"] == "data"
+
+
 def test_names_cover_what_ships():
     assert set(SHIPPED) <= set(SHIPPED_MODELS)
 

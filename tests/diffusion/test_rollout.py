@@ -43,3 +43,20 @@ def test_real_rollout_streams_without_keeping(tiny_model) -> None:
     out = rollout(tiny_model, context, actions, sink=frames.append, keep=False, scheduler="ddim", num_steps=3)
     assert out is None and sum(f.shape[1] for f in frames) == 21
     assert torch.equal(frames[0][:, 0], context)
+
+
+def test_step_callbacks_see_every_step_of_every_chunk(tiny_model) -> None:
+    from freeaction.diffusion.rollout import num_chunks
+    from freeaction.diffusion.sampler import num_sampling_steps, observe_steps
+
+    context, actions = torch.zeros(1, 4, 8, 8), torch.zeros(1, 20, 2)
+    direct, observed = [], []
+    with observe_steps(lambda i, t, x: observed.append(t)):
+        rollout(tiny_model, context, actions, scheduler="ddim", num_steps=3, keep=False,
+                callback=lambda i, t, x: direct.append(i))
+    per_chunk = num_sampling_steps("ddim", 3)
+    assert per_chunk == 3 and num_chunks(20, 15) == 2
+    assert direct == [0, 1, 2, 0, 1, 2] and len(observed) == num_chunks(20, 15) * per_chunk
+    rollout(tiny_model, context, actions[:, :5], scheduler="ddim", num_steps=3, keep=False)
+    assert len(observed) == 6  # the observer is gone after its block
+    assert num_sampling_steps("pndm", 50) == 59  # PNDM's warm-up steps count

@@ -86,3 +86,31 @@ def test_missing_optional_dependency_message(monkeypatch):
     monkeypatch.setattr(sim.importlib, "import_module", fake_import)
     with pytest.raises(sim.MissingDependencyError, match=r"pip install 'freeaction\[arm\]'"):
         sim.load_kind("arm")
+
+
+def test_small_datasets_get_every_split():
+    for n in range(3, 12):
+        splits = sim.assign_splits(n)
+        assert set(splits) == set(sim.SPLITS), (n, splits)
+    assert sim.assign_splits(4) == ["train", "train", "test", "val"]
+    assert sim.assign_splits(2) == ["train", "train"]  # too few for three splits
+    assert sim.assign_splits(5, (0.0, 0.0, 1.0)) == ["test"] * 5  # an empty fraction stays empty
+
+
+def test_large_datasets_keep_their_splits():
+    # the assignment datasets of 9 or more episodes were made with: split_of, episode by episode
+    for n in (9, 100, 1000):
+        assert sim.assign_splits(n) == [sim.split_of(i) for i in range(n)]
+    hundred = sim.assign_splits(100)
+    assert {s: hundred.count(s) for s in sim.SPLITS} == {"train": 81, "val": 9, "test": 10}
+    assert [i for i, s in enumerate(hundred) if s == "test"][:4] == [8, 21, 29, 42]
+
+
+def test_four_episodes_have_a_test_split_and_grow_without_moving(tmp_path):
+    sim.make_dataset("pusher", tmp_path, 4, workers=1, progress=False, **SMALL)
+    ids = {s: sorted(p.stem for p in (tmp_path / "annotation" / s).glob("*.json")) for s in sim.SPLITS}
+    assert ids == {"train": ["000000", "000001"], "val": ["000003"], "test": ["000002"]}
+    more = sim.make_dataset("pusher", tmp_path, 5, workers=1, progress=False, **SMALL)
+    assert more["written"] == 1 and more["skipped"] == 4  # episode 2 stays in test
+    assert json.loads((tmp_path / "dataset.json").read_text())["complete"]
+    assert sorted(p.stem for p in (tmp_path / "annotation" / "test").glob("*.json")) == ["000002", "000004"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 import torch
@@ -47,6 +48,9 @@ def test_train_command_end_to_end(tmp_path, with_commands, capsys):
     out = capsys.readouterr().out
     assert "trained to step 2" in out and "action use" in out and "mu_act" in out
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    exported = (tmp_path / "run" / "model" / "config.json").read_text()
+    assert str(tmp_path) not in exported  # no machine paths in what the run hands on
+    assert json.loads(exported)["training"]["dataset"] == "data"
     # a different learning rate on the same run folder: refused with a message, exit status 2
     assert cli.main([*argv, "--lr", "0.5"]) == 2
     assert "lr: 0.0001 -> 0.5" in capsys.readouterr().err
@@ -57,3 +61,14 @@ def test_errors_name_the_culprit(tmp_path, with_commands, capsys):
     assert "missing: no such dataset" in capsys.readouterr().err
     assert cli.main(["encode", str(tmp_path), "--vae", str(tmp_path / "novae")]) == 2
     assert "not an IRASim-layout dataset" in capsys.readouterr().err
+
+
+def test_portable_config_keeps_names_not_machine_paths():
+    from freeaction.train.export import portable_config
+
+    config = {"action_stats": {"dataset": "/home/me/runs/pusher", "mu_act": 1.5, "dims": None},
+              "training": {"dataset": "C:\\runs\\arm", "stages": [{"note": "relative/path"}], "weights": "ema"}}
+    assert portable_config(config) == {
+        "action_stats": {"dataset": "pusher", "mu_act": 1.5, "dims": None},
+        "training": {"dataset": "arm", "stages": [{"note": "relative/path"}], "weights": "ema"},
+    }

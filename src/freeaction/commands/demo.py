@@ -6,7 +6,8 @@
 3. It writes ``OUT/videos/<episode>.mp4`` (ground truth | unguided | FreeAction, side by side),
    ``OUT/results/table.md`` (with paired bootstrap intervals) and ``OUT/results/index.html``.
 
-A second run into the same folder reuses the episodes and the finished clips.
+A second run into the same folder reuses the episodes and the finished clips. The default folder,
+``./freeaction-demo``, is git-ignored, so a demo run inside a checkout leaves ``git status`` clean.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 DEMO_SEED = 90_001  # the shipped models' training data used seed 0
 CLIP_FRAMES = 16  # the paper's short protocol: 1 context frame + 15 actions
+DEMO_OUT = "freeaction-demo"  # named in .gitignore
+METHODS = ("unguided", "freeaction")
 
 
 def simulate_test_clips(model: str, data: str | Path, episodes: int, seed: int = DEMO_SEED,
@@ -38,7 +41,7 @@ def simulate_test_clips(model: str, data: str | Path, episodes: int, seed: int =
 
 
 def run_demo(
-    out: str | Path = "freeaction-demo",
+    out: str | Path = DEMO_OUT,
     *,
     model: str = "pusher-64",
     episodes: int = 8,
@@ -49,10 +52,15 @@ def run_demo(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run the demo; returns ``{"out", "html", "table", "videos", "summary", "seconds"}``."""
+    from tqdm.auto import tqdm
+
+    from freeaction.diffusion.rollout import num_chunks
+    from freeaction.diffusion.sampler import num_sampling_steps, observe_steps
     from freeaction.errors import InputError
     from freeaction.eval import EvalConfig, evaluate
     from freeaction.eval.config import validate
     from freeaction.eval.results_folder import video_path
+    from freeaction.model import load_model
     from freeaction.report import build_report
     from freeaction.report.videos import side_by_side
     from freeaction.shipped import QUICK_SAMPLER, resolve_sampler, shipped_info, shipped_model_path
@@ -82,12 +90,17 @@ def run_demo(
         device=device,
         batch_size=episodes,
         protocols=["short"],
-        methods=["unguided", "freeaction"],
+        methods=list(METHODS),
         save_videos=episodes,
         bootstrap={"resamples": 2000, "confidence": 0.95, "seed": 0},
         source="freeaction demo",
     )
-    evaluate(validate(cfg), progress=progress, report=build_report)
+    # one batch of all episodes per method: the bar moves per sampling step of every chunk
+    window = load_model(checkpoint).config.num_frames - 1
+    total = len(METHODS) * num_chunks(CLIP_FRAMES - 1, window) * num_sampling_steps(sampler, steps)
+    with tqdm(total=total, desc=f"sampling {sampler} {steps}", unit="step", disable=not progress) as bar, \
+            observe_steps(lambda i, t, x: bar.update(1)):
+        evaluate(validate(cfg), progress=progress, report=build_report)
     say("[3/3] side-by-side videos: ground truth | unguided | FreeAction")
     videos = []
     for clip_dir in sorted((out / "results" / "videos" / "short").iterdir()):
@@ -124,7 +137,7 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", default="freeaction-demo", help="output folder (default: ./freeaction-demo)")
+    p.add_argument("--out", default=DEMO_OUT, help=f"output folder (default: ./{DEMO_OUT}, which git ignores)")
     p.add_argument("--model", default="pusher-64", help="shipped model: pusher-64 (default) or arm-64 (needs the "
                    "arm extra)")
     p.add_argument("--episodes", type=int, default=8, help="test episodes to simulate (default 8)")

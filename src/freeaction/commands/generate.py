@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from freeaction.actions import action_scaler
-from freeaction.diffusion.rollout import pad_chunk
+from freeaction.diffusion.rollout import num_chunks, pad_chunk
+from freeaction.diffusion.sampler import num_sampling_steps
 from freeaction.diffusion.schedulers import DEFAULT_STEPS, SCHEDULERS
 from freeaction.errors import InputError
 from freeaction.media import VideoWriter, read_actions, read_image
@@ -153,13 +156,49 @@ def chunk_summary(method: Method, actions: np.ndarray, window: int, most: int = 
     return lines
 
 
+FAR_FROM_MU = 5.0
+"""A chunk whose m(a) exceeds this many times the training clips' mu_act is flagged."""
+UNITS = (
+    "raw actions are robot units per step, multiplied by x20 (deltas) and x1 (7-D gripper state) unless "
+    "--action-space model: pusher / Language-Table actions are metres per step, [dx, dy] with x along image "
+    "columns (right) and y along image rows (down), about 0.02 m a step"
+)
+
+
+def magnitude_warning(actions: np.ndarray, stats: Mapping[str, Any] | None, window: int, source: str) -> str | None:
+    """A warning when the m(a) of some chunk of model-space ``actions`` lies far outside the training
+    clips' (above ``FAR_FROM_MU`` x their ``mu_act`` or above the largest m(a) recorded), else None.
+
+    m(a) is measured as ``stats`` were (their ``magnitude`` and ``dims``) over chunks of ``window``
+    actions; statistics made over another window length are not comparable and give no warning.
+    """
+    if not stats or stats.get("mu_act") is None or stats.get("num_frames") not in (None, window + 1):
+        return None
+    mu, top = float(stats["mu_act"]), stats.get("max")
+    a = torch.as_tensor(actions, dtype=torch.float32)
+    chunks = [pad_chunk(a[None, s : s + window], window) for s in range(0, len(a), window)]
+    m = [float(magnitude(c, stats.get("magnitude", "l2"), stats.get("dims"))) for c in chunks]
+    far = [i for i, v in enumerate(m) if v > FAR_FROM_MU * mu or (top is not None and v > float(top))]
+    if not far:
+        return None
+    worst = max(far, key=m.__getitem__)
+    largest = f", largest {float(top):.3g}" if top is not None else ""
+    return (
+        f"warning: {len(far)} of {len(m)} chunk(s) have m(a) far outside the training clips' (compared with "
+        f"{source}: mu_act {mu:.3g}{largest}; flagged above {FAR_FROM_MU:g} x mu_act or the largest): chunk "
+        f"{worst + 1} has m(a) {m[worst]:.3g} = {m[worst] / mu:.3g} x mu_act. The model never saw such actions: "
+        f"check their units ({UNITS})."
+    )
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         required=True,
         help="freeaction checkpoint folder/.safetensors, IRASim .pt file, or a shipped model name (pusher-64, arm-64)",
     )
-    p.add_argument("--vae", default=None, help="local diffusers AutoencoderKL folder (default: CHECKPOINT/vae)")
+    p.add_argument("--vae", default=None, help="local diffusers AutoencoderKL folder or a shipped model name "
+                   "(default: CHECKPOINT/vae)")
     p.add_argument("--num-heads", type=int, default=None, help="override: attention heads (IRASim files without args)")
     p.add_argument("--latent-size", type=int, nargs=2, metavar=("H", "W"), default=None, help="override: latent size")
     p.add_argument("--device", default="cpu")
@@ -198,12 +237,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     p.add_argument("--image", required=True, help="first frame (PNG/JPEG), RGB, the model's frame size")
     p.add_argument("--resize", action="store_true", help="resize the image to the model's frame size")
-    p.add_argument("--actions", required=True, help="actions (.npy, .json or .csv), one row per step")
+    p.add_argument(
+        "--actions",
+        required=True,
+        help="actions (.npy, .json or .csv), one row per step; pusher (2-D): [dx, dy] effector displacement in "
+        "metres per step, x along image columns (right), y along image rows (down), about 0.02 m a step; "
+        "arm (7-D): end-effector delta (metres, radians) + gripper state",
+    )
     p.add_argument(
         "--action-space",
         choices=["raw", "model"],
         default="raw",
-        help="raw: robot units, multiplied by the model-space scaler (x20 deltas, x1 gripper); model: as given",
+        help="raw: robot units, multiplied by the model-space scaler (x20 deltas, x1 gripper); model: as given. "
+        "A warning names chunks whose m(a) is far outside the training statistics",
     )
     p.add_argument("--out", required=True, help="output .mp4")
     p.add_argument("--frames-dir", default=None, help="also write every frame as PNG here")
@@ -214,6 +260,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help=f"inference steps (default: the recommended ones, else per sampler: {DEFAULT_STEPS})")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it moves per sampling step)")
     add_method_arguments(p)
     p.set_defaults(func=run)
 
@@ -243,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
     method, mu_act = wm.resolve(method)
     args.sampler, steps = resolve_sampler(args.checkpoint, args.sampler, args.steps, IRASIM_SAMPLER)
     window = wm.config.num_frames - 1
-    chunks = -(-len(actions) // window)
+    chunks = num_chunks(len(actions), window)
     print(
         f"freeaction generate: {len(actions)} actions ({chunks} chunk(s) of {window}), method {method.name}, "
         f"{args.sampler} {steps} steps, seed {args.seed}"
@@ -251,10 +298,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {method.describe()}" + (f" (mu_act from {mu_act.source})" if mu_act is not None else ""))
     for line in chunk_summary(method, actions, window):
         print(f"  {line}")
+    warning = magnitude_warning(actions, wm.action_stats, window, wm.action_stats_source)
+    if warning:
+        print(warning, file=sys.stderr)
     frames_dir = Path(args.frames_dir) if args.frames_dir else None
     if frames_dir:
         frames_dir.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(actions) + 1, desc="frames", unit="frame")
+    per_chunk = num_sampling_steps(args.sampler, steps)
+    bar = tqdm(total=chunks * per_chunk, desc=f"sampling {chunks} chunk(s)", unit="step", disable=args.no_progress)
     t0 = time.perf_counter()
     with VideoWriter(args.out, fps=args.fps) as writer:
 
@@ -265,10 +316,10 @@ def run(args: argparse.Namespace) -> int:
                 base = writer.frames_written - len(frames)
                 for i, frame in enumerate(frames):
                     Image.fromarray(frame).save(frames_dir / f"{base + i:06d}.png")
-            bar.update(len(frames))
 
         wm.generate(
-            image, actions, method=method, sampler=args.sampler, steps=steps, seed=args.seed, sink=sink, keep=False
+            image, actions, method=method, sampler=args.sampler, steps=steps, seed=args.seed, sink=sink, keep=False,
+            callback=lambda i, t, x: bar.update(1),
         )
     bar.close()
     info = {

@@ -20,6 +20,11 @@ from freeaction.diffusion.sampler import sample
 Sink = Callable[[torch.Tensor], None]
 
 
+def num_chunks(num_actions: int, chunk: int) -> int:
+    """How many chunks of ``chunk`` actions a rollout of ``num_actions`` actions samples."""
+    return -(-int(num_actions) // int(chunk))
+
+
 def pad_chunk(actions: torch.Tensor, length: int) -> torch.Tensor:
     """(B, k, A) with k <= length -> (B, length, A), padded by repeating the chunk's first action."""
     k = actions.shape[1]
@@ -44,7 +49,8 @@ def rollout(
 
     sink: called with each new block of frames (B, k, C, h, w), starting with the context frame.
     keep: also return the whole latent video (set False for long rollouts streamed to disk).
-    Other keyword arguments go to :func:`freeaction.diffusion.sampler.sample`.
+    Other keyword arguments go to :func:`freeaction.diffusion.sampler.sample` for every chunk
+    (a ``callback`` sees every step of every chunk: ``num_chunks * num_sampling_steps`` calls).
     """
     chunk = chunk or model.config.num_frames - 1
     B, L = actions.shape[:2]

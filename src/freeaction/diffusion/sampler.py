@@ -4,13 +4,18 @@ A plain function in the style of k-diffusion's samplers. Per step it asks the gu
 weight per sample; samples with a non-zero weight get their negative branch evaluated in the
 *same* batched forward pass as the conditional one. After every scheduler step the clean
 context frame is written back over frame 0 (IRASim's ``mask_frame_num = 1``).
+
+Progress: ``callback(i, t, x)`` runs after every step of one call; :func:`observe_steps` registers
+a callback for every step of every call made inside a ``with`` block, for a caller whose sampling
+runs deeper down (the demo's evaluation); :func:`num_sampling_steps` says how many steps a call makes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +24,30 @@ from tqdm.auto import tqdm
 from freeaction.diffusion.schedulers import fresh_copy, make_scheduler
 from freeaction.method.guidance import Guidance, NoGuidance, combine
 from freeaction.method.truncation import GaussianNoise, Generators, NoiseSampler
+
+StepCallback = Callable[[int, int, torch.Tensor], None]
+"""``callback(i, t, x)``: step ``i`` (from 0) at timestep ``t`` is done; ``x`` holds the latents."""
+
+_step_observers: ContextVar[tuple[StepCallback, ...]] = ContextVar("step_observers", default=())
+
+
+@contextlib.contextmanager
+def observe_steps(callback: StepCallback) -> Iterator[None]:
+    """Call ``callback(i, t, x)`` after every step of every :func:`sample` call made inside the block
+    (in this thread or task), whoever makes it; blocks nest."""
+    token = _step_observers.set((*_step_observers.get(), callback))
+    try:
+        yield
+    finally:
+        _step_observers.reset(token)
+
+
+def num_sampling_steps(scheduler: object | str, num_steps: int) -> int:
+    """The steps (model-call rounds) one :func:`sample` call makes: ``num_steps``, except for
+    schedulers that add warm-up steps (PNDM 50 makes 59)."""
+    sched = make_scheduler(scheduler) if isinstance(scheduler, str) else fresh_copy(scheduler)
+    sched.set_timesteps(num_steps)
+    return len(sched.timesteps)
 
 
 @dataclass
@@ -79,7 +108,7 @@ def sample(
     generator: Generators = None,
     autocast_dtype: torch.dtype | None = None,
     progress: bool = False,
-    callback: Callable[[int, int, torch.Tensor], None] | None = None,
+    callback: StepCallback | None = None,
     stats: SampleStats | None = None,
 ) -> torch.Tensor:
     """Generate the frames that follow ``context`` under ``actions``.
@@ -88,6 +117,7 @@ def sample(
     space; returns (B, n + 1, C, h, w) latents whose frame 0 is the context.
     scheduler: a diffusers scheduler (copied, never mutated) or a name (pndm, ddim, ddpm, dpm++).
     generator: one ``torch.Generator`` for the batch, or one per sample (reproducible per clip).
+    callback: called as ``callback(i, t, x)`` after each step (as are the :func:`observe_steps` ones).
     """
     if context.ndim == 5:
         context = context[:, 0]
@@ -116,6 +146,7 @@ def sample(
         eps = guided_epsilon(model, x_in, t.reshape(1).to(context.device), actions, guidance, autocast_dtype, stats)
         x = sched.step(eps, t, x, **step_kwargs, return_dict=False)[0]
         x[:, 0] = context
-        if callback is not None:
-            callback(i, int(t), x)
+        for observer in (callback, *_step_observers.get()):
+            if observer is not None:
+                observer(i, int(t), x)
     return x

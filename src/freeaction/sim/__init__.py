@@ -17,8 +17,10 @@ A simulator kind is a module (imported lazily, in the parent and in each worker)
 Dataset folder: ``annotation/``, ``videos/`` (see :mod:`freeaction.data.irasim_layout`) and a
 ``dataset.json`` manifest.
 Episode ``i`` has id ``f"{i:06d}"``; its split is a fixed function of ``i`` and the split
-fractions (a golden-ratio sequence, so adding episodes later never moves old ones). Runs resume:
-complete episodes (JSON present) are skipped, temporary files of a killed run are deleted.
+fractions (a golden-ratio sequence, :func:`split_of`), except in datasets so small that the sequence
+leaves a split with a non-zero fraction empty (:func:`assign_splits`). Runs resume: complete
+episodes (JSON present, in whichever split) are skipped, so adding episodes later never moves old
+ones; temporary files of a killed run are deleted.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "KINDS",
     "SPLITS",
     "MissingDependencyError",
+    "assign_splits",
     "episode_id",
     "episode_rng",
     "load_kind",
@@ -109,6 +112,29 @@ def split_of(index: int, split_fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> 
     if u < train + val:
         return "val"
     return "test"
+
+
+def assign_splits(episodes: int, split_fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> list[str]:
+    """The split of each of episodes 0..episodes-1: :func:`split_of`, except that with 3 or more
+    episodes every split with a non-zero fraction gets at least one.
+
+    The golden-ratio sequence reaches every split only after a few episodes (with the default
+    fractions the first test episode is number 8), so a small dataset would have an empty test
+    split. A split left empty takes the highest-numbered episode of the largest split (test first,
+    then val, then train). Datasets large enough for the sequence to fill every split are assigned
+    exactly as :func:`split_of` says. With fewer than 3 episodes some split must stay empty.
+    """
+    splits = [split_of(i, split_fractions) for i in range(int(episodes))]
+    if len(splits) < len(SPLITS):
+        return splits
+    wanted = [s for s, f in zip(SPLITS, _check_fractions(split_fractions), strict=True) if f > 0]
+    for missing in reversed(wanted):
+        if missing in splits:
+            continue
+        donor = max(SPLITS, key=splits.count)
+        last = max(i for i, s in enumerate(splits) if s == donor)
+        splits[last] = missing
+    return splits
 
 
 def load_kind(kind: str) -> ModuleType:
@@ -233,16 +259,14 @@ def make_dataset(
         clean_temp_files(root)
         write_text_atomic(root / MANIFEST, json.dumps({**settings, "complete": False}, indent=1))
         todo, skipped = [], 0
-        for i in range(int(episodes)):
-            split = split_of(i, fractions)
-            if episode_exists(root, split, episode_id(i)):
+        for i, split in enumerate(assign_splits(int(episodes), fractions)):
+            if _made(root, i):
                 skipped += 1
             else:
                 todo.append((module.__name__, str(root), i, int(seed), size, split, options))
         frames = _run(todo, int(workers), skipped, int(episodes), progress, kind)
         splits = count_episodes(root)
-        manifest = {**settings, "complete": all(
-            episode_exists(root, split_of(i, fractions), episode_id(i)) for i in range(int(episodes))),
+        manifest = {**settings, "complete": all(_made(root, i) for i in range(int(episodes))),
             "episodes": sum(splits.values()), "splits": splits,
             "annotation_pattern": annotation_relpath("{split}", "{episode_id}")}
         write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=1))
@@ -250,6 +274,12 @@ def make_dataset(
     return {"root": str(root), "written": len(todo), "skipped": skipped, "frames": frames,
             "seconds": seconds, "frames_per_second": frames / seconds if seconds > 0 else 0.0,
             "splits": splits}
+
+
+def _made(root: Path, index: int) -> bool:
+    """Whether episode ``index`` is complete in any split (a run with fewer episodes may have put
+    it in another split than :func:`assign_splits` would now; it stays there)."""
+    return any(episode_exists(root, split, episode_id(index)) for split in SPLITS)
 
 
 def _run(todo: list, workers: int, skipped: int, total: int, progress: bool, kind: str) -> int:

@@ -52,7 +52,8 @@ _MODEL_FLAGS: list[tuple[str, type, str]] = [
     ("--depth", int, "override the preset's number of blocks (even)"),
     ("--num-heads", int, "override the preset's attention heads"),
     ("--patch-size", int, "override the preset's patch size"),
-    ("--condition", str, "frame (Frame-Ada, IRASim's main variant) or video (Video-Ada)"),
+    ("--condition", str, "frame (Frame-Ada, IRASim's main variant), video (Video-Ada) or trajectory (per-frame "
+     "action + cumulative displacement; the shipped models' choice)"),
     ("--action-embedder", str, "mlp or linear (default: linear for 2-D actions, as IRASim)"),
 ]
 

@@ -2,8 +2,9 @@
 
 Latents are *scaled*: ``encode`` multiplies by the VAE's ``scaling_factor`` (0.13025 for the
 SDXL VAE), as IRASim's pre-encoded ``latent_videos`` are, and ``decode`` divides by it.
-Nothing is downloaded: the folder (or its ``vae/`` subfolder, as in a full SDXL checkout)
-must hold ``config.json`` and the weights.
+Nothing is downloaded: the folder (or its ``vae/`` subfolder, as in a full SDXL checkout or a
+freeaction model folder) must hold ``config.json`` and the weights. A shipped model's name
+(``pusher-64``) stands for its folder, as it does for checkpoints.
 """
 
 from __future__ import annotations
@@ -15,24 +16,29 @@ import numpy as np
 import torch
 
 from freeaction.errors import CheckpointError
+from freeaction.shipped import SHIPPED_MODELS, resolve_checkpoint
 
 
 def vae_folder(path: str | os.PathLike[str]) -> Path:
-    """The folder holding a VAE's ``config.json``: ``path`` itself, or its ``vae/`` subfolder when
-    only that has one (a freeaction model folder, a full SDXL checkout)."""
-    folder = Path(path)
-    if (folder / "vae" / "config.json").exists() and not (folder / "config.json").exists():
+    """The AutoencoderKL folder ``path`` stands for: itself, or its ``vae/`` subfolder when it holds
+    no VAE weights of its own (a full SDXL checkout, a freeaction model folder, a shipped name)."""
+    folder = resolve_checkpoint(path)
+    if (folder / "vae" / "config.json").exists() and not any(folder.glob("diffusion_pytorch_model*")):
         return folder / "vae"
     return folder
 
 
 def load_vae(path: str | os.PathLike[str], device: str | torch.device = "cpu"):
-    """``AutoencoderKL.from_pretrained`` on a local folder, with errors that say what is missing."""
+    """``AutoencoderKL.from_pretrained`` on a local folder (or a shipped model's name), with errors
+    that say what is missing."""
     from diffusers import AutoencoderKL
 
     folder = vae_folder(path)
     if not folder.is_dir():
-        raise CheckpointError(f"VAE folder not found: {path} (give a local diffusers AutoencoderKL folder)")
+        raise CheckpointError(
+            f"VAE folder not found: {path} (give a local diffusers AutoencoderKL folder or a shipped model's "
+            f"name: {', '.join(SHIPPED_MODELS)})"
+        )
     if not (folder / "config.json").exists():
         raise CheckpointError(f"{folder}: no config.json; expected a diffusers AutoencoderKL folder")
     weights = [p for p in folder.iterdir() if p.name.startswith("diffusion_pytorch_model")]
