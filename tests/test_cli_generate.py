@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from freeaction import save_model
@@ -216,6 +217,7 @@ def test_stats_of_another_window_length_are_refused_and_the_used_values_printed(
         (["--truncation", "action_scaled", "--tau-min", "2", "--tau-max", "1"], "tau_min <= tau_max"),
         (["--truncation", "action_scaled", "--mu-act", "inf"], "truncation mu_act must be finite"),
         (["--guidance", "freeaction", "--negate-dims", "0", "2"], "[2] out of range for 2-D actions"),
+        (["--steps", "0"], "--steps must be at least 1, got 0"),
     ],
 )
 def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, inputs, capsys, flags, match) -> None:
@@ -223,3 +225,26 @@ def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, in
             "--out", tmp_path / "o.mp4", "--steps", "2", "--sampler", "ddim"]
     _expect_error(capsys, *base, *flags, match=match)
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("value", [1e30, -2e4])
+def test_huge_finite_actions_are_refused_before_sampling(tmp_path, checkpoint, inputs, capsys, value) -> None:
+    acts = np.zeros((15, 2), np.float32)
+    acts[3, 0] = value
+    np.save(tmp_path / "huge.npy", acts)
+    _expect_error(capsys, "generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions",
+                  tmp_path / "huge.npy", "--action-space", "model", "--out", tmp_path / "o.mp4", "--steps", "2",
+                  "--sampler", "ddim", match=f"actions reach {abs(value):.3g} in model space")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_non_finite_latents_are_an_error_not_a_black_video(checkpoint) -> None:
+    from freeaction import WorldModel
+    from freeaction.errors import SamplingError
+
+    wm = WorldModel.load(checkpoint)
+    latents = torch.zeros(3, 4, 8, 8)
+    assert wm.decode(latents).shape == (3, 64, 64, 3)
+    latents[1, 0, 2, 2] = float("nan")
+    with pytest.raises(SamplingError, match="NaN or Inf latents"):
+        wm.decode(latents)

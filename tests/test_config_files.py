@@ -47,7 +47,9 @@ def test_expanded_size_counts_shared_objects_each_time():
     assert expanded_size([leaf] * 10**6, MAX_CONFIG_VALUES) == MAX_CONFIG_VALUES + 1
 
 
-@pytest.mark.parametrize("name, text", [("c.toml", "lr = 1e-4\n"), ("c.json", '{"lr": 0.0001}'), ("c.yaml", "lr: 1.0e-4\n")])
+@pytest.mark.parametrize(
+    ("name", "text"), [("c.toml", "lr = 1e-4\n"), ("c.json", '{"lr": 0.0001}'), ("c.yaml", "lr: 1.0e-4\n")]
+)
 def test_each_format_reads(tmp_path, name, text):
     (tmp_path / name).write_text(text)
     assert read_mapping(tmp_path / name) == {"lr": 1e-4}

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from freeaction.errors import DataError, InputError
-from freeaction.eval.config import EvalConfig
+from freeaction.eval.config import EvalConfig, check_against_dataset
 from freeaction.eval.diversity import diversity
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
@@ -188,6 +188,7 @@ class Evaluator:
         self.ds = open_dataset(cfg.dataset, cfg.split, **opts)
         if self.ds.num_episodes == 0:
             raise DataError(f"{cfg.dataset}: split {cfg.split!r} has no episodes")
+        check_against_dataset(cfg, self.clip_frames, len(self.ds))
         if self.ds.action_dim != mc.action_dim:
             raise InputError(
                 f"{cfg.source}: the model takes {mc.action_dim}-D actions but dataset {cfg.dataset} "
