@@ -248,3 +248,30 @@ def test_non_finite_latents_are_an_error_not_a_black_video(checkpoint) -> None:
     latents[1, 0, 2, 2] = float("nan")
     with pytest.raises(SamplingError, match="NaN or Inf latents"):
         wm.decode(latents)
+
+
+def test_a_failure_during_sampling_keeps_the_existing_video(tmp_path, checkpoint, inputs, capsys, monkeypatch) -> None:
+    from freeaction.errors import SamplingError
+    from freeaction.pipeline import WorldModel
+
+    def fail_after_one_block(self, first, actions, *, sink, **kwargs):
+        sink(torch.zeros(1, 4, 8, 8))
+        raise SamplingError("sampling produced NaN or Inf latents (simulated)")
+
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"the previous video")
+    monkeypatch.setattr(WorldModel, "generate", fail_after_one_block)
+    _expect_error(capsys, "generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+                  "--out", out, "--steps", "2", "--sampler", "ddim", match="(simulated)")
+    assert out.read_bytes() == b"the previous video"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_video_appears_whole_under_its_name(tmp_path, checkpoint, inputs) -> None:
+    out = tmp_path / "new" / "v.mp4"
+    out.parent.mkdir()
+    out.write_bytes(b"old")
+    assert run("generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+               "--out", out, "--steps", "2", "--sampler", "ddim") == 0
+    assert read_video(out).shape == (21, 64, 64, 3)
+    assert [p.name for p in out.parent.iterdir()] == ["v.mp4"]
