@@ -7,7 +7,9 @@ Subcommands live next to the code they drive and register themselves here throug
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
 from freeaction.errors import FreeActionError
@@ -36,6 +38,17 @@ def size_arg(text: str) -> tuple[int, int]:
     return h, w
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for a filesystem error: the path(s) it concerns and what the system said."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and paths and os.path.isfile(paths[0]):
+        reason += " (a file is where a folder is needed)"
+    if exc.errno == errno.ENOSPC:
+        reason += " (free some space and run the command again)"
+    return f"{' -> '.join(paths)}: {reason}" if paths else f"{reason} ({type(exc).__name__})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="freeaction",
@@ -56,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except FreeActionError as exc:
         print(f"freeaction {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the filesystem said no: an output path that is a file, read-only, a full disk
+        print(f"freeaction {args.command}: error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"freeaction {args.command}: interrupted", file=sys.stderr)
         return 130
