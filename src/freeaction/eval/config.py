@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from freeaction import config_values as values
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 from freeaction.method import STANDARD_METHODS, Method
@@ -149,22 +150,10 @@ def _whole(
     """``value`` as an int in [lo, hi] (None passes when ``optional``), else an error naming ``name``."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InputError(f"{source}: {name!r} must be a whole number >= {lo}{why}, got {value!r}")
-    whole: int | None
-    if isinstance(value, float):
-        whole = int(value) if value.is_integer() else None
-    else:
-        try:
-            whole = int(value)
-        except ValueError:
-            whole = None
-    if whole is None:
-        raise InputError(f"{source}: {name!r} must be a whole number >= {lo}{why}, got {value!r}")
-    if whole < lo or (hi is not None and whole > hi):
-        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise InputError(f"{source}: {name!r} must be {bound}{why}, got {value!r}")
-    return whole
+    try:
+        return values.whole(f"'{name}'", value, lo=lo, hi=hi)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}{why}") from None
 
 
 def check_bootstrap(options: Any, source: str) -> dict[str, Any]:
@@ -182,7 +171,7 @@ def check_bootstrap(options: Any, source: str) -> dict[str, Any]:
         out["seed"] = _whole(source, "bootstrap.seed", out["seed"], lo=0)
     if "confidence" in out:
         try:
-            out["confidence"] = number("'bootstrap.confidence'", out["confidence"], lo=0.0, hi=1.0, lo_open=True)
+            out["confidence"] = values.real("'bootstrap.confidence'", out["confidence"], lo=0.0, hi=1.0, lo_open=True)
         except InputError as exc:
             raise InputError(f"{source}: {exc}") from exc
         if out["confidence"] >= 1.0:

@@ -45,6 +45,7 @@ from freeaction.sim.writer import (
 
 __all__ = [
     "KINDS",
+    "FolderLock",
     "SPLITS",
     "MissingDependencyError",
     "episode_id",
@@ -161,19 +162,20 @@ def _check_folder(root: Path, settings: dict[str, Any]) -> None:
                          "settings. Differences: " + "; ".join(diffs))
 
 
-class _FolderLock:
-    """An exclusive lock file, so two runs never write into the same folder at once."""
+class FolderLock:
+    """An exclusive lock file ``root/name`` holding the owner's process id, so two runs never
+    write into the same folder at once; a lock whose process is gone is taken over."""
 
-    def __init__(self, root: Path):
-        self.path = root / LOCK
+    def __init__(self, root: Path, name: str = LOCK, job: str = "make_dataset run"):
+        self.path, self.job = Path(root) / name, job
 
-    def __enter__(self) -> _FolderLock:
+    def __enter__(self) -> FolderLock:
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 if self._holder_alive():
-                    raise InputError(f"another make_dataset run is writing into {self.path.parent} "
+                    raise InputError(f"another {self.job} is writing into {self.path.parent} "
                                      f"(lock file {self.path}); wait for it or delete the lock "
                                      "if that run is gone") from None
                 self.path.unlink(missing_ok=True)  # stale: its process is gone
@@ -272,7 +274,7 @@ def make_dataset(
     root.mkdir(parents=True, exist_ok=True)
     _check_folder(root, settings)
     start = time.perf_counter()
-    with _FolderLock(root):
+    with FolderLock(root):
         clean_temp_files(root)
         write_text_atomic(root / MANIFEST, json.dumps({**settings, "complete": False}, indent=1))
         todo, skipped = [], 0
