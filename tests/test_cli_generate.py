@@ -275,3 +275,12 @@ def test_the_video_appears_whole_under_its_name(tmp_path, checkpoint, inputs) ->
                "--out", out, "--steps", "2", "--sampler", "ddim") == 0
     assert read_video(out).shape == (21, 64, 64, 3)
     assert [p.name for p in out.parent.iterdir()] == ["v.mp4"]
+
+
+def test_the_api_refuses_zero_steps_instead_of_running_the_default(checkpoint) -> None:
+    from freeaction import WorldModel
+    from freeaction.errors import InputError
+
+    wm = WorldModel.load(checkpoint)
+    with pytest.raises(InputError, match="steps must be a whole number >= 1"):
+        wm.generate(torch.zeros(4, 8, 8), np.zeros((3, 2), np.float32), sampler="ddim", steps=0)

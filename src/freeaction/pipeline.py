@@ -10,6 +10,7 @@ rollout; ``generate_batch`` does the same for a batch of clips with one seed per
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -227,6 +228,8 @@ class WorldModel:
         """Batched :meth:`generate`: contexts (B, C, h, w) latents, actions (B, L, A), one seed per
         clip (a clip's result does not depend on what else is in the batch)."""
         method = method or STANDARD_METHODS["unguided"]
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+            raise InputError(f"steps must be a whole number >= 1 (None: the sampler's default), got {steps!r}")
         actions = actions.to(self.device, torch.float32)
         self.check_actions(actions)
         seeds = list(seeds) if seeds is not None else [None] * len(actions)
