@@ -166,8 +166,8 @@ class FolderLock:
     """An exclusive lock file ``root/name`` holding the owner's process id, so two runs never
     write into the same folder at once; a lock whose process is gone is taken over."""
 
-    def __init__(self, root: Path, name: str = LOCK, job: str = "make_dataset run"):
-        self.path, self.job = Path(root) / name, job
+    def __init__(self, root: Path, name: str = LOCK, purpose: str = "make_dataset"):
+        self.path, self.purpose = Path(root) / name, purpose
 
     def __enter__(self) -> FolderLock:
         for _ in range(2):
@@ -175,7 +175,7 @@ class FolderLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 if self._holder_alive():
-                    raise InputError(f"another {self.job} is writing into {self.path.parent} "
+                    raise InputError(f"another {self.purpose} run is writing into {self.path.parent} "
                                      f"(lock file {self.path}); wait for it or delete the lock "
                                      "if that run is gone") from None
                 self.path.unlink(missing_ok=True)  # stale: its process is gone

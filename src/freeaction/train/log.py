@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def truncate_log(run: Path, step: int) -> None:
     """Keep only the log entries up to ``step`` (a resumed run rewrites what came after)."""
     entries = [e for e in read_log(run) if e.get("step", 0) <= step]
     path = Path(run) / LOG_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -138,7 +137,7 @@ def plot_log(run: Path, out: Path | None = None) -> Path | None:
     ax.set_title(Path(run).name)
     fig.tight_layout()
     out = out or Path(run) / PLOT_FILE
-    tmp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.png")
+    tmp = out.with_name(f".{out.name}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)
     os.replace(tmp, out)

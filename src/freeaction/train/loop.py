@@ -70,7 +70,7 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
     if not accelerator.is_main_process:  # the main process holds the run folder's lock for all
         return _train(cfg, run, accelerator, resume, allow_config_change)
     run.mkdir(parents=True, exist_ok=True)
-    with FolderLock(run, TRAIN_LOCK, "train run"):
+    with FolderLock(run, TRAIN_LOCK, "train"):
         return _train(cfg, run, accelerator, resume, allow_config_change)
 
 
