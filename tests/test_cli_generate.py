@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from freeaction import save_model
@@ -216,6 +217,7 @@ def test_stats_of_another_window_length_are_refused_and_the_used_values_printed(
         (["--truncation", "action_scaled", "--tau-min", "2", "--tau-max", "1"], "tau_min <= tau_max"),
         (["--truncation", "action_scaled", "--mu-act", "inf"], "truncation mu_act must be finite"),
         (["--guidance", "freeaction", "--negate-dims", "0", "2"], "[2] out of range for 2-D actions"),
+        (["--steps", "0"], "--steps must be at least 1, got 0"),
     ],
 )
 def test_bad_method_flags_are_refused_by_the_one_parser(tmp_path, checkpoint, inputs, capsys, flags, match) -> None:
@@ -263,3 +265,62 @@ def test_progress_moves_per_sampling_step_and_can_be_switched_off(tmp_path, chec
     assert "sampling 2 chunk(s)" in err and "6/6" in err
     assert run(*base, "--out", tmp_path / "b.mp4", "--no-progress") == 0
     assert "sampling" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [1e30, -2e4])
+def test_huge_finite_actions_are_refused_before_sampling(tmp_path, checkpoint, inputs, capsys, value) -> None:
+    acts = np.zeros((15, 2), np.float32)
+    acts[3, 0] = value
+    np.save(tmp_path / "huge.npy", acts)
+    _expect_error(capsys, "generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions",
+                  tmp_path / "huge.npy", "--action-space", "model", "--out", tmp_path / "o.mp4", "--steps", "2",
+                  "--sampler", "ddim", match=f"actions reach {abs(value):.3g} in model space")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_non_finite_latents_are_an_error_not_a_black_video(checkpoint) -> None:
+    from freeaction import WorldModel
+    from freeaction.errors import SamplingError
+
+    wm = WorldModel.load(checkpoint)
+    latents = torch.zeros(3, 4, 8, 8)
+    assert wm.decode(latents).shape == (3, 64, 64, 3)
+    latents[1, 0, 2, 2] = float("nan")
+    with pytest.raises(SamplingError, match="NaN or Inf latents"):
+        wm.decode(latents)
+
+
+def test_a_failure_during_sampling_keeps_the_existing_video(tmp_path, checkpoint, inputs, capsys, monkeypatch) -> None:
+    from freeaction.errors import SamplingError
+    from freeaction.pipeline import WorldModel
+
+    def fail_after_one_block(self, first, actions, *, sink, **kwargs):
+        sink(torch.zeros(1, 4, 8, 8))
+        raise SamplingError("sampling produced NaN or Inf latents (simulated)")
+
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"the previous video")
+    monkeypatch.setattr(WorldModel, "generate", fail_after_one_block)
+    _expect_error(capsys, "generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+                  "--out", out, "--steps", "2", "--sampler", "ddim", match="(simulated)")
+    assert out.read_bytes() == b"the previous video"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_video_appears_whole_under_its_name(tmp_path, checkpoint, inputs) -> None:
+    out = tmp_path / "new" / "v.mp4"
+    out.parent.mkdir()
+    out.write_bytes(b"old")
+    assert run("generate", "--checkpoint", checkpoint, "--image", inputs[0], "--actions", inputs[1],
+               "--out", out, "--steps", "2", "--sampler", "ddim") == 0
+    assert read_video(out).shape == (21, 64, 64, 3)
+    assert [p.name for p in out.parent.iterdir()] == ["v.mp4"]
+
+
+def test_the_api_refuses_zero_steps_instead_of_running_the_default(checkpoint) -> None:
+    from freeaction import WorldModel
+    from freeaction.errors import InputError
+
+    wm = WorldModel.load(checkpoint)
+    with pytest.raises(InputError, match="steps must be a whole number >= 1"):
+        wm.generate(torch.zeros(4, 8, 8), np.zeros((3, 2), np.float32), sampler="ddim", steps=0)

@@ -9,7 +9,9 @@ subcommand to another's group (``freeaction data make`` comes from the simulator
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
 from freeaction import __version__
@@ -46,6 +48,17 @@ def subcommand_group(subparsers: argparse._SubParsersAction, name: str) -> argpa
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for a filesystem error: the path(s) it concerns and what the system said."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and paths and os.path.isfile(paths[0]):
+        reason += " (a file is where a folder is needed)"
+    if exc.errno == errno.ENOSPC:
+        reason += " (free some space and run the command again)"
+    return f"{' -> '.join(paths)}: {reason}" if paths else f"{reason} ({type(exc).__name__})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="freeaction",
@@ -70,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except FreeActionError as exc:
         print(f"freeaction {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the filesystem said no: an output path that is a file, read-only, a full disk
+        print(f"freeaction {args.command}: error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"freeaction {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -22,3 +22,7 @@ class InputError(FreeActionError):
 
 class MethodError(InputError, ValueError):
     """A sampling method's option is unknown, of the wrong type or out of range."""
+
+
+class SamplingError(FreeActionError):
+    """Sampling produced NaN or Inf values (the inputs or weights drive the model out of range)."""

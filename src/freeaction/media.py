@@ -20,15 +20,30 @@ from freeaction.errors import InputError
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """An image file -> RGB uint8 (H, W, 3)."""
+    """An image file -> RGB uint8 (H, W, 3). 16-bit grey images are scaled to 8 bit
+    (v * 255 / 65535, rounded); floating-point and other high-bit-depth images are refused."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"image not found: {path}")
     try:
         with Image.open(path) as im:
+            if im.mode.startswith("I;16") or im.mode == "I":
+                return _grey16_to_rgb8(np.asarray(im), path)
+            if im.mode == "F" or ";" in im.mode:
+                raise InputError(f"{path}: image mode {im.mode!r} is not supported; save it as 8-bit RGB")
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
+
+
+def _grey16_to_rgb8(grey: np.ndarray, path: Path) -> np.ndarray:
+    """16-bit grey values (0..65535) -> RGB uint8, each value v becoming round(v * 255 / 65535)."""
+    grey = grey.astype(np.int64)
+    if grey.size and (grey.min() < 0 or grey.max() > 65535):
+        raise InputError(f"{path}: integer image values span {grey.min()}..{grey.max()}, outside 16 bit; "
+                         "save it as 8-bit RGB")
+    eight = ((grey * 255 + 32767) // 65535).astype(np.uint8)
+    return np.repeat(eight[..., None], 3, axis=-1)
 
 
 def read_actions(path: str | os.PathLike[str]) -> np.ndarray:
@@ -76,13 +91,19 @@ def _is_number(s: str) -> bool:
     return True
 
 
+ENCODER_OPTIONS = {"threads": "1"}
+"""libx264 options every mp4 freeaction writes gets: one thread, so the bytes depend only on the
+frames and settings."""
+
+
 class VideoWriter:
     """Streams RGB uint8 frames into an H.264 MP4 as they come; frame k is stamped k / fps.
 
     The default ``yuv420p`` plays in browsers (odd sizes are padded by one edge pixel);
     ``yuv444p`` keeps full-resolution colour (simulator datasets use it with ``crf=0``).
-    ``options`` go to libx264 (e.g. ``{"preset": "medium", "threads": "1"}`` for byte-identical
-    output across machines).
+    ``options`` go to libx264 on top of :data:`ENCODER_OPTIONS`, which pin the encoder to one
+    thread: a threaded x264 splits the work by the machine's core count, so the same frames
+    would give different files (and decoded pixels) from run to run and machine to machine.
     """
 
     def __init__(
@@ -96,7 +117,7 @@ class VideoWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rate = Fraction(fps).limit_denominator(1000)
-        self.crf, self.pix_fmt, self.options = crf, pix_fmt, dict(options or {})
+        self.crf, self.pix_fmt, self.options = crf, pix_fmt, {**ENCODER_OPTIONS, **(options or {})}
         self._container: av.container.OutputContainer | None = None
         self._stream = None
         self.frames_written = 0

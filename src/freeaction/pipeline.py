@@ -10,6 +10,7 @@ rollout; ``generate_batch`` does the same for a batch of clips with one seed per
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,13 +22,17 @@ import torch
 from freeaction.diffusion.rollout import rollout
 from freeaction.diffusion.sampler import SampleStats, StepCallback
 from freeaction.diffusion.schedulers import DEFAULT_STEPS
-from freeaction.errors import CheckpointError, InputError
+from freeaction.errors import CheckpointError, InputError, SamplingError
 from freeaction.method import STANDARD_METHODS, Method, MuAct, resolve_method_mu_act
 from freeaction.model import VideoDiT, load_model
 from freeaction.runtime import tune_cpu_allocator
 from freeaction.vae import decode, encode, load_vae, vae_downsample_factor
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MAX_ABS_ACTION = 1e4
+"""The largest |action| :meth:`WorldModel.generate` accepts, in model space. Model-space actions are
+O(1) (robot units times the SPEC scaler: a pusher step is ~0.4); far larger ones overflow the
+action embedding to Inf and the sampler to NaN, which decodes to a black video."""
 
 
 class WorldModel:
@@ -147,18 +152,33 @@ class WorldModel:
         return encode(vae, frames).to(self.device)
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
-        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3)."""
+        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3).
+
+        Raises :class:`SamplingError` for NaN or Inf latents (they would decode to black frames)."""
+        if not torch.isfinite(latents).all():
+            raise SamplingError(
+                "sampling produced NaN or Inf latents, which would decode to black frames; the "
+                "guidance scale, actions or weights drive the model out of range"
+            )
         lead = latents.shape[:-3]
         frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]))
         return frames.reshape(*lead, *frames.shape[1:])
 
     # -- sampling --------------------------------------------------------------------------------
     def check_actions(self, actions: torch.Tensor) -> None:
+        """Raise :class:`InputError` unless ``actions`` (..., A) are finite model-space actions of
+        this model's width with |a| <= :data:`MAX_ABS_ACTION`."""
         A = self.config.action_dim
         if actions.shape[-1] != A:
             raise InputError(f"actions have {actions.shape[-1]} dimensions per step; this model takes {A}")
         if not torch.isfinite(actions).all():
             raise InputError("actions contain NaN or Inf")
+        largest = float(actions.abs().max()) if actions.numel() else 0.0
+        if largest > MAX_ABS_ACTION:
+            raise InputError(
+                f"actions reach {largest:.3g} in model space; at most {MAX_ABS_ACTION:g} is accepted "
+                "(model-space actions are O(1): robot units times the SPEC scaler)"
+            )
 
     def generate(
         self,
@@ -218,6 +238,8 @@ class WorldModel:
         """Batched :meth:`generate`: contexts (B, C, h, w) latents, actions (B, L, A), one seed per
         clip (a clip's result does not depend on what else is in the batch)."""
         method = method or STANDARD_METHODS["unguided"]
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+            raise InputError(f"steps must be a whole number >= 1 (None: the sampler's default), got {steps!r}")
         actions = actions.to(self.device, torch.float32)
         self.check_actions(actions)
         seeds = list(seeds) if seeds is not None else [None] * len(actions)

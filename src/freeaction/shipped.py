@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from freeaction.errors import CheckpointError
+from freeaction.errors import CheckpointError, InputError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 SHIPPED_MODELS = {
@@ -83,6 +83,8 @@ def resolve_sampler(
     recommended steps when it is the recommended sampler, else its usual step count."""
     from freeaction.diffusion.schedulers import DEFAULT_STEPS
 
+    if steps is not None and steps < 1:
+        raise InputError(f"--steps must be at least 1, got {steps}")
     default = recommended_sampler(checkpoint) or fallback
     sampler = sampler or default[0]
     return sampler, steps or (default[1] if sampler == default[0] else DEFAULT_STEPS.get(sampler, 50))

@@ -74,6 +74,19 @@ def test_methods_expand_standard_names_and_keep_custom_ones(tmp_path):
         ({"sampler": "euler"}, r"unknown sampler 'euler'"),
         ({"precision": "fp8"}, r"unknown precision 'fp8'"),
         ({"bootstrap": {"resample": 10}}, r"unknown 'bootstrap' option"),
+        ({"bootstrap": {"confidence": 2}}, r"'bootstrap.confidence' must be <= 1, got 2"),
+        ({"bootstrap": {"confidence": 1.0}}, r"'bootstrap.confidence' must be below 1"),
+        ({"bootstrap": {"confidence": float("nan")}}, r"'bootstrap.confidence' must be finite"),
+        ({"bootstrap": {"resamples": -1}}, r"'bootstrap.resamples' must be >= 1, got -1"),
+        ({"bootstrap": {"resamples": "many"}}, r"'bootstrap.resamples' must be a whole number"),
+        ({"steps": 0}, r"'steps' must be >= 1, got 0"),
+        ({"steps": "abc"}, r"'steps' must be a whole number, got 'abc'"),
+        ({"steps": 2.5}, r"'steps' must be a whole number"),
+        ({"clip_frames": 10**6}, r"'clip_frames' must be <= 100000, got 1000000"),
+        ({"clip_frames": True}, r"'clip_frames' must be a whole number"),
+        ({"long_max_actions": 0}, r"'long_max_actions' must be >= 1, got 0 \(null: whole episodes\)"),
+        ({"batch_size": "eight"}, r"'batch_size' must be a whole number"),
+        ({"resize": [32, "x"]}, r"'resize' must be a whole number"),
     ],
 )
 def test_config_errors_name_the_culprit(tmp_path, change, message):
@@ -101,3 +114,42 @@ def test_sampler_defaults_to_what_the_model_folder_recommends_as_in_quality(tmp_
         picked[name] = (cfg.sampler, cfg.steps)
     assert picked == {"none": ("ddpm", 3), "other": ("ddim", 50), "same": ("ddpm", 3), "steps": ("ddpm", 7),
                       "both": ("unipc", 4)}
+
+
+def test_options_are_stored_converted(tmp_path):
+    boot = {"confidence": "0.9", "resamples": "50"}
+    cfg = load_eval_config(write(tmp_path, steps="8", batch_size=4.0, bootstrap=boot))
+    assert cfg.steps == 8 and cfg.batch_size == 4 and isinstance(cfg.batch_size, int)
+    assert cfg.bootstrap == {"confidence": 0.9, "resamples": 50}
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("nan.yaml", "checkpoint: ckpt\ndataset: data\n"
+                     "methods: [unguided, {name: x, guidance: {type: 'null', scale: .nan}}]\n"),
+        ("nan.json", '{"checkpoint": "ckpt", "dataset": "data", "methods": ["unguided", '
+                     '{"name": "x", "guidance": {"type": "null", "scale": NaN}}]}'),
+        ("nan.toml", 'checkpoint = "ckpt"\ndataset = "data"\n'
+                     'methods = ["unguided", {name = "x", guidance = {type = "null", scale = nan}}]\n'),
+        ("inf.yaml", "checkpoint: ckpt\ndataset: data\n"
+                     "methods: [unguided, {name: x, guidance: {type: freeaction, scale: .inf}}]\n"),
+    ],
+)
+def test_non_finite_scales_in_every_file_format_are_refused(tmp_path, name, text):
+    write(tmp_path)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=rf"{name}: methods\[1\] \('x'\): guidance scale.* must be finite"):
+        load_eval_config(tmp_path / name)
+
+
+def test_a_sweep_of_nan_lambdas_is_refused_through_the_config(tmp_path):
+    from freeaction.eval.sweep import expand_sweep
+
+    write(tmp_path)
+    (tmp_path / "sweep.yaml").write_text(
+        "checkpoint: ckpt\ndataset: data\nsweep: {axes: [lambda], lambdas: [0.5, .nan]}\n"
+    )
+    cfg = load_eval_config(tmp_path / "sweep.yaml")
+    with pytest.raises(InputError, match=r"sweep.yaml: sweep axis 'lambda' = nan .* must be finite"):
+        expand_sweep(cfg.sweep, cfg.methods, 2, source=cfg.source)

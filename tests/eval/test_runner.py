@@ -180,6 +180,12 @@ def test_mismatches_and_changed_settings_are_refused(eval_workspace, tmp_path):
         evaluate(load_eval_config(renamed), progress=False)
 
 
+def test_clips_longer_than_every_episode_are_refused_not_an_empty_table(eval_workspace, tmp_path):
+    long = write_config(eval_workspace / "long.yaml", out=str(tmp_path / "o"), clip_frames=5000, save_videos=0)
+    with pytest.raises(InputError, match=r"'clip_frames' is 5000, but no episode of split 'test' .* is that long"):
+        evaluate(load_eval_config(long), progress=False, report=False)
+
+
 def test_cli_errors_are_one_line_without_traceback(eval_workspace, capsys):
     cfg = write_config(eval_workspace / "err.yaml", methods=["unguided", {"name": "x", "guidance": {"scael": 1}}])
     assert run_cli("evaluate", cfg) == 2

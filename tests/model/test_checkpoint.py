@@ -148,3 +148,73 @@ def test_nan_weights_rejected(tmp_path, tiny_model) -> None:
     folder = save_model(tiny_model, tmp_path / "nan", state_dict=sd)
     with pytest.raises(CheckpointError, match="NaN"):
         load_model(folder)
+
+
+def _no_model_is_built(monkeypatch) -> None:
+    import freeaction.model.checkpoint as checkpoint
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built before the config was checked against the weights")
+
+    monkeypatch.setattr(checkpoint, "VideoDiT", refuse)
+
+
+@pytest.mark.parametrize(("key", "value"), [("depth", 1e6), ("hidden_size", 1e6), ("num_frames", 4000)])
+def test_config_sizes_that_disagree_with_the_weights_are_refused_before_building(
+    tmp_path, tiny_model, monkeypatch, key, value
+) -> None:
+    import json
+
+    folder = save_model(tiny_model, tmp_path / "ck")
+    config = json.loads((folder / "config.json").read_text())
+    config["model"][key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    _no_model_is_built(monkeypatch)
+    with pytest.raises(CheckpointError, match=rf"does not match the weights: {key} {value!r} \(the weights have"):
+        load_model(folder)
+
+
+def test_irasim_preset_larger_than_its_weights_is_refused_before_building(tmp_path, monkeypatch) -> None:
+    import tracemalloc
+
+    t, meta = load_golden("rt1_frame_ada")
+    args = golden_args(meta)
+    args.pop("num_heads")
+    args["model"] = "IRASim-XL/2"  # 28 blocks of width 1152; the weights hold 4 of width 64
+    path = tmp_path / "xl.pt"
+    write_irasim_checkpoint(path, golden_state_dict(t), args)
+    _no_model_is_built(monkeypatch)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"hidden_size 1152 \(the weights have 64\); depth 28"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"hidden_size": 10**6}, r"hidden_size must be in \[1, 16384\]"),
+        ({"depth": 2.5}, "depth must be a whole number"),
+        ({"num_frames": True}, "num_frames must be a whole number"),
+        ({"mlp_ratio": float("nan")}, r"mlp_ratio must be a number in \(0, 64.0\]"),
+        ({"latent_size": (8, 10**6)}, r"latent_size sides must be in \[1, 4096\]"),
+    ],
+)
+def test_model_config_sizes_are_bounded(options, message) -> None:
+    from freeaction.model.config import ModelConfig
+
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**{"hidden_size": 64, "num_heads": 4, "depth": 4, "latent_size": (8, 8), **options})
+
+
+def test_integer_weights_are_refused(tmp_path, tiny_model) -> None:
+    sd = tiny_model.state_dict()
+    sd["blocks.0.attn.qkv.weight"] = (sd["blocks.0.attn.qkv.weight"] * 100).to(torch.int32)
+    folder = save_model(tiny_model, tmp_path / "int", state_dict=sd)
+    message = r"weights must be floating point; found blocks.0.attn.qkv.weight \(torch.int32\)"
+    with pytest.raises(CheckpointError, match=message):
+        load_model(folder)

@@ -72,3 +72,15 @@ def test_portable_config_keeps_names_not_machine_paths():
         "action_stats": {"dataset": "pusher", "mu_act": 1.5, "dims": None},
         "training": {"dataset": "arm", "stages": [{"note": "relative/path"}], "weights": "ema"},
     }
+
+
+def test_a_run_folder_inside_a_file_is_one_line(tmp_path, with_commands, capsys):
+    data = latent_dataset(tmp_path / "data", episodes=2)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    argv = ["train", str(data), "--out", str(blocker / "run"), "--model", "tiny", "--hidden-size", "32", "--depth",
+            "2", "--num-heads", "2", "--num-frames", "4", "--batch-size", "2", "--max-steps", "1", "--device", "cpu",
+            "--no-progress"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"freeaction train: error: {blocker}" in err

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 from train_helpers import latent_dataset, tiny_config
 
@@ -19,7 +20,7 @@ from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.model import load_model
 from freeaction.train import list_checkpoints, load_checkpoint, train
 from freeaction.train.checkpoint import STATE_TENSORS
-from freeaction.train.config import load_config, parse_set
+from freeaction.train.config import TrainConfig, load_config, parse_set
 from ports import free_port
 from reference import LT_EXAMPLE
 
@@ -358,3 +359,51 @@ def test_resume_does_not_need_init_from_any_more(data, tmp_path):
     summary = train(tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "start"), model_options={},
                                 max_steps=6))
     assert summary["resumed_from"] == 3 and summary["step"] == 6
+
+
+def test_a_second_run_on_the_same_folder_is_refused(data, tmp_path):
+    from freeaction.train.loop import TRAIN_LOCK
+
+    run = tmp_path / "busy"
+    run.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / TRAIN_LOCK).write_text(str(holder.pid))
+        with pytest.raises(InputError, match=r"another train run.* is writing into .*busy"):
+            train(tiny_config(data, run, max_steps=1))
+        assert not list(run.glob("checkpoints*"))
+    finally:
+        holder.kill()
+        holder.wait()
+    train(tiny_config(data, run, max_steps=1, save_every=1, action_check_every=0))  # its holder is gone
+    assert not (run / TRAIN_LOCK).exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"lr": float("nan")}, "lr must be finite, got nan"),
+        ({"lr": -1e-4}, "lr must be > 0"),
+        ({"adam_betas": [0.9, 0.99, 0.999]}, r"adam_betas must be two numbers \[beta1, beta2\]"),
+        ({"adam_betas": [0.9, 1.0]}, "adam_betas must each be below 1"),
+        ({"max_steps": "abc"}, "max_steps must be a whole number, got 'abc'"),
+        ({"batch_size": 2.5}, "batch_size must be a whole number"),
+        ({"ema_decay": float("inf")}, "ema_decay must be finite"),
+        ({"grad_clip": float("nan")}, "grad_clip must be finite"),
+        ({"bf16": "false"}, "bf16 must be true or false, got 'false'"),
+        ({"min_snr_gamma": 0}, "min_snr_gamma must be > 0"),
+    ],
+)
+def test_every_option_is_checked_when_the_config_is_made(tmp_path, options, message):
+    with pytest.raises(InputError, match=message):
+        TrainConfig(dataset="d", out="o", **options)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"dataset": "d", "out": "o", **options}))
+    with pytest.raises(InputError, match=rf"c.yaml: invalid training config: {message}"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_options_are_stored_converted(tmp_path):
+    (tmp_path / "c.yaml").write_text('dataset: d\nout: o\nbatch_size: "8"\nmax_steps: 1e3\nlr: 1e-4\n')
+    cfg = load_config(tmp_path / "c.yaml")
+    assert (cfg.batch_size, cfg.max_steps, cfg.lr) == (8, 1000, 1e-4)
+    assert type(cfg.batch_size) is int and type(cfg.max_steps) is int and type(cfg.lr) is float

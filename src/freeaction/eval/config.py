@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from freeaction import config_values as values
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 from freeaction.eval.results_folder import slug, slug_clashes
@@ -60,6 +61,7 @@ from freeaction.method.options import number
 from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 PROTOCOLS = ("short", "long")
+MAX_CLIP_FRAMES = 100_000  # a bound on the short-protocol clip length before any dataset is read
 ANNOTATION_KEYS = ("axis", "value")  # written by the sweep on the methods it makes
 
 
@@ -142,6 +144,60 @@ def _selection(name: str, value: Any, source: str) -> Any:
     raise InputError(f"{source}: {name!r} must be 'all', a count or a non-empty list of indices, got {value!r}")
 
 
+def _whole(
+    source: str,
+    name: str,
+    value: Any,
+    *,
+    lo: int,
+    hi: int | None = None,
+    optional: bool = False,
+    why: str = "",
+) -> Any:
+    """``value`` as an int in [lo, hi] (None passes when ``optional``), else an error naming ``name``."""
+    if value is None and optional:
+        return None
+    try:
+        return values.whole(f"'{name}'", value, lo=lo, hi=hi)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}{why}") from None
+
+
+def check_bootstrap(options: Any, source: str) -> dict[str, Any]:
+    """The ``bootstrap`` mapping with each given option checked and converted: ``resamples`` a
+    whole number >= 1, ``confidence`` a fraction in (0, 1), ``seed`` a whole number >= 0."""
+    if not isinstance(options, dict):
+        raise InputError(f"{source}: 'bootstrap' must be a mapping of resamples, confidence, seed, got {options!r}")
+    unknown = set(options) - {"resamples", "confidence", "seed"}
+    if unknown:
+        raise InputError(f"{source}: unknown 'bootstrap' option(s) {sorted(unknown)} (resamples, confidence, seed)")
+    out = dict(options)
+    if "resamples" in out:
+        out["resamples"] = _whole(source, "bootstrap.resamples", out["resamples"], lo=1)
+    if "seed" in out:
+        out["seed"] = _whole(source, "bootstrap.seed", out["seed"], lo=0)
+    if "confidence" in out:
+        try:
+            out["confidence"] = values.real("'bootstrap.confidence'", out["confidence"], lo=0.0, hi=1.0, lo_open=True)
+        except InputError as exc:
+            raise InputError(f"{source}: {exc}") from exc
+        if out["confidence"] >= 1.0:
+            raise InputError(
+                f"{source}: 'bootstrap.confidence' must be below 1 (e.g. 0.95), got {options['confidence']!r}"
+            )
+    return out
+
+
+def check_against_dataset(cfg: EvalConfig, clip_frames: int, num_clips: int) -> None:
+    """Refuse a short protocol when the dataset holds no clip of ``clip_frames`` frames, so a run
+    never ends in an empty table."""
+    if "short" in cfg.protocols and num_clips == 0:
+        raise InputError(
+            f"{cfg.source}: 'clip_frames' is {clip_frames}, but no episode of split {cfg.split!r} of "
+            f"{cfg.dataset} is that long; use shorter clips"
+        )
+
+
 def _check_methods(cfg: EvalConfig) -> None:
     if not isinstance(cfg.methods, list) or not cfg.methods:
         raise InputError(f"{cfg.source}: 'methods' must be a non-empty list")
@@ -201,22 +257,25 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     from freeaction.diffusion.schedulers import SCHEDULERS
     from freeaction.pipeline import PRECISIONS
 
-    if cfg.steps is not None and int(cfg.steps) < 1:
-        raise InputError(f"{src}: 'steps' must be at least 1, got {cfg.steps}")
+    cfg.steps = _whole(src, "steps", cfg.steps, lo=1, optional=True)
     cfg.sampler, cfg.steps = resolve_sampler(cfg.checkpoint, cfg.sampler, cfg.steps, IRASIM_SAMPLER)
     if cfg.sampler not in SCHEDULERS:
         raise InputError(f"{src}: unknown sampler {cfg.sampler!r}; choose one of {sorted(SCHEDULERS)}")
     if cfg.precision not in PRECISIONS:
         raise InputError(f"{src}: unknown precision {cfg.precision!r}; choose one of {sorted(PRECISIONS)}")
-    if cfg.clip_frames is not None and (isinstance(cfg.clip_frames, bool) or int(cfg.clip_frames) < 2):
-        raise InputError(f"{src}: 'clip_frames' must be at least 2 (context + actions), got {cfg.clip_frames!r}")
-    if int(cfg.batch_size) < 1:
-        raise InputError(f"{src}: 'batch_size' must be at least 1, got {cfg.batch_size}")
-    if cfg.resize is not None and (len(cfg.resize) != 2 or min(int(v) for v in cfg.resize) < 8):
-        raise InputError(f"{src}: 'resize' must be [height, width], got {cfg.resize!r}")
-    unknown_boot = set(cfg.bootstrap) - {"resamples", "confidence", "seed"}
-    if unknown_boot:
-        raise InputError(f"{src}: unknown 'bootstrap' option(s) {sorted(unknown_boot)} (resamples, confidence, seed)")
+    cfg.clip_frames = _whole(src, "clip_frames", cfg.clip_frames, lo=2, hi=MAX_CLIP_FRAMES, optional=True,
+                             why=" (context + actions)")
+    cfg.long_max_actions = _whole(src, "long_max_actions", cfg.long_max_actions, lo=1, optional=True,
+                                  why=" (null: whole episodes)")
+    cfg.batch_size = _whole(src, "batch_size", cfg.batch_size, lo=1)
+    cfg.save_videos = _whole(src, "save_videos", cfg.save_videos, lo=0)
+    if cfg.camera is not None:
+        cfg.camera = _whole(src, "camera", cfg.camera, lo=0)
+    if cfg.resize is not None:
+        if not isinstance(cfg.resize, list) or len(cfg.resize) != 2:
+            raise InputError(f"{src}: 'resize' must be [height, width], got {cfg.resize!r}")
+        cfg.resize = [_whole(src, "resize", v, lo=8) for v in cfg.resize]
+    cfg.bootstrap = check_bootstrap(cfg.bootstrap, src)
     _check_methods(cfg)
     if cfg.mu_act is not None:
         try:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from freeaction.errors import DataError, InputError
 from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, open_test_split, select, work_list
-from freeaction.eval.config import EvalConfig
+from freeaction.eval.config import EvalConfig, check_against_dataset
 from freeaction.eval.diversity import diversity
 from freeaction.eval.measure import load_tools, reference_metrics, sample_metrics
 from freeaction.eval.results_folder import (
@@ -104,6 +104,7 @@ class Evaluator:
             self.clip_frames = int(cfg.clip_frames or self.wm.config.num_frames)
             self.ds = open_test_split(self.wm, cfg.dataset, cfg.split, self.clip_frames, resize=cfg.resize,
                                       camera=cfg.camera, source=cfg.source)
+            check_against_dataset(cfg, self.clip_frames, len(self.ds))
             self.methods = self._resolve_methods()
             self.idm, self.extractors = load_tools(
                 cfg.idm, cfg.fvd_weights, cfg.fid_weights, action_dim=self.wm.config.action_dim,

@@ -36,6 +36,9 @@ from freeaction.model.safe_unpickle import safe_torch_load, to_plain
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+SIZES_IN_WEIGHTS = ("hidden_size", "depth", "patch_size", "in_channels", "num_frames")
+"""Architecture sizes the weights' shapes fix: a stored config or override that differs is refused
+before the model is built (so a ``depth: 1e6`` never allocates a million blocks)."""
 
 
 def load_model(
@@ -73,8 +76,9 @@ def load_model(
             f"a .safetensors file, or an IRASim {'/'.join(PICKLE_SUFFIXES)} file)"
         )
     config = infer_config(state, stored, overrides, source=str(path))
+    check_weights(config, state, path)  # before any memory is allocated for the model
     model = VideoDiT(config)
-    _load_state(model, state, path)
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.checkpoint_info = info
     return model.to(device).eval()
 
@@ -224,6 +228,13 @@ def infer_config(
         )
     if missing:
         raise CheckpointError(f"{source}: cannot determine " + " and ".join(missing))
+    differ = [
+        f"{key} {merged[key]!r} (the weights have {shapes[key]!r})"
+        for key in SIZES_IN_WEIGHTS
+        if merged[key] != shapes[key]
+    ]
+    if differ:
+        raise CheckpointError(f"{source}: the configuration does not match the weights: " + "; ".join(differ))
     try:
         config = ModelConfig.from_dict(merged)
     except (ValueError, TypeError) as exc:
@@ -276,8 +287,12 @@ def _config_from_shapes(state: dict[str, torch.Tensor], source: str) -> dict[str
     return cfg
 
 
-def _load_state(model: VideoDiT, state: dict[str, torch.Tensor], path: Path) -> None:
-    expected = model.state_dict()
+def check_weights(config: ModelConfig, state: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Raise :class:`CheckpointError` unless ``state`` holds exactly the tensors of the model
+    ``config`` describes, with their shapes, floating point and finite. The model is built on
+    the ``meta`` device, so nothing is allocated for it."""
+    with torch.device("meta"):
+        expected = VideoDiT(config).state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
@@ -293,9 +308,11 @@ def _load_state(model: VideoDiT, state: dict[str, torch.Tensor], path: Path) -> 
                 + ", ".join(f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in wrong[:4])
             )
         raise CheckpointError(
-            f"{path}: checkpoint does not match the model {model.config.to_dict()}: " + "; ".join(parts)
+            f"{path}: checkpoint does not match the model {config.to_dict()}: " + "; ".join(parts)
         )
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    not_float = [f"{k} ({v.dtype})" for k, v in state.items() if not v.is_floating_point()]
+    if not_float:
+        raise CheckpointError(f"{path}: weights must be floating point; found {', '.join(not_float[:6])}")
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"{path}: non-finite values (NaN/Inf) in {bad[:6]}")
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)

@@ -13,6 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Condition = Literal["frame", "video", "trajectory"]
+
+# Bounds on the architecture sizes, far above any published video DiT (IRASim-XL: hidden 1152,
+# depth 28, 16 frames), so that a malformed config fails here instead of allocating terabytes.
+SIZE_BOUNDS = {
+    "action_dim": 4096,
+    "patch_size": 64,
+    "in_channels": 1024,
+    "hidden_size": 16384,
+    "depth": 512,
+    "num_heads": 1024,
+    "num_frames": 4096,
+}
+MAX_LATENT_SIDE = 4096
+MAX_MLP_RATIO = 64.0
 ActionEmbedder = Literal["mlp", "linear"]
 
 
@@ -58,8 +72,28 @@ class ModelConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.latent_size = tuple(int(v) for v in self.latent_size)  # type: ignore[assignment]
         problems = []
+        for name, largest in SIZE_BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+                problems.append(f"{name} must be a whole number, got {value!r}")
+            elif not 1 <= value <= largest:
+                problems.append(f"{name} must be in [1, {largest}], got {value!r}")
+            else:
+                setattr(self, name, int(value))
+        if problems:  # sizes first: the checks below assume them
+            raise ValueError("invalid model config: " + "; ".join(problems))
+        try:
+            self.latent_size = tuple(int(v) for v in self.latent_size)  # type: ignore[assignment]
+        except (TypeError, ValueError):
+            raise ValueError(f"invalid model config: latent_size must be two whole numbers, got "
+                             f"{self.latent_size!r}") from None
+        if any(not 1 <= v <= MAX_LATENT_SIDE for v in self.latent_size):
+            problems.append(f"latent_size sides must be in [1, {MAX_LATENT_SIDE}], got {self.latent_size}")
+        if isinstance(self.mlp_ratio, bool) or not isinstance(self.mlp_ratio, (int, float)) or not (
+            0 < self.mlp_ratio <= MAX_MLP_RATIO
+        ):
+            problems.append(f"mlp_ratio must be a number in (0, {MAX_MLP_RATIO}], got {self.mlp_ratio!r}")
         if self.condition not in ("frame", "video", "trajectory"):
             problems.append(f"condition must be 'frame', 'video' or 'trajectory', got {self.condition!r}")
         if self.action_embedder not in ("mlp", "linear"):

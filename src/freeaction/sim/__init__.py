@@ -51,6 +51,7 @@ from freeaction.files import FolderLock, write_text_atomic
 
 __all__ = [
     "KINDS",
+    "FolderLock",
     "SPLITS",
     "MissingDependencyError",
     "assign_splits",

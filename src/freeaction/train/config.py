@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from freeaction import config_values as values
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 
@@ -96,35 +98,30 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        self.adam_betas = tuple(float(b) for b in self.adam_betas)  # type: ignore[assignment]
+        """Check every option by its type and range and store the converted value; all problems
+        are named in one :class:`InputError`."""
+        problems = []
+        for name, check in OPTION_CHECKS.items():
+            try:
+                setattr(self, name, check(name, getattr(self, name)))
+            except InputError as exc:
+                problems.append(str(exc))
+        if not isinstance(self.model_options, dict) and self.model_options is not None:
+            problems.append(f"model_options must be a mapping, got {self.model_options!r}")
+        if problems:
+            raise InputError("invalid training config: " + "; ".join(problems))
         self.model_options = dict(self.model_options or {})
         if "latent_size" in self.model_options and self.model_options["latent_size"] is not None:
             self.model_options["latent_size"] = tuple(int(v) for v in self.model_options["latent_size"])
 
     def validate(self) -> None:
-        """Raise :class:`InputError` naming every bad value."""
+        """Raise :class:`InputError` naming every missing or inconsistent value (each value on its
+        own was checked when the config was made)."""
         problems = []
         if not self.dataset:
             problems.append("dataset is required")
         if not self.out:
             problems.append("out (the run folder) is required")
-        for name in ("batch_size", "max_steps", "save_every", "log_every", "num_frames", "stride", "keep_checkpoints"):
-            minimum = 2 if name == "num_frames" else 1
-            if int(getattr(self, name)) < minimum:
-                problems.append(f"{name} must be >= {minimum}, got {getattr(self, name)}")
-        for name in ("warmup_steps", "action_check_every", "num_workers", "weight_decay", "grad_clip"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.lr <= 0:
-            problems.append(f"lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.ema_decay <= 1.0:
-            problems.append(f"ema_decay must be in [0, 1], got {self.ema_decay}")
-        if not 0.0 <= self.null_prob <= 1.0:
-            problems.append(f"null_prob must be in [0, 1], got {self.null_prob}")
-        if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
-            problems.append(f"min_snr_gamma must be > 0 (or null for off), got {self.min_snr_gamma}")
-        if self.moving_weight <= 0:
-            problems.append(f"moving_weight must be > 0 (1 = off), got {self.moving_weight}")
         if self.action_check_every and self.action_check_clips < 2:
             problems.append(f"action_check_clips must be >= 2 (actions are shuffled across clips), got "
                             f"{self.action_check_clips}")
@@ -148,17 +145,74 @@ class TrainConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise InputError(f"{source}: unknown training option(s) {unknown}; valid: {sorted(known)}")
-        for f in dataclasses.fields(cls):
-            value = d.get(f.name)
-            if isinstance(value, str) and f.type in ("float", "float | None"):
-                try:  # YAML 1.1 reads 1e-4 (no dot) as a string
-                    d[f.name] = float(value)
-                except ValueError as exc:
-                    raise InputError(f"{source}: {f.name} must be a number, got {value!r}") from exc
         try:
             return cls(**d)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, InputError) as exc:
             raise InputError(f"{source}: {exc}") from exc
+
+
+def _betas(name: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise InputError(f"{name} must be two numbers [beta1, beta2], got {value!r}")
+    b1, b2 = (values.real(f"{name}[{i}]", b, lo=0.0, hi=1.0) for i, b in enumerate(value))
+    if b1 >= 1.0 or b2 >= 1.0:
+        raise InputError(f"{name} must each be below 1, got {value!r}")
+    return b1, b2
+
+
+def _whole(lo: int) -> Callable[[str, Any], int]:
+    return lambda name, value: values.whole(name, value, lo=lo)
+
+
+def _real(lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> Callable[[str, Any], float]:
+    return lambda name, value: values.real(name, value, lo=lo, hi=hi, lo_open=lo_open)
+
+
+def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    return lambda name, value: None if value is None else check(name, value)
+
+
+def _text(name: str, value: Any) -> str | None:
+    return values.text(name, value)
+
+
+OPTION_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "dataset": _text,
+    "split": _text,
+    "val_split": _optional(_text),
+    "num_frames": _whole(2),
+    "stride": _whole(1),
+    "cache_latents": values.flag,
+    "num_workers": _whole(0),
+    "model": _text,
+    "init_from": _optional(_text),
+    "batch_size": _whole(1),
+    "max_steps": _whole(1),
+    "lr": _real(0.0, lo_open=True),
+    "weight_decay": _real(0.0),
+    "adam_betas": _betas,
+    "adam_eps": _real(0.0, lo_open=True),
+    "warmup_steps": _whole(0),
+    "grad_clip": _real(0.0),
+    "ema_decay": _real(0.0, 1.0),
+    "ema_warmup": values.flag,
+    "null_prob": _real(0.0, 1.0),
+    "min_snr_gamma": _optional(_real(0.0, lo_open=True)),
+    "moving_weight": _real(0.0, lo_open=True),
+    "moving_threshold": _real(0.0),
+    "bf16": values.flag,
+    "seed": _whole(0),
+    "out": _text,
+    "save_every": _whole(1),
+    "keep_checkpoints": _whole(1),
+    "log_every": _whole(1),
+    "action_check_every": _whole(0),
+    "action_check_clips": _whole(1),
+    "vae": _optional(_text),
+    "device": _text,
+    "progress": values.flag,
+}
+"""Each option's check: type and range, returning the value to store (see :mod:`freeaction.config_values`)."""
 
 
 # Options that change what the run computes: a resumed run must use the same values, or it

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from freeaction.diffusion.loss import diffusion_loss, draw_step
 from freeaction.errors import CheckpointError, InputError
-from freeaction.files import clean_temp_files
+from freeaction.files import FolderLock, clean_temp_files
 from freeaction.method.mu_act import stats_mismatch
 from freeaction.train.action_check import action_check_for
 from freeaction.train.checkpoint import (
@@ -51,6 +51,9 @@ from freeaction.train.windows import (
 )
 from freeaction.training import learning_rate
 
+TRAIN_LOCK = ".train.lock"
+"""Lock file of a run folder while a ``train`` writes into it (a second run on it is refused)."""
+
 
 def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change: bool = False) -> dict[str, Any]:
     """Train (or continue training) a world model; returns a summary of the run.
@@ -63,6 +66,16 @@ def train(cfg: TrainConfig, *, resume: bool | str = "auto", allow_config_change:
     cfg.validate()
     run = Path(cfg.out)
     accelerator = _accelerator(cfg)
+    if not accelerator.is_main_process:  # the main process holds the run folder's lock for all
+        return _train(cfg, run, accelerator, resume, allow_config_change)
+    run.mkdir(parents=True, exist_ok=True)
+    with FolderLock(run, TRAIN_LOCK, "train"):
+        return _train(cfg, run, accelerator, resume, allow_config_change)
+
+
+def _train(
+    cfg: TrainConfig, run: Path, accelerator: Any, resume: bool | str, allow_config_change: bool
+) -> dict[str, Any]:
     device, world, main = accelerator.device, accelerator.num_processes, accelerator.is_main_process
 
     # data, model, EMA and optimizer: new, or as the checkpoint left them
