@@ -10,10 +10,13 @@ Conventions of what is written:
 - LeRobot: one row per frame; row k holds action k (frame k -> k + 1), the last row of an
   episode repeats zeros (no next frame). One video feature ``observation.images.<camera>``
   (H.264 mp4). ``info["splits"]`` maps each source split to an episode range; the original
-  episode id is kept as an extra ``episode_id`` field of the episode metadata.
+  episode id is kept as an extra ``episode_id`` field of the episode metadata. Feature statistics
+  as lerobot computes them (``freeaction.data.lerobot_stats``): v2.1 ``meta/episodes_stats.jsonl``,
+  v3.0 ``stats/...`` columns of the episodes parquet and ``meta/stats.json``.
 - RLDS: one ``tf.train.Example`` per episode in ``<name>-<split>.tfrecord-00000-of-00001``,
   layout ``language_table`` for 2-D actions, ``fractal20220817_data`` for 7-D (or ``bridge``);
-  JPEG frames; the last step's action is zeros; ``episode_metadata/episode_id`` kept.
+  JPEG frames; the last step's action is zeros; ``episode_metadata/episode_id`` kept. Beside the
+  shards, the ``features.json`` / ``dataset_info.json`` that ``tfds.builder_from_directory`` reads.
 """
 
 from __future__ import annotations
@@ -236,6 +239,20 @@ def write_lerobot(
             "task_index": {"dtype": "int64", "shape": [1], "names": None},
         },
     }
+    _write_lerobot_meta(out, info, episodes_meta, episodes_stats, task)
+    return out
+
+
+def _write_lerobot_meta(
+    out: Path,
+    info: dict[str, Any],
+    episodes_meta: list[dict[str, Any]],
+    episodes_stats: list[dict[str, lerobot_stats.Stats]],
+    task: str,
+) -> None:
+    """``meta/`` of a LeRobotDataset: info, episodes, their stats and the task, as its version keeps them."""
+    v3 = info["codebase_version"] == "v3.0"
+    ep_index = info["total_episodes"]
     if not v3:
         info.update(total_chunks=(ep_index - 1) // CHUNKS_SIZE + 1, total_videos=ep_index)
     (out / "meta").mkdir(parents=True, exist_ok=True)
@@ -257,7 +274,6 @@ def write_lerobot(
             ],
         )
         _write_jsonl(out / "meta/tasks.jsonl", [{"task_index": 0, "task": task}])
-    return out
 
 
 def _jpeg(frame: np.ndarray, quality: int = 95) -> bytes:
