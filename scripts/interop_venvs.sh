@@ -7,18 +7,19 @@
 #   DIR/tfds        tensorflow-cpu 2.21 and tensorflow-datasets 4.9.10
 # DIR is the first argument, else $FREEACTION_INTEROP_VENVS, else .venv-interop (git-ignored). Each
 # environment is complete when it holds a READY file; a failed or timed-out one is rebuilt on the next run.
-# INTEROP_TIMEOUT (seconds, default 1500) bounds each install; PYTHON picks the interpreter (python3).
+# Each install has a time limit (seconds): INTEROP_TFDS_TIMEOUT (default 900), INTEROP_LEROBOT_TIMEOUT
+# (2100; about 1100 s and 7.5 GB on a loaded 2-core machine, mostly torch's CUDA libraries) and 300 for
+# lerobot-0.3, so the whole script stays under 55 minutes. PYTHON picks the interpreter (python).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-${FREEACTION_INTEROP_VENVS:-.venv-interop}}
-limit=${INTEROP_TIMEOUT:-1500}
-python=${PYTHON:-python3}
+python=${PYTHON:-python}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 mkdir -p "$dir"
 status=0
 
-build() {  # build NAME COMMAND...: run COMMAND with a time limit, then mark DIR/NAME ready
-  local name=$1; shift
+build() {  # build NAME LIMIT COMMAND...: run COMMAND within LIMIT seconds, then mark DIR/NAME ready
+  local name=$1 limit=$2; shift 2
   if [[ -f "$dir/$name/READY" ]]; then echo "interop: $dir/$name is ready"; return 0; fi
   rm -rf "${dir:?}/$name"
   local start=$SECONDS
@@ -33,14 +34,15 @@ build() {  # build NAME COMMAND...: run COMMAND with a time limit, then mark DIR
   fi
 }
 
-build tfds "$python -m venv $dir/tfds && $dir/tfds/bin/python -m pip install -q \
+build tfds "${INTEROP_TFDS_TIMEOUT:-900}" "$python -m venv $dir/tfds && $dir/tfds/bin/python -m pip install -q \
   tensorflow-cpu==2.21.0 tensorflow-datasets==4.9.10"
 
-build lerobot "$python -m venv $dir/lerobot && $dir/lerobot/bin/python -m pip install -q --no-deps lerobot==0.4.4 \
+build lerobot "${INTEROP_LEROBOT_TIMEOUT:-2100}" "$python -m venv $dir/lerobot \
+  && $dir/lerobot/bin/python -m pip install -q --no-deps lerobot==0.4.4 \
   && $dir/lerobot/bin/python -m pip install -q torch==2.10.0 torchvision==0.25.0 'datasets>=4,<5' \
   'huggingface-hub>=0.34.2,<0.36' 'accelerate>=1.10,<2' 'av>=15,<16' 'jsonlines>=4,<5' 'packaging>=24.2,<26' \
   'einops>=0.8,<0.9' draccus==0.10.0 'deepdiff>=7,<9' 'termcolor>=2.4,<4' pandas"
 
-build lerobot-0.3 "mkdir -p $dir/lerobot-0.3 && $python -m pip install -q --no-deps --target $dir/lerobot-0.3 \
+build lerobot-0.3 300 "mkdir -p $dir/lerobot-0.3 && $python -m pip install -q --no-deps --target $dir/lerobot-0.3 \
   lerobot==0.3.3 datasets==3.6.0"
 exit $status
