@@ -12,10 +12,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from data_helpers import flat_frames
 from interop_helpers import load, run_script
 
+from freeaction.data import lerobot_stats
 from freeaction.data.convert import convert
 from freeaction.data.lerobot import LeRobotDataset
 from freeaction.data.synthetic import write_irasim_episode
@@ -26,6 +28,7 @@ RECORDED = {
     "v30-av1-10fps": ("0.4", 10, "libsvtav1", None),
     "v21-av1-10fps": ("0.3", 10, "libsvtav1", None),
 }
+STATS = ("min", "max", "mean", "std", "count")
 WRITTEN = ("fa-v21", "fa-v30", "fa-v30-per-episode", "fa-v21-lerobot-v30")
 
 
@@ -103,3 +106,33 @@ def test_lerobot_recorded_dataset_reads_equal(recorded: Path, name: str) -> None
     if "multifile" in name:
         assert len(list((recorded / name / "videos").rglob("*.mp4"))) == 3
     assert_reads_equal(recorded / name, theirs)
+
+
+def test_stats_equal_lerobots_own(recorded: Path) -> None:
+    """``freeaction.data.lerobot_stats`` gives the per-episode stats lerobot 0.3 (v2.1 ``episodes_stats.jsonl``)
+    and 0.4 (v3.0 ``stats/...`` columns, quantiles aside) computed from the frames and actions it was given.
+
+    lerobot 0.4.4 computes a camera's std as sqrt(E[x^2] - E[x]^2) with x^2 taken in uint8, which wraps,
+    so its camera std comes out 0 (clipped negative variance); freeaction keeps 0.3's exact std there.
+    """
+    for name in ("v21-av1-10fps", "v30-av1-10fps"):
+        source = load(recorded / f"{name}.source.npz")
+        if name.startswith("v21"):
+            lines = (recorded / name / "meta/episodes_stats.jsonl").read_text().splitlines()
+            theirs = [json.loads(line)["stats"] for line in lines]
+        else:
+            rows = pq.read_table(recorded / name / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+            keys = ("observation.images.main", "action")
+            theirs = [{key: {stat: row[f"stats/{key}/{stat}"] for stat in STATS} for key in keys} for row in rows]
+        assert len(theirs) == 3
+        for e, stats in enumerate(theirs):
+            ours = {
+                "observation.images.main": lerobot_stats.camera_stats(source["frames"][e]),
+                "action": lerobot_stats.numeric_stats(source["actions"][e]),
+            }
+            for key, feature in ours.items():
+                for stat in STATS:
+                    if (name, key, stat) == ("v30-av1-10fps", "observation.images.main", "std"):
+                        continue
+                    where = f"{name} episode {e} {key}/{stat}"
+                    np.testing.assert_allclose(feature[stat], stats[key][stat], rtol=1e-6, err_msg=where)
