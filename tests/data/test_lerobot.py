@@ -212,3 +212,27 @@ def test_image_cells_by_path_and_bad_cells(tmp_path: Path) -> None:
     pq.write_table(t.set_column(col, "observation.images.top", pa.array(escape, type=IMAGE_TYPE)), data)
     with pytest.raises(DataError, match=r"outside the dataset root"):
         LeRobotDataset(root, "train")[0]
+
+
+def test_converter_writes_lerobot_stats(lt_root: Path, tmp_path: Path) -> None:
+    """v2.1 gets ``meta/episodes_stats.jsonl`` (lerobot 0.3 needs it), v3.0 the same numbers in its
+    episodes parquet and their aggregate in ``meta/stats.json`` (tests/interop loads both in lerobot)."""
+    convert(lt_root, "lerobot", tmp_path / "v21", version="v2.1")
+    lines = [json.loads(x) for x in (tmp_path / "v21/meta/episodes_stats.jsonl").read_text().splitlines()]
+    assert [x["episode_index"] for x in lines] == [0, 1, 2]
+    ref = IRASimDataset(lt_root, "train")
+    frames, raw = ref.episode(1).frames, ref.episode_raw_actions(1).astype(np.float32)
+    camera, action = lines[1]["stats"]["observation.images.main"], lines[1]["stats"]["action"]
+    np.testing.assert_allclose(np.array(camera["mean"]).ravel(), frames.mean(axis=(0, 1, 2)) / 255, rtol=1e-9)
+    assert np.array(camera["max"]).shape == (3, 1, 1) and camera["count"] == [18]
+    np.testing.assert_array_equal(np.float32(action["max"]), np.maximum(raw.max(axis=0), 0))  # last row is zeros
+    index = lines[1]["stats"]["index"]
+    assert index == {"min": [18], "max": [35], "mean": [26.5], "std": pytest.approx([5.188], abs=1e-3), "count": [18]}
+    convert(lt_root, "lerobot", tmp_path / "v30", version="v3.0")
+    total = json.loads((tmp_path / "v30/meta/stats.json").read_text())
+    assert total["index"]["min"] == [0] and total["index"]["max"] == [53] and total["index"]["count"] == [54]
+    rows = pq.read_table(tmp_path / "v30/meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    assert rows[1]["stats/action/max"] == action["max"]
+    tasks = pq.read_table(tmp_path / "v30/meta/tasks.parquet")
+    assert tasks.column("task_index").to_pylist() == [0]
+    assert json.loads(tasks.schema.metadata[b"pandas"])["index_columns"] == ["__index_level_0__"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,20 @@ def test_episode_ids_from_the_record(tmp_path: Path) -> None:
         "language_table-train.tfrecord-00000-of-00001#3",
         str(1 << 40),
     ]
+
+
+def test_converter_writes_tfds_metadata(rt1_root: Path, tmp_path: Path) -> None:
+    """``features.json`` / ``dataset_info.json`` describe what the shards hold (tests/interop opens them with tfds)."""
+    out = convert(rt1_root, "rlds", tmp_path / "rt1r", layout="bridge")[0]
+    info = json.loads((out / "dataset_info.json").read_text())
+    assert info["name"] == "bridge" and info["fileFormat"] == "tfrecord"
+    assert [(s["name"], s["shardLengths"]) for s in info["splits"]] == [("train", ["2"]), ("test", ["1"])]
+    assert info["splits"][0]["numBytes"] == str((out / "bridge-train.tfrecord-00000-of-00001").stat().st_size)
+    steps = json.loads((out / "features.json").read_text())["featuresDict"]["features"]["steps"]
+    assert steps["pythonClassName"].endswith("dataset_feature.Dataset")
+    step = steps["sequence"]["feature"]["featuresDict"]["features"]
+    assert step["observation"]["featuresDict"]["features"]["image"]["image"]["shape"]["dimensions"] == ["32", "48", "3"]
+    action = step["action"]["featuresDict"]["features"]
+    assert action["world_vector"]["tensor"]["shape"]["dimensions"] == ["3"]
+    assert action["open_gripper"]["tensor"] == {"dtype": "bool", "encoding": "none", "shape": {}}
+    assert set(step) == {"observation", "action", "is_first", "is_last", "is_terminal", "reward"}

@@ -10,10 +10,13 @@ Conventions of what is written:
 - LeRobot: one row per frame; row k holds action k (frame k -> k + 1), the last row of an
   episode repeats zeros (no next frame). One video feature ``observation.images.<camera>``
   (H.264 mp4). ``info["splits"]`` maps each source split to an episode range; the original
-  episode id is kept as an extra ``episode_id`` field of the episode metadata.
+  episode id is kept as an extra ``episode_id`` field of the episode metadata. Feature statistics
+  as lerobot computes them (``freeaction.data.lerobot_stats``): v2.1 ``meta/episodes_stats.jsonl``,
+  v3.0 ``stats/...`` columns of the episodes parquet and ``meta/stats.json``.
 - RLDS: one ``tf.train.Example`` per episode in ``<name>-<split>.tfrecord-00000-of-00001``,
   layout ``language_table`` for 2-D actions, ``fractal20220817_data`` for 7-D (or ``bridge``);
-  JPEG frames; the last step's action is zeros; ``episode_metadata/episode_id`` kept.
+  JPEG frames; the last step's action is zeros; ``episode_metadata/episode_id`` kept. Beside the
+  shards, the ``features.json`` / ``dataset_info.json`` that ``tfds.builder_from_directory`` reads.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from freeaction.data import lerobot_stats
 from freeaction.data.base import ClipDataset
 from freeaction.data.example_proto import encode_example
-from freeaction.data.rlds import LAYOUTS
+from freeaction.data.rlds import LAYOUTS, RLDSLayout
+from freeaction.data.tfds_metadata import FeatureSpec, SplitShards, write_metadata
 from freeaction.data.tfrecord import TFRecordWriter
 from freeaction.data.video import write_video
 from freeaction.errors import DataError, InputError
@@ -69,6 +74,44 @@ def _prepare(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _frame_columns(raw: np.ndarray, fps: int, ep_index: int, index: int) -> dict[str, np.ndarray]:
+    """The per-frame columns of one episode's LeRobot data rows (``raw``: its (T, D) actions)."""
+    n = len(raw)
+    return {
+        "action": raw,
+        "timestamp": np.arange(n, dtype=np.float32) / np.float32(fps),
+        "frame_index": np.arange(n, dtype=np.int64),
+        "episode_index": np.full(n, ep_index, dtype=np.int64),
+        "index": np.arange(index, index + n, dtype=np.int64),
+        "task_index": np.zeros(n, dtype=np.int64),
+    }
+
+
+def _write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+
+
+def _write_tasks_parquet(path: Path, tasks: list[str]) -> None:
+    """v3.0 ``meta/tasks.parquet`` as lerobot writes it: a pandas frame of ``task_index`` indexed by the task."""
+    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()), "__index_level_0__": tasks})
+    column = {"pandas_type": "int64", "numpy_type": "int64", "metadata": None}
+    pandas_meta = {
+        "index_columns": ["__index_level_0__"],
+        "column_indexes": [],
+        "columns": [
+            {"name": "task_index", "field_name": "task_index", **column},
+            {
+                "name": None,
+                "field_name": "__index_level_0__",
+                **column,
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+            },
+        ],
+    }
+    pq.write_table(table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}), path)
+
+
 def write_lerobot(
     readers: dict[str, ClipDataset],
     out: Path | str,
@@ -89,6 +132,7 @@ def write_lerobot(
     v3 = version == "v3.0"
     splits: dict[str, str] = {}
     episodes_meta: list[dict[str, Any]] = []
+    episodes_stats: list[dict[str, lerobot_stats.Stats]] = []
     pending_rows: list[pa.Table] = []
     pending_frames: list[np.ndarray] = []
     file_index = 0
@@ -117,16 +161,14 @@ def write_lerobot(
         frames, raw = arrays
         n = len(frames)
         dim, (height, width) = raw.shape[1], frames.shape[1:3]
+        columns = _frame_columns(raw, fps, ep_index, index)
         rows = pa.table(
-            {
-                "action": pa.array(list(raw), type=pa.list_(pa.float32(), dim)),
-                "timestamp": pa.array(np.arange(n, dtype=np.float32) / fps),
-                "frame_index": pa.array(np.arange(n, dtype=np.int64)),
-                "episode_index": pa.array(np.full(n, ep_index, dtype=np.int64)),
-                "index": pa.array(np.arange(index, index + n, dtype=np.int64)),
-                "task_index": pa.array(np.zeros(n, dtype=np.int64)),
-            }
+            {k: pa.array(list(v), type=pa.list_(pa.float32(), dim)) if v.ndim == 2 else v for k, v in columns.items()}
         )
+        stats = {key: lerobot_stats.camera_stats(frames)} | {
+            k: lerobot_stats.numeric_stats(v) for k, v in columns.items()
+        }
+        episodes_stats.append(stats)
         meta: dict[str, Any] = {"episode_index": ep_index, "tasks": [task], "length": n, "episode_id": ds.episode_id(i)}
         if v3:
             offset = sum(len(f) for f in pending_frames)
@@ -140,6 +182,7 @@ def write_lerobot(
                     f"videos/{key}/file_index": file_index,
                     f"videos/{key}/from_timestamp": offset / fps,
                     f"videos/{key}/to_timestamp": (offset + n) / fps,
+                    **lerobot_stats.to_columns(stats),
                 }
             )
             pending_rows.append(rows)
@@ -196,6 +239,20 @@ def write_lerobot(
             "task_index": {"dtype": "int64", "shape": [1], "names": None},
         },
     }
+    _write_lerobot_meta(out, info, episodes_meta, episodes_stats, task)
+    return out
+
+
+def _write_lerobot_meta(
+    out: Path,
+    info: dict[str, Any],
+    episodes_meta: list[dict[str, Any]],
+    episodes_stats: list[dict[str, lerobot_stats.Stats]],
+    task: str,
+) -> None:
+    """``meta/`` of a LeRobotDataset: info, episodes, their stats and the task, as its version keeps them."""
+    v3 = info["codebase_version"] == "v3.0"
+    ep_index = info["total_episodes"]
     if not v3:
         info.update(total_chunks=(ep_index - 1) // CHUNKS_SIZE + 1, total_videos=ep_index)
     (out / "meta").mkdir(parents=True, exist_ok=True)
@@ -204,18 +261,38 @@ def write_lerobot(
         ep_file = out / "meta/episodes/chunk-000/file-000.parquet"
         ep_file.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(episodes_meta), ep_file)
-        pq.write_table(pa.table({"task_index": [0], "task": [task]}), out / "meta/tasks.parquet")
+        _write_tasks_parquet(out / "meta/tasks.parquet", [task])
+        total = lerobot_stats.to_json(lerobot_stats.aggregate_features(episodes_stats))
+        (out / "meta/stats.json").write_text(json.dumps(total, indent=4) + "\n", encoding="utf-8")
     else:
-        lines = [json.dumps(m) for m in episodes_meta]
-        (out / "meta/episodes.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (out / "meta/tasks.jsonl").write_text(json.dumps({"task_index": 0, "task": task}) + "\n", encoding="utf-8")
-    return out
+        _write_jsonl(out / "meta/episodes.jsonl", episodes_meta)
+        _write_jsonl(
+            out / "meta/episodes_stats.jsonl",
+            [
+                {"episode_index": m["episode_index"], "stats": lerobot_stats.to_json(st)}
+                for m, st in zip(episodes_meta, episodes_stats, strict=True)
+            ],
+        )
+        _write_jsonl(out / "meta/tasks.jsonl", [{"task_index": 0, "task": task}])
 
 
 def _jpeg(frame: np.ndarray, quality: int = 95) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(frame).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def _rlds_features(lay: RLDSLayout, frame_shapes: set[tuple[int, ...]]) -> dict[str, FeatureSpec]:
+    """What ``write_rlds`` stores per episode, as tensorflow-datasets features (-1: sizes differ)."""
+    shape = tuple(dims.pop() if len(dims) == 1 else -1 for dims in map(set, zip(*frame_shapes, strict=True)))
+    features = {lay.image_key: FeatureSpec("image", shape)}
+    for key, d in lay.action_keys:
+        features[key] = FeatureSpec("bool") if key.endswith("open_gripper") else FeatureSpec("tensor", (d,))
+    for flag in ("is_first", "is_last", "is_terminal"):
+        features[f"steps/{flag}"] = FeatureSpec("bool")
+    features["steps/reward"] = FeatureSpec("float")
+    features["episode_metadata/episode_id"] = FeatureSpec("text")
+    return features
 
 
 def write_rlds(
@@ -225,9 +302,13 @@ def write_rlds(
     layout: str | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write the episodes as RLDS TFRecord shards (one per split) in an Open X layout."""
+    """Write the episodes as RLDS TFRecord shards (one per split) in an Open X layout, with the
+    ``features.json`` / ``dataset_info.json`` that let ``tfds.builder_from_directory`` open them."""
     out = Path(out)
     _prepare(out, overwrite)
+    names: set[str] = set()
+    frame_shapes: set[tuple[int, ...]] = set()
+    shards: list[SplitShards] = []
     for split, ds in readers.items():
         if ds.num_episodes == 0:
             continue
@@ -238,26 +319,42 @@ def write_rlds(
         lay = LAYOUTS[name]
         if lay.action_dim != dim:
             raise InputError(f"layout {name} has {lay.action_dim}-D actions, the source has {dim}-D")
-        with TFRecordWriter(out / f"{name}-{split}.tfrecord-00000-of-00001") as w:
+        names.add(name)
+        path = out / f"{name}-{split}.tfrecord-00000-of-00001"
+        written = 0
+        with TFRecordWriter(path) as w:
             for i in range(ds.num_episodes):
                 arrays = _episode_arrays(ds, i)
                 if arrays is None:
                     continue
                 frames, raw = arrays
-                t = len(frames)
-                feats: dict[str, Any] = {lay.image_key: [_jpeg(f) for f in frames]}
-                col = 0
-                for key, d in lay.action_keys:
-                    part = raw[:, col : col + d]
-                    feats[key] = (part > 0.5).astype(np.int64) if key.endswith("open_gripper") else part
-                    col += d
-                feats["steps/is_first"] = (np.arange(t) == 0).astype(np.int64)
-                feats["steps/is_last"] = (np.arange(t) == t - 1).astype(np.int64)
-                feats["steps/is_terminal"] = (np.arange(t) == t - 1).astype(np.int64)
-                feats["steps/reward"] = np.zeros(t, np.float32)
-                feats["episode_metadata/episode_id"] = [ds.episode_id(i).encode()]
-                w.write(encode_example(feats))
+                frame_shapes.add(frames.shape[1:])
+                w.write(encode_example(_rlds_episode(lay, frames, raw, ds.episode_id(i))))
+                written += 1
+        shards.append(SplitShards(split, (written,), path.stat().st_size))
+    if len(names) > 1:
+        raise InputError(f"the splits need different RLDS layouts ({sorted(names)}); convert them separately")
+    if names and frame_shapes:
+        (name,) = names
+        write_metadata(out, name, _rlds_features(LAYOUTS[name], frame_shapes), shards, "Written by freeaction.")
     return out
+
+
+def _rlds_episode(lay: RLDSLayout, frames: np.ndarray, raw: np.ndarray, episode_id: str) -> dict[str, Any]:
+    """One episode's flattened RLDS features (``raw``: (T, D) actions with a zero last row)."""
+    t = len(frames)
+    feats: dict[str, Any] = {lay.image_key: [_jpeg(f) for f in frames]}
+    col = 0
+    for key, d in lay.action_keys:
+        part = raw[:, col : col + d]
+        feats[key] = (part > 0.5).astype(np.int64) if key.endswith("open_gripper") else part
+        col += d
+    feats["steps/is_first"] = (np.arange(t) == 0).astype(np.int64)
+    feats["steps/is_last"] = (np.arange(t) == t - 1).astype(np.int64)
+    feats["steps/is_terminal"] = (np.arange(t) == t - 1).astype(np.int64)
+    feats["steps/reward"] = np.zeros(t, np.float32)
+    feats["episode_metadata/episode_id"] = [episode_id.encode()]
+    return feats
 
 
 def convert(
