@@ -8,8 +8,8 @@
 # DIR is the first argument, else $FREEACTION_INTEROP_VENVS, else .venv-interop (git-ignored). Each
 # environment is complete when it holds a READY file; a failed or timed-out one is rebuilt on the next run.
 # Each install has a time limit (seconds): INTEROP_TFDS_TIMEOUT (default 900), INTEROP_LEROBOT_TIMEOUT
-# (2100; about 1100 s and 7.5 GB on a loaded 2-core machine, mostly torch's CUDA libraries) and 300 for
-# lerobot-0.3, so the whole script stays under 55 minutes. PYTHON picks the interpreter (python).
+# (1800; about 1100 s and 7.5 GB on a loaded 2-core machine, mostly torch's CUDA libraries) and 300 for
+# lerobot-0.3, so the whole script stays under 50 minutes. PYTHON picks the interpreter (python).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-${FREEACTION_INTEROP_VENVS:-.venv-interop}}
@@ -37,7 +37,7 @@ build() {  # build NAME LIMIT COMMAND...: run COMMAND within LIMIT seconds, then
 build tfds "${INTEROP_TFDS_TIMEOUT:-900}" "$python -m venv $dir/tfds && $dir/tfds/bin/python -m pip install -q \
   tensorflow-cpu==2.21.0 tensorflow-datasets==4.9.10"
 
-build lerobot "${INTEROP_LEROBOT_TIMEOUT:-2100}" "$python -m venv $dir/lerobot \
+build lerobot "${INTEROP_LEROBOT_TIMEOUT:-1800}" "$python -m venv $dir/lerobot \
   && $dir/lerobot/bin/python -m pip install -q --no-deps lerobot==0.4.4 \
   && $dir/lerobot/bin/python -m pip install -q torch==2.10.0 torchvision==0.25.0 'datasets>=4,<5' \
   'huggingface-hub>=0.34.2,<0.36' 'accelerate>=1.10,<2' 'av>=15,<16' 'jsonlines>=4,<5' 'packaging>=24.2,<26' \
