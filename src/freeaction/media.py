@@ -82,7 +82,9 @@ class VideoWriter:
     The default ``yuv420p`` plays in browsers (odd sizes are padded by one edge pixel);
     ``yuv444p`` keeps full-resolution colour (simulator datasets use it with ``crf=0``).
     ``options`` go to libx264 (e.g. ``{"preset": "medium", "threads": "1"}`` for byte-identical
-    output across machines).
+    output across machines). ``rgb_to_yuv`` names the swscale interpolation of the RGB -> YUV
+    conversion (it filters the subsampled chroma); ``None`` leaves it to PyAV (bilinear), and
+    ``"BICUBIC"`` is what the ffmpeg command line (and so imageio's writer) uses.
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class VideoWriter:
         crf: int = 15,
         pix_fmt: str = "yuv420p",
         options: dict[str, str] | None = None,
+        rgb_to_yuv: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.rgb_to_yuv = rgb_to_yuv
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rate = Fraction(fps).limit_denominator(1000)
         self.crf, self.pix_fmt, self.options = crf, pix_fmt, dict(options or {})
@@ -122,6 +126,8 @@ class VideoWriter:
             if any(self._pad):  # yuv420p needs even sizes: repeat the last row/column
                 frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            if self.rgb_to_yuv is not None:
+                vf = vf.reformat(format=self.pix_fmt, interpolation=self.rgb_to_yuv)
             vf.pts, vf.time_base = self.frames_written, 1 / self.rate
             self._container.mux(self._stream.encode(vf))
             self.frames_written += 1

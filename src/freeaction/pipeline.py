@@ -136,10 +136,11 @@ class WorldModel:
             )
         return encode(vae, frames).to(self.device)
 
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3)."""
+    def decode(self, latents: torch.Tensor, quantize: str = "round") -> np.ndarray:
+        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3); ``quantize``: ``"round"``
+        or ``"truncate"`` (see :func:`freeaction.vae.decode`)."""
         lead = latents.shape[:-3]
-        frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]))
+        frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]), quantize=quantize)
         return frames.reshape(*lead, *frames.shape[1:])
 
     # -- sampling --------------------------------------------------------------------------------
