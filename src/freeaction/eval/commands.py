@@ -14,7 +14,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     from freeaction.train.config import parse_set
 
     over = parse_set(args.set)
-    for key in ("out", "fvd_weights", "fid_weights", "device", "idm"):
+    for key in ("out", "fvd_weights", "fid_weights", "device", "idm", "scoring"):
         if getattr(args, key, None) is not None:
             over[key] = getattr(args, key)
     return over
@@ -43,6 +43,7 @@ def _merge_only(args: argparse.Namespace) -> int:
 def _run(cfg: Any, args: argparse.Namespace) -> int:
     from freeaction.eval.runner import evaluate
 
+    print(f"scoring: {cfg.scoring}")
     summary = evaluate(cfg, progress=not args.no_progress, report=not args.no_report)
     print(json.dumps(summary))
     if summary["merged"] and not args.no_report:
@@ -108,6 +109,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fid-weights", default=None, help="local TorchScript Inception for FID (never downloaded)")
     p.add_argument("--idm", default=None, help="inverse-dynamics model for action adherence (eval train-idm)")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument(
+        "--scoring",
+        default=None,
+        choices=["freeaction", "irasim"],
+        help="freeaction (the corrected protocol, default) or irasim (IRASim's scripts reproduced); "
+        "overrides the config's 'scoring'",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (YAML value)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="merge but do not build the HTML report")

@@ -29,6 +29,8 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     fid_weights: null                      # optional local TorchScript Inception
     save_videos: 8                         # clips whose videos are kept for the report
     bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
+    scoring: freeaction                    # freeaction | irasim (IRASim's scripts reproduced;
+                                           #   see freeaction.eval.scoring)
 
 ``mu_act`` (FreeAction's truncation centre) is taken, in this order, from the method's own
 ``truncation.mu_act``, the config's ``mu_act``, the checkpoint's or dataset's statistics when
@@ -45,6 +47,7 @@ from typing import Any
 
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
+from freeaction.eval.scoring import SCORING_MODES
 from freeaction.methods import STANDARD_METHODS
 
 PROTOCOLS = ("short", "long")
@@ -79,6 +82,7 @@ class EvalConfig:
     fid_weights: str | None = None
     save_videos: int = 8
     long_max_actions: int | None = None
+    scoring: str = "freeaction"
     bootstrap: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, Any] = field(default_factory=dict)
     source: str = "options"
@@ -216,6 +220,8 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
         raise InputError(f"{src}: 'batch_size' must be at least 1, got {cfg.batch_size}")
     if cfg.resize is not None and (len(cfg.resize) != 2 or min(int(v) for v in cfg.resize) < 8):
         raise InputError(f"{src}: 'resize' must be [height, width], got {cfg.resize!r}")
+    if cfg.scoring not in SCORING_MODES:
+        raise InputError(f"{src}: 'scoring' must be one of {', '.join(SCORING_MODES)}, got {cfg.scoring!r}")
     unknown_boot = set(cfg.bootstrap) - {"resamples", "confidence", "seed"}
     if unknown_boot:
         raise InputError(f"{src}: unknown 'bootstrap' option(s) {sorted(unknown_boot)} (resamples, confidence, seed)")

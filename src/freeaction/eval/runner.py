@@ -37,8 +37,8 @@ from freeaction.eval.config import EvalConfig
 from freeaction.eval.diversity import diversity
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.methods import magnitude_definition, method_spec, needs_mu_act, resolve_method
-from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
 from freeaction.eval.results import ShardWriter, all_shards_done, merge_shards
+from freeaction.eval.scoring import clip_features, scoring_mode
 from freeaction.methods import Method
 from freeaction.shipped import resolve_checkpoint
 
@@ -58,7 +58,9 @@ FROZEN_FIELDS = (
     "resize",
     "camera",
     "long_max_actions",
+    "scoring",
 )
+FROZEN_DEFAULTS = {"scoring": "freeaction"}  # the value a run.json without the field was made with
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
@@ -149,6 +151,7 @@ class Evaluator:
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.device = pick_device(cfg.device, local_rank)
+        self.scoring = scoring_mode(cfg.scoring)
         self._load_model()
         self._open_data()
         self.methods = self._resolve_methods()
@@ -289,7 +292,7 @@ class Evaluator:
             )
         if old:
             for k in FROZEN_FIELDS:
-                if json.dumps(old["settings"].get(k)) != json.dumps(info[k]):
+                if json.dumps(old["settings"].get(k, FROZEN_DEFAULTS.get(k))) != json.dumps(info[k]):
                     raise InputError(
                         f"{cfg.source}: {self.out} holds results made with {k} = {old['settings'].get(k)!r}, this "
                         f"config has {info[k]!r}; use another 'out' folder (or delete the old results)"
@@ -385,14 +388,12 @@ class Evaluator:
         row: dict[str, Any] = {}
         if clip.frames is not None:
             row.update(self._frame_metrics(clip.frames, clip))
-            recon = self.wm.decode(clip.latents.to(self.device))
-            if clip.item.protocol == "short":
-                row["vae_psnr"] = float(psnr_per_frame(recon, clip.frames).mean())
-                row["vae_ssim"] = float(ssim_per_frame(recon, clip.frames).mean())
-            else:
-                row["vae_psnr_color"] = float(psnr_per_frame(recon, clip.frames, gray=False).mean())
+            recon = self.wm.decode(clip.latents.to(self.device), quantize=self.scoring.quantize)
+            scores = self.scoring.frame_metrics(clip.item.protocol, recon, clip.frames)
+            row.update({f"vae_{k}": v for k, v in scores.items() if not k.endswith("_per_frame")})
             for kind, extractor in self.extractors.items():
-                self._save_features(extractor(clip.frames), clip.item, REAL, None, kind)
+                feats = clip_features(self.scoring, extractor, kind, clip.frames, real=True)
+                self._save_features(feats, clip.item, REAL, None, kind)
             if clip.item.save_video:
                 self._save_video(clip.frames, clip.item, TRUTH)
         return row
@@ -437,16 +438,19 @@ class Evaluator:
         for c_i, clip in enumerate(clips):
             lat = results[c_i * len(seeds) : (c_i + 1) * len(seeds)]
             rows = []
-            decoded = self.wm.decode(torch.stack(lat).to(self.device)) if self.wm.vae is not None else None
+            decoded = (
+                self.wm.decode(torch.stack(lat).to(self.device), quantize=self.scoring.quantize)
+                if self.wm.vae is not None
+                else None
+            )
             frames_all = list(decoded) if decoded is not None else [None] * len(seeds)
             for s_i, (seed, gen, frames) in enumerate(zip(seeds, lat, frames_all, strict=True)):
-                if clip.item.protocol == "short":
-                    metrics: dict[str, Any] = short_metrics(gen, clip.latents, frames, clip.frames)
-                else:
-                    metrics = long_metrics(gen, clip.latents, frames, clip.frames)
+                score = self.scoring.short if clip.item.protocol == "short" else self.scoring.long
+                metrics: dict[str, Any] = score(gen, clip.latents, frames, clip.frames)
                 metrics.update(self._frame_metrics(frames, clip))
                 for kind, extractor in self.extractors.items():
-                    self._save_features(extractor(frames), clip.item, method.name, seed, kind)
+                    feats = clip_features(self.scoring, extractor, kind, frames, real=False)
+                    self._save_features(feats, clip.item, method.name, seed, kind)
                 if clip.item.save_video and s_i == 0 and frames is not None:
                     self._save_video(frames, clip.item, method.name)
                 metrics["sampler_seed"] = derive_seed(seed, clip.item.key)
