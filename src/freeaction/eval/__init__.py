@@ -3,7 +3,8 @@
     from freeaction.eval import load_eval_config, evaluate
     summary = evaluate(load_eval_config("eval.yaml"))     # what `freeaction evaluate eval.yaml` does
 
-Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.frechet`
+Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.scoring`
+(the ``freeaction`` and ``irasim`` scoring modes), :mod:`~freeaction.eval.frechet`
 (FVD/FID from user-supplied networks), :mod:`~freeaction.eval.inverse_dynamics` (action
 adherence), :mod:`~freeaction.eval.diversity`, :mod:`~freeaction.eval.effector` (pusher
 effector error), :mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.runner`,
