@@ -193,7 +193,9 @@ def test_fvd_clip_selection_and_mirroring() -> None:
 
     feats = clip_features(irasim, _stand_in, "fvd", real, real=True)
     assert feats.shape == (2, 3) and (feats[:, 0] == 15).all()  # the real set doubled
-    np.testing.assert_allclose(feats[0], _stand_in(mp4_round_trip(real)[1:16])[0])
+    # the true frames after the round trip (another encode of them: equal up to the encoder's jitter)
+    np.testing.assert_allclose(feats[0], _stand_in(mp4_round_trip(real)[1:16])[0], atol=0.5)
+    assert abs(feats[0, 1] - _stand_in(real[1:16])[0, 1]) > 1e-3  # not the frames as they are
     np.testing.assert_allclose(feats[1, :2], feats[0, :2])  # the mirror image: same length, same level,
     assert feats[1, 2] == pytest.approx(-feats[0, 2])  # left and right swapped
 
