@@ -104,6 +104,9 @@ class VideoWriter:
     ``options`` go to libx264 on top of :data:`ENCODER_OPTIONS`, which pin the encoder to one
     thread: a threaded x264 splits the work by the machine's core count, so the same frames
     would give different files (and decoded pixels) from run to run and machine to machine.
+    ``rgb_to_yuv`` names the swscale interpolation of the RGB -> YUV conversion (it filters the
+    subsampled chroma); ``None`` leaves it to PyAV (bilinear), and ``"BICUBIC"`` is what the ffmpeg
+    command line (and so imageio's writer) uses.
     """
 
     def __init__(
@@ -113,8 +116,10 @@ class VideoWriter:
         crf: int = 15,
         pix_fmt: str = "yuv420p",
         options: dict[str, str] | None = None,
+        rgb_to_yuv: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.rgb_to_yuv = rgb_to_yuv
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rate = Fraction(fps).limit_denominator(1000)
         self.crf, self.pix_fmt, self.options = crf, pix_fmt, {**ENCODER_OPTIONS, **(options or {})}
@@ -143,6 +148,8 @@ class VideoWriter:
             if any(self._pad):  # yuv420p needs even sizes: repeat the last row/column
                 frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            if self.rgb_to_yuv is not None:
+                vf = vf.reformat(format=self.pix_fmt, interpolation=self.rgb_to_yuv)
             vf.pts, vf.time_base = self.frames_written, 1 / self.rate
             self._container.mux(self._stream.encode(vf))
             self.frames_written += 1

@@ -151,8 +151,9 @@ class WorldModel:
             )
         return encode(vae, frames).to(self.device)
 
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3).
+    def decode(self, latents: torch.Tensor, quantize: str = "round") -> np.ndarray:
+        """Scaled latents (..., C, h, w) -> RGB uint8 frames (..., H, W, 3); ``quantize``: ``"round"``
+        or ``"truncate"`` (see :func:`freeaction.vae.decode`).
 
         Raises :class:`SamplingError` for NaN or Inf latents (they would decode to black frames)."""
         if not torch.isfinite(latents).all():
@@ -161,7 +162,7 @@ class WorldModel:
                 "guidance scale, actions or weights drive the model out of range"
             )
         lead = latents.shape[:-3]
-        frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]))
+        frames = decode(self._require_vae(), latents.reshape(-1, *latents.shape[-3:]), quantize=quantize)
         return frames.reshape(*lead, *frames.shape[1:])
 
     # -- sampling --------------------------------------------------------------------------------

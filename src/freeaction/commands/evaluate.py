@@ -15,7 +15,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     from freeaction.train.config import parse_set
 
     over = parse_set(args.set)
-    for key in ("out", "fvd_weights", "fid_weights", "device", "idm"):
+    for key in ("out", "fvd_weights", "fid_weights", "device", "idm", "scoring"):
         if getattr(args, key, None) is not None:
             over[key] = getattr(args, key)
     return over
@@ -51,6 +51,7 @@ def _run(cfg: Any, args: argparse.Namespace) -> int:
     from freeaction.eval.runner import evaluate
     from freeaction.report import build_report
 
+    print(f"scoring: {cfg.scoring}")
     summary = evaluate(cfg, progress=not args.no_progress, report=None if args.no_report else build_report)
     rank = f" (rank {summary['rank']} of {summary['world_size']})" if summary["world_size"] > 1 else ""
     print(f"evaluated {summary['units']} clip-method units, {summary['samples']} samples, "
@@ -125,6 +126,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fid-weights", default=None, help="local TorchScript Inception for FID (never downloaded)")
     p.add_argument("--idm", default=None, help="inverse-dynamics model for action adherence (eval train-idm)")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument(
+        "--scoring",
+        default=None,
+        choices=["freeaction", "irasim"],
+        help="freeaction (the corrected protocol, default) or irasim (IRASim's scripts reproduced); "
+        "overrides the config's 'scoring'",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (YAML value)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="merge but do not build the HTML report")

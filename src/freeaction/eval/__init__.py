@@ -5,7 +5,8 @@
     cfg = load_eval_config("eval.yaml")
     summary = evaluate(cfg, report=build_report)          # what `freeaction evaluate eval.yaml` does
 
-Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.frechet`
+Modules: :mod:`~freeaction.eval.metrics` (PSNR/SSIM/Latent L2), :mod:`~freeaction.eval.scoring`
+(the ``freeaction`` and ``irasim`` scoring modes), :mod:`~freeaction.eval.frechet`
 (FVD/FID from user-supplied networks), :mod:`~freeaction.eval.inverse_dynamics` (action
 adherence), :mod:`~freeaction.eval.diversity`, :mod:`~freeaction.eval.effector` (pusher
 effector error); :mod:`~freeaction.eval.clips` (which test clips, their keys and seeds, loading),

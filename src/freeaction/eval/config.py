@@ -30,6 +30,8 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     fid_weights: null                      # optional local TorchScript Inception
     save_videos: 8                         # clips whose videos are kept for the report
     bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
+    scoring: freeaction                    # freeaction | irasim (IRASim's scripts reproduced;
+                                           #   see freeaction.eval.scoring)
 
 A method is a standard name or a mapping read by :meth:`freeaction.method.Method.from_dict`
 (keys = the option names of its guidance and truncation classes; unknown keys are refused).
@@ -56,6 +58,7 @@ from freeaction import config_values as values
 from freeaction.config_files import read_mapping
 from freeaction.errors import InputError
 from freeaction.eval.results_folder import slug, slug_clashes
+from freeaction.eval.scoring import SCORING_MODES
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.method.options import number
 from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
@@ -94,6 +97,7 @@ class EvalConfig:
     fid_weights: str | None = None
     save_videos: int = 8
     long_max_actions: int | None = None
+    scoring: str = "freeaction"
     bootstrap: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, Any] = field(default_factory=dict)
     source: str = "options"
@@ -276,6 +280,8 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
             raise InputError(f"{src}: 'resize' must be [height, width], got {cfg.resize!r}")
         cfg.resize = [_whole(src, "resize", v, lo=8) for v in cfg.resize]
     cfg.bootstrap = check_bootstrap(cfg.bootstrap, src)
+    if cfg.scoring not in SCORING_MODES:
+        raise InputError(f"{src}: 'scoring' must be one of {', '.join(SCORING_MODES)}, got {cfg.scoring!r}")
     _check_methods(cfg)
     if cfg.mu_act is not None:
         try:

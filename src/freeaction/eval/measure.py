@@ -24,7 +24,9 @@ from freeaction.eval.clips import TestClip
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.frechet import FeatureExtractor
 from freeaction.eval.inverse_dynamics import IDMNet, load_idm
-from freeaction.eval.metrics import long_metrics, psnr_per_frame, short_metrics, ssim_per_frame
+from freeaction.eval.scoring import SCORINGS, Scoring
+
+FREEACTION_SCORING = SCORINGS["freeaction"]  # the corrected protocol, docs/method.md §4
 
 
 def load_tools(
@@ -60,26 +62,25 @@ def frame_metrics(frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None)
 
 
 def sample_metrics(
-    latents: torch.Tensor, frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None
+    latents: torch.Tensor, frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None,
+    scoring: Scoring = FREEACTION_SCORING,
 ) -> dict[str, Any]:
-    """Every per-sample metric of one generated clip (``frames`` None: no VAE, latents only)."""
-    if clip.ref.protocol == "short":
-        metrics: dict[str, Any] = short_metrics(latents, clip.latents, frames, clip.frames)
-    else:
-        metrics = long_metrics(latents, clip.latents, frames, clip.frames)
+    """Every per-sample metric of one generated clip (``frames`` None: no VAE, latents only), the
+    video metrics as ``scoring`` computes them."""
+    score = scoring.short if clip.ref.protocol == "short" else scoring.long
+    metrics: dict[str, Any] = score(latents, clip.latents, frames, clip.frames)
     metrics.update(frame_metrics(frames, clip, idm))
     return metrics
 
 
-def reference_metrics(clip: TestClip, reconstruction: np.ndarray, idm: IDMNet | None) -> dict[str, Any]:
+def reference_metrics(
+    clip: TestClip, reconstruction: np.ndarray, idm: IDMNet | None, scoring: Scoring = FREEACTION_SCORING
+) -> dict[str, Any]:
     """Floors on the real clip: IDM / effector error of the real frames and the VAE's reconstruction
-    PSNR/SSIM (short) or colour PSNR (long) of its decoded true latents."""
+    PSNR/SSIM (short) or colour PSNR (long) of its decoded true latents, as ``scoring`` computes them."""
     row = frame_metrics(clip.frames, clip, idm)
-    if clip.ref.protocol == "short":
-        row["vae_psnr"] = float(psnr_per_frame(reconstruction, clip.frames).mean())
-        row["vae_ssim"] = float(ssim_per_frame(reconstruction, clip.frames).mean())
-    else:
-        row["vae_psnr_color"] = float(psnr_per_frame(reconstruction, clip.frames, gray=False).mean())
+    scores = scoring.frame_metrics(clip.ref.protocol, reconstruction, clip.frames)
+    row.update({f"vae_{k}": v for k, v in scores.items() if not k.endswith("_per_frame")})
     return row
 
 

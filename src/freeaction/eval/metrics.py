@@ -46,7 +46,8 @@ def _check_pair(generated: np.ndarray, truth: np.ndarray) -> None:
         raise ValueError("need at least 2 frames (frame 0 is the context and is excluded)")
 
 
-def _psnr(truth: np.ndarray, generated: np.ndarray) -> float:
+def frame_psnr(truth: np.ndarray, generated: np.ndarray) -> float:
+    """PSNR (dB, ``data_range=255``) of one frame, :data:`PSNR_CAP` where the frames are identical."""
     if np.array_equal(truth, generated):
         return PSNR_CAP
     return min(float(peak_signal_noise_ratio(truth, generated, data_range=255)), PSNR_CAP)
@@ -57,7 +58,7 @@ def psnr_per_frame(generated: np.ndarray, truth: np.ndarray, gray: bool = True) 
     _check_pair(generated, truth)
     if gray:
         generated, truth = to_gray(generated), to_gray(truth)
-    return np.array([_psnr(t, g) for g, t in zip(generated[1:], truth[1:], strict=True)])
+    return np.array([frame_psnr(t, g) for g, t in zip(generated[1:], truth[1:], strict=True)])
 
 
 def ssim_per_frame(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:

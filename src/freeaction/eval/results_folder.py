@@ -70,7 +70,9 @@ FROZEN_FIELDS = (
     "resize",
     "camera",
     "long_max_actions",
+    "scoring",
 )
+FROZEN_DEFAULTS = {"scoring": "freeaction"}  # what a run.json without the field was made with
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 
 Key = tuple[str, str, str | None, str, int | None]
@@ -162,7 +164,7 @@ def check_resumable(old: dict[str, Any], new: dict[str, Any], out: str | Path, s
             f"(sha256 {was[:12] if was else 'not recorded'} there, {now[:12]} now); {fix}"
         )
     for k in FROZEN_FIELDS:
-        have, want = old["settings"].get(k), new["settings"][k]
+        have, want = old["settings"].get(k, FROZEN_DEFAULTS.get(k)), new["settings"][k]
         if k == "steps":
             have, want = _effective_steps(old["settings"]), _effective_steps(new["settings"])
         if json.dumps(have) != json.dumps(want):

@@ -46,6 +46,7 @@ from freeaction.eval.results_folder import (
     weights_digest,
     write_run,
 )
+from freeaction.eval.scoring import clip_features, scoring_mode
 from freeaction.files import atomic_open, atomic_path
 from freeaction.media import VideoWriter
 from freeaction.method import Method, resolve_method_mu_act, stats_mismatch
@@ -99,6 +100,7 @@ class Evaluator:
         self.lock = lock_share(self.out, self.rank, self.world)
         try:
             self.device = pick_device(cfg.device, local_rank)
+            self.scoring = scoring_mode(cfg.scoring)
             self.wm, self.vae_path = load_world_model(cfg, self.device)
             self.weights = weights_digest(resolve_checkpoint(cfg.checkpoint), self.vae_path)
             self.clip_frames = int(cfg.clip_frames or self.wm.config.num_frames)
@@ -226,14 +228,16 @@ class Evaluator:
     def _save_features(self, frames: np.ndarray, item: ClipRef, method: str | None, seed: int | None) -> None:
         for kind, extractor in self.extractors.items():
             target = feature_path(self.out, kind, item.protocol, method, item.key, seed)
+            feats = clip_features(self.scoring, extractor, kind, frames, real=method is None)
             with atomic_open(target) as f:
-                np.save(f, extractor(frames).astype(np.float32))
+                np.save(f, feats.astype(np.float32))
 
     def _reference(self, clip: TestClip) -> dict[str, Any]:
         """Floors on the real clip (empty without frames); saves its features and video."""
         if clip.frames is None:
             return {}
-        row = reference_metrics(clip, self.wm.decode(clip.latents.to(self.device)), self.idm)
+        recon = self.wm.decode(clip.latents.to(self.device), quantize=self.scoring.quantize)
+        row = reference_metrics(clip, recon, self.idm, self.scoring)
         self._save_features(clip.frames, clip.ref, None, None)
         if clip.ref.save_video:
             self._save_video(clip.frames, clip.ref, None)
@@ -249,11 +253,12 @@ class Evaluator:
             sampler=self.cfg.sampler, steps=self.cfg.steps, method=method)
         for c_i, clip in enumerate(clips):
             lat = results[c_i * len(seeds) : (c_i + 1) * len(seeds)]
-            decoded = self.wm.decode(torch.stack(lat).to(self.device)) if self.wm.vae is not None else None
+            decoded = (self.wm.decode(torch.stack(lat).to(self.device), quantize=self.scoring.quantize)
+                       if self.wm.vae is not None else None)
             frames_all = list(decoded) if decoded is not None else [None] * len(seeds)
             rows = []
             for s_i, (seed, gen, frames) in enumerate(zip(seeds, lat, frames_all, strict=True)):
-                metrics = sample_metrics(gen, frames, clip, self.idm)
+                metrics = sample_metrics(gen, frames, clip, self.idm, self.scoring)
                 if frames is not None:
                     self._save_features(frames, clip.ref, method.name, seed)
                     if clip.ref.save_video and s_i == 0:

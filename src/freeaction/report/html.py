@@ -48,7 +48,9 @@ def render_html(summary: dict[str, Any], out: Path, plots: list[Path], videos: l
         f"<p class='note'>checkpoint <code>{_shown_path(settings.get('checkpoint'))}</code>, dataset "
         f"<code>{_shown_path(settings.get('dataset'))}</code> ({html.escape(str(settings.get('split')))}), "
         f"sampler {html.escape(str(settings.get('sampler')))} ({html.escape(str(settings.get('steps')))} steps), "
-        f"seeds {html.escape(str(settings.get('seeds')))}. Cells: mean over clips; for non-baseline methods the "
+        f"seeds {html.escape(str(settings.get('seeds')))}, scoring "
+        f"<b>{html.escape(str(settings.get('scoring', 'freeaction')))}</b>. Cells: mean over clips; "
+        "for non-baseline methods the "
         f"paired difference to <b>{html.escape(summary['baseline'])}</b> with its "
         f"{100 * float(boot['confidence']):.0f}% bootstrap interval and the share of clips improved.</p>",
     ]

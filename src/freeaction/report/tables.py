@@ -122,6 +122,8 @@ def markdown_report(summary: dict[str, Any]) -> str:
     parts = [
         "# Evaluation results",
         "",
+        f"Scoring: `{summary['run'].get('settings', {}).get('scoring', 'freeaction')}` (see docs/evaluation.md).",
+        "",
         f"Cells: mean over clips (seeds averaged within each clip first); for methods other than the baseline "
         f"(`{summary['baseline']}`), in brackets: the mean paired difference to it, its {conf:.0f}% percentile-"
         f"bootstrap interval ({boot['resamples']} resamples over clips, seed {boot['seed']}) and the share of clips "

@@ -83,13 +83,34 @@ def encode(
 
 
 @torch.no_grad()
-def decode(vae, latents: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-    """Scaled latents (N, C, h, w) -> RGB uint8 frames (N, H, W, 3)."""
+def decode(vae, latents: torch.Tensor, batch_size: int = 32, quantize: str = "round") -> np.ndarray:
+    """Scaled latents (N, C, h, w) -> RGB uint8 frames (N, H, W, 3).
+
+    ``quantize`` turns the decoder's [-1, 1] output into 8 bits: ``"round"`` (to the nearest
+    level) or ``"truncate"`` (IRASim's ``((x / 2 + 0.5).clamp(0, 1) * 255).to(uint8)``, which
+    drops the fraction, so frames come out half a level darker on average).
+    """
+    if quantize not in QUANTIZERS:
+        raise ValueError(f"quantize must be one of {sorted(QUANTIZERS)}, got {quantize!r}")
     device = next(vae.parameters()).device
     dtype = next(vae.parameters()).dtype
     out = []
     for i in range(0, len(latents), batch_size):
         z = latents[i : i + batch_size].to(device, dtype) / vae.config.scaling_factor
         x = vae.decode(z).sample.float()
-        out.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+        out.append(QUANTIZERS[quantize](x).permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(out)
+
+
+def quantize_round(x: torch.Tensor) -> torch.Tensor:
+    """Decoder output in [-1, 1] -> uint8, rounded to the nearest level."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def quantize_truncate(x: torch.Tensor) -> torch.Tensor:
+    """Decoder output in [-1, 1] -> uint8 as IRASim's scripts make it: scaled to [0, 255], fraction dropped."""
+    return ((x / 2.0 + 0.5).clamp(0, 1) * 255).to(torch.uint8)
+
+
+QUANTIZERS = {"round": quantize_round, "truncate": quantize_truncate}
+"""The ways :func:`decode` can turn decoder output into 8-bit frames, by name."""
