@@ -17,6 +17,7 @@ from freeaction.runtime import tune_cpu_allocator
 SUBCOMMANDS = [
     "freeaction.commands.demo",
     "freeaction.commands.generate",
+    "freeaction.commands.play",
     "freeaction.data.commands",
     "freeaction.train.commands",
     "freeaction.eval.commands",
