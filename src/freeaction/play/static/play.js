@@ -2,7 +2,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { hello: null, keys: new Set(), grip: 0, seq: 0, sent: "", counts: {}, paused: false };
+const HISTORY = 64;  // frames per panel kept for the browser tests (window.playState.history)
+const state = { hello: null, keys: new Set(), grip: 0, seq: 0, sent: "", counts: {}, history: {}, paused: false,
+  startSeed: null };
 window.playState = state;  // read by the browser tests
 
 const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
@@ -44,6 +46,7 @@ function buildPanels(panels, hasSim) {
       `<div class="figures">frame <span class="t">0</span> <span class="maw"></span></div>`;
     box.appendChild(fig);
     state.counts[pid] = 0;
+    state.history[pid] = [];
   }
 }
 
@@ -64,7 +67,9 @@ function onStart(msg) {
   for (const [pid, url] of Object.entries(msg.frames)) {
     const img = document.querySelector(`#panel-${pid} img`);
     if (img) img.src = url;
+    state.history[pid] = [{ t: 0, key_seq: 0, src: url }];
   }
+  state.startSeed = msg.seed;
   if (msg.seed !== null && msg.seed !== undefined) $("scene-seed").value = msg.seed;
   showSettings(msg.settings);
   notice(msg.notice);
@@ -82,6 +87,9 @@ function onFrame(msg) {
     const f = msg.info[pid];
     if (f) fig.querySelector(".maw").textContent = `m(a) ${fmt(f.m)}  w ${fmt(f.w)}  tau ${fmt(f.tau)}`;
     state.counts[pid] = (state.counts[pid] || 0) + 1;
+    const h = state.history[pid];
+    h.push({ t: msg.t, key_seq: msg.key_seq, src: url });
+    if (h.length > HISTORY) h.shift();
   }
   state.lastFrame = { t: msg.t, keys: msg.keys, key_seq: msg.key_seq, at: performance.now() };
   $("stats").textContent = `chunk generated in ${msg.generate_s} s; stale chunks dropped ${msg.dropped}; ` +
@@ -158,9 +166,9 @@ $("pause").addEventListener("click", () => {
 $("reset").addEventListener("click", () => send({ type: "reset" }));
 $("save").addEventListener("click", () => send({ type: "save" }));
 $("new-scene").addEventListener("click", () => {
-  const seed = $("scene-seed").value === "" ? null : Number($("scene-seed").value);
-  send({ type: "new_scene", seed: seed === state.lastSceneSeed ? null : seed });
-  state.lastSceneSeed = seed;
+  // a seed typed into the field is used; otherwise (the field shows the current scene's) a random one
+  const typed = $("scene-seed").value === "" ? null : Number($("scene-seed").value);
+  send({ type: "new_scene", seed: typed === state.startSeed ? null : typed });
 });
 $("upload").addEventListener("change", (ev) => {
   const file = ev.target.files[0];
