@@ -42,7 +42,7 @@ function buildPanels(panels, hasSim) {
     fig.className = "panel";
     fig.id = `panel-${pid}`;
     const title = pid === "sim" ? PANEL_TITLES.sim : `${PANEL_TITLES[pid]}: ${panels[pid]}`;
-    fig.innerHTML = `<figcaption>${title}</figcaption><img alt="${title}" width="256" height="256">` +
+    fig.innerHTML = `<figcaption>${title}</figcaption><img alt="${title}" width="224" height="224">` +
       `<div class="figures">frame <span class="t">0</span> <span class="maw"></span></div>`;
     box.appendChild(fig);
     state.counts[pid] = 0;
@@ -161,6 +161,7 @@ $("speed").addEventListener("input", (ev) => { document.querySelector('output[fo
 $("pause").addEventListener("click", () => {
   state.paused = !state.paused;
   $("pause").textContent = state.paused ? "resume" : "pause";
+  $("status").textContent = state.paused ? "paused" : "live";
   send({ type: "pause", paused: state.paused });
 });
 $("reset").addEventListener("click", () => send({ type: "reset" }));
