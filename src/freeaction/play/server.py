@@ -283,6 +283,7 @@ class Connection:
                 await self.send({
                     "type": "frame", "t": (plan.index * s.chunk) + i + 1, "frames": frames, "info": info,
                     "keys": plan.keys.tolist(), "key_seq": plan.key_seq, "generate_s": round(shown.chunk.seconds, 3),
+                    "generate_cpu_s": round(shown.chunk.cpu_seconds, 3),
                     "dropped": s.dropped, "recorded": s.recorded_length, "max_frames": s.max_frames,
                 })
                 due += 1.0 / s.settings.fps
