@@ -11,6 +11,7 @@ from typing import Any
 from freeaction.errors import InputError
 from freeaction.pipeline import PRECISIONS, WorldModel
 from freeaction.shipped import available_models, shipped_info
+from freeaction.sim import MissingDependencyError, load_kind
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -49,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     wm = WorldModel.load(args.model, args.vae, precision=precision)
     wm._require_vae()
     sim = None if args.no_simulator else simulator_of(args.model)
+    if sim is not None:
+        try:
+            load_kind(sim)
+        except MissingDependencyError as exc:
+            print(f"freeaction play: no simulator panel: {exc}")
+            sim = None
     settings = PlaySettings().updated({k: v for k, v in {"sampler": args.sampler, "steps": args.steps}.items()
                                        if v is not None})
     play = PlayApp(wm, args.model, sim, precision=precision, settings=settings, save_dir=Path(args.save_dir),

@@ -267,7 +267,7 @@ class Connection:
                 await self.arrived.wait()
                 continue
             self.wake.set()  # room in the queue: generate the next chunk while these frames play
-            run_id, plan = s.run_id, shown.chunk.plan
+            run_id, plan = shown.run_id, shown.chunk.plan
             info = {pid: {"method": s.streams[pid].method.name if pid in s.streams else pid, "m": r.m, "w": r.w,
                           "tau": r.tau} for pid, r in shown.chunk.panels.items()}
             for i in range(s.chunk):

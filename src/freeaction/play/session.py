@@ -86,6 +86,7 @@ class Shown:
     chunk: Chunk
     sim_frames: np.ndarray | None
     recorded: bool
+    run_id: int  # the rollout it belongs to (a restart starts a new one)
 
 
 class PlaySession:
@@ -273,7 +274,7 @@ class PlaySession:
                     self.recorded_frames[pid].append(result.frames)
                 if sim_frames is not None and "sim" in self.recorded_frames:
                     self.recorded_frames["sim"].append(sim_frames)
-        return Shown(chunk, sim_frames, record)
+        return Shown(chunk, sim_frames, record, run_id)
 
     @property
     def recorded_length(self) -> int:
