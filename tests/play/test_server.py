@@ -114,6 +114,6 @@ def test_a_short_soak_keeps_memory_bounded(served) -> None:
             assert msg["recorded"] <= 45
         session = next(iter(play.sessions.values()))
         assert len(session.queue) <= session.max_ahead
-        assert session.recorded_length <= 45
+        assert session.recording.length <= 45
         assert frames > 30, f"only {frames} frames in 25 s"
         assert rss_mib() - start_rss < 150

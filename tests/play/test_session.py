@@ -138,12 +138,12 @@ def test_switching_methods_restarts_from_the_first_frame(tiny_world) -> None:
     s = session(tiny_world)
     s.generate_next()
     s.take()
-    assert s.recorded_length == s.chunk
+    assert s.recording.length == s.chunk
     assert not s.update_settings({"speed": 0.9, "fps": 4})  # not a generation setting: no restart
-    assert s.recorded_length == s.chunk
+    assert s.recording.length == s.chunk
     assert s.update_settings({"method_b": "freeaction_cfg", "lam": 3.0})
     assert s.streams["B"].method.name == "freeaction_cfg" and s.streams["B"].method.guidance["scale"] == 3.0
-    assert s.recorded_length == 0 and not s.queue and s.frames_shown == 0
+    assert s.recording.length == 0 and not s.queue and s.frames_shown == 0
     assert s.update_settings({"method_b": "off"})
     assert list(s.streams) == ["A"] and set(s.first_frames()) == {"A", "sim"}
     with pytest.raises(InputError):
@@ -164,9 +164,9 @@ def test_the_recording_is_bounded(tiny_world) -> None:
     for _ in range(4):
         assert s.generate_next()
         assert s.take() is not None
-    assert s.recorded_length == 2 * s.chunk  # the play went on, the recording stopped at its cap
+    assert s.recording.length == 2 * s.chunk  # the play went on, the recording stopped at its cap
     assert s.frames_shown == 4 * s.chunk
-    assert all(len(chunks) == 2 for chunks in s.recorded_frames.values())
+    assert all(len(chunks) == 2 for chunks in s.recording.frames.values())
 
 
 def test_generate_reproduces_a_saved_panel_exactly(tiny_world, tiny_checkpoint, tmp_path, monkeypatch) -> None:

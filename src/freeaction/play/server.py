@@ -75,6 +75,8 @@ class PlayApp:
     sim_world: int = 1
     sessions: dict[int, PlaySession] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="play"))
+    # Simulators render with GL contexts bound to the thread that made them: one thread runs them all.
+    sim_thread: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="play-sim"))
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -111,6 +113,9 @@ class Connection:
     async def in_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.app.executor, fn, *args)
 
+    async def in_sim_thread(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.app.sim_thread, fn, *args)
+
     # -- life cycle --------------------------------------------------------------------------
     async def run(self) -> None:
         app = self.app
@@ -121,7 +126,7 @@ class Connection:
             await self.ws.close()
             return
         self.scene_seed = random.randrange(100_000)
-        scene = await self.in_thread(app.open_scene, self.scene_seed)
+        scene = await self.in_sim_thread(app.open_scene, self.scene_seed)
         first = scene.first_frame() if scene is not None else np.full((*app.wm.frame_size, 3), 200, np.uint8)
         self.session = await self.in_thread(lambda: PlaySession(
             app.wm, first, app.settings, scene=scene, max_ahead=app.max_ahead, max_frames=app.max_frames,
@@ -131,7 +136,8 @@ class Connection:
         try:
             await self.send(self.hello())
             await self.send_start(None if scene is not None else "no simulator for this model: upload a start image")
-            tasks = [asyncio.create_task(self.produce()), asyncio.create_task(self.play())]
+            tasks = [asyncio.create_task(self.reporting(self.produce())),
+                     asyncio.create_task(self.reporting(self.play()))]
             await self.receive()
         finally:
             for task in tasks:
@@ -216,7 +222,7 @@ class Connection:
             if self.uploaded or app.sim_kind is None:
                 await self.in_thread(s.reset, s.first, None)
             else:
-                scene = await self.in_thread(app.open_scene, self.scene_seed)
+                scene = await self.in_sim_thread(app.open_scene, self.scene_seed)
                 await self.in_thread(s.reset, scene.first_frame(), scene)
             await self.send_start()
         elif kind == "upload":
@@ -234,6 +240,17 @@ class Connection:
         self.wake.set()
 
     # -- generation and display --------------------------------------------------------------
+    async def reporting(self, job: Any) -> None:
+        """Run a task; if it fails, say so on the page (the session stops updating)."""
+        try:
+            await job
+        except (asyncio.CancelledError, WebSocketDisconnect):  # the tab closed
+            return
+        except Exception as exc:
+            log.exception("play: session task failed")
+            with contextlib.suppress(Exception):
+                await self.send({"type": "error", "message": f"the session stopped: {exc!r}; reload the page"})
+
     async def produce(self) -> None:
         s = self.session
         assert s is not None
@@ -260,7 +277,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         due = loop.time()
         while True:
-            shown: Shown | None = await loop.run_in_executor(None, s.take)
+            shown: Shown | None = await self.in_sim_thread(s.take)
             if shown is None:
                 self.arrived.clear()
                 self.wake.set()
@@ -284,7 +301,7 @@ class Connection:
                     "type": "frame", "t": (plan.index * s.chunk) + i + 1, "frames": frames, "info": info,
                     "keys": plan.keys.tolist(), "key_seq": plan.key_seq, "generate_s": round(shown.chunk.seconds, 3),
                     "generate_cpu_s": round(shown.chunk.cpu_seconds, 3),
-                    "dropped": s.dropped, "recorded": s.recorded_length, "max_frames": s.max_frames,
+                    "dropped": s.dropped, "recorded": s.recording.length, "max_frames": s.max_frames,
                 })
                 due += 1.0 / s.settings.fps
 

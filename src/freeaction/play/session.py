@@ -17,35 +17,24 @@ arrived (so fast key changes cannot starve the display). Changing a generation s
 lambda, cutoff, tau bounds, sampler, steps, seed) restarts from the first frame, so a saved
 recording is one rollout ``freeaction generate`` reproduces.
 
-Memory is bounded: at most ``max_ahead`` chunks wait in the queue and the recording keeps at most
-``max_frames`` frames per panel (the play goes on past that, unrecorded).
+Memory is bounded: at most ``max_ahead`` chunks wait in the queue and the recording
+(:class:`~freeaction.play.recording.Recording`) keeps at most ``max_frames`` frames per panel.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from freeaction.errors import InputError
-from freeaction.media import VideoWriter
 from freeaction.pipeline import WorldModel
-from freeaction.play.controls import (
-    OFF,
-    PlaySettings,
-    generate_flags,
-    model_action,
-    raw_action,
-    sim_command,
-)
+from freeaction.play.controls import OFF, PlaySettings, model_action, raw_action, sim_command
+from freeaction.play.recording import Recording, save_recording
 from freeaction.play.scene import Scene
 from freeaction.play.stream import Cancelled, ChunkResult, PanelStream, StreamState
 
@@ -135,11 +124,7 @@ class PlaySession:
         self.epoch += 1
         if self._in_flight is not None:
             self._in_flight.cancel.set()
-        self.recorded_raw: list[np.ndarray] = []
-        self.recorded_actions: list[np.ndarray] = []
-        self.recorded_frames: dict[str, list[np.ndarray]] = {pid: [] for pid in self.streams}
-        if self.scene is not None:
-            self.recorded_frames["sim"] = []
+        self.recording = Recording(self.first, self.first_frames(), self.max_frames)
         self.frames_shown = 0
         self.run_id += 1
 
@@ -261,74 +246,24 @@ class PlaySession:
                 self.committed[pid] = result.after
             scene = self.scene
             self.frames_shown += self.chunk
-            record = sum(len(a) for a in self.recorded_actions) + self.chunk <= self.max_frames
-            run_id = self.run_id
+            recording, run_id = self.recording, self.run_id
+            record = recording.has_room(self.chunk)
         sim_frames = None
         if scene is not None:
             sim_frames = np.stack([scene.step(sim_command(a)) for a in chunk.plan.raw])
         with self.lock:
             if record and run_id == self.run_id:
-                self.recorded_raw.append(chunk.plan.raw)
-                self.recorded_actions.append(chunk.plan.actions)
-                for pid, result in chunk.panels.items():
-                    self.recorded_frames[pid].append(result.frames)
-                if sim_frames is not None and "sim" in self.recorded_frames:
-                    self.recorded_frames["sim"].append(sim_frames)
+                frames = {pid: result.frames for pid, result in chunk.panels.items()}
+                if sim_frames is not None:
+                    frames["sim"] = sim_frames
+                recording.add(chunk.plan.raw, chunk.plan.actions, frames)
         return Shown(chunk, sim_frames, record, run_id)
 
-    @property
-    def recorded_length(self) -> int:
-        """Recorded actions (= recorded frames after the first, per panel)."""
-        return sum(len(a) for a in self.recorded_actions)
-
     # -- saving ------------------------------------------------------------------------------
-    def save(self, folder: str | Path, *, fps: float | None = None) -> dict[str, Any]:
-        """Write the recording: ``first_frame.png``, ``actions.npy`` (model space), ``raw_actions.npy``,
-        per panel ``<panel>.mp4`` and ``<panel>.npy`` (uint8 frames, the first frame included), and
-        ``settings.json`` with the ``freeaction generate`` command that reproduces each world-model
-        panel. Returns what ``settings.json`` holds."""
+    def save(self, folder: str | Path) -> dict[str, Any]:
+        """Write the recording (see :func:`freeaction.play.recording.save_recording`)."""
         with self.lock:
-            if not self.recorded_actions:
-                raise InputError("nothing to save yet: steer for a moment first")
-            actions = np.concatenate(self.recorded_actions)
-            raw = np.concatenate(self.recorded_raw)
-            firsts = self.first_frames()
-            frames = {pid: np.concatenate([firsts[pid][None], *chunks])
-                      for pid, chunks in self.recorded_frames.items() if chunks}
-            settings = self.settings
+            recording, settings = self.recording.snapshot(), self.settings
             methods = {pid: settings.method(name) for pid, name in self.panel_methods().items()}
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(self.first).save(folder / "first_frame.png")
-        np.save(folder / "actions.npy", actions)
-        np.save(folder / "raw_actions.npy", raw)
-        files = {"first_frame": "first_frame.png", "actions": "actions.npy", "raw_actions": "raw_actions.npy"}
-        panel_names = {pid: f"{pid}-{m.name}" for pid, m in methods.items()} | {"sim": "simulator"}
-        for pid, video in frames.items():
-            name = panel_names[pid]
-            with VideoWriter(folder / f"{name}.mp4", fps=fps or settings.fps) as writer:
-                writer.write(video)
-            np.save(folder / f"{name}.npy", video)
-            files[pid] = f"{name}.mp4"
-        commands = {
-            pid: ["freeaction", "generate", "--checkpoint", self.model_name or "CHECKPOINT",
-                  "--image", "first_frame.png", "--actions", "actions.npy", "--action-space", "model",
-                  "--sampler", settings.sampler, "--steps", str(settings.steps), "--seed", str(settings.seed),
-                  "--precision", self.precision, *generate_flags(m), "--out", f"{panel_names[pid]}.generated.mp4"]
-            for pid, m in methods.items()
-        }
-        info = {
-            "model": self.model_name,
-            "precision": self.precision,
-            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "frames": int(len(actions) + 1),
-            "chunk": self.chunk,
-            "settings": settings.to_dict(),
-            "panels": {pid: {"method": m.name, "guidance": m.guidance, "truncation": m.truncation,
-                             "video": files[pid]} for pid, m in methods.items()},
-            "simulator": files.get("sim"),
-            "files": files,
-            "reproduce": {pid: " ".join(cmd) for pid, cmd in commands.items()},
-        }
-        (folder / "settings.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
-        return info
+        return save_recording(recording, folder, settings=settings, methods=methods, chunk=self.chunk,
+                              precision=self.precision, model_name=self.model_name)
