@@ -73,7 +73,7 @@ class PlayApp:
     max_ahead: int = 1
     max_frames: int = 1800
     sim_world: int = 1
-    sessions: dict[int, PlaySession] = field(default_factory=dict)
+    sessions: dict[int, PlaySession | None] = field(default_factory=dict)  # None: being built
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="play"))
     # Simulators render with GL contexts bound to the thread that made them: one thread runs them all.
     sim_thread: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="play-sim"))
@@ -125,15 +125,16 @@ class Connection:
                              "(tabs); close one and reload"})
             await self.ws.close()
             return
-        self.scene_seed = random.randrange(100_000)
-        scene = await self.in_sim_thread(app.open_scene, self.scene_seed)
-        first = scene.first_frame() if scene is not None else np.full((*app.wm.frame_size, 3), 200, np.uint8)
-        self.session = await self.in_thread(lambda: PlaySession(
-            app.wm, first, app.settings, scene=scene, max_ahead=app.max_ahead, max_frames=app.max_frames,
-            precision=app.precision, model_name=app.model_name))
-        app.sessions[self.id] = self.session
+        app.sessions[self.id] = None  # the slot is taken while the session is being built
         tasks: list[asyncio.Task] = []
         try:
+            self.scene_seed = random.randrange(100_000)
+            scene = await self.in_sim_thread(app.open_scene, self.scene_seed)
+            first = scene.first_frame() if scene is not None else np.full((*app.wm.frame_size, 3), 200, np.uint8)
+            self.session = await self.in_thread(lambda: PlaySession(
+                app.wm, first, app.settings, scene=scene, max_ahead=app.max_ahead, max_frames=app.max_frames,
+                precision=app.precision, model_name=app.model_name))
+            app.sessions[self.id] = self.session
             await self.send(self.hello())
             await self.send_start(None if scene is not None else "no simulator for this model: upload a start image")
             tasks = [asyncio.create_task(self.reporting(self.produce())),
@@ -142,9 +143,8 @@ class Connection:
         finally:
             for task in tasks:
                 task.cancel()
-            with self.session.lock:
-                if self.session._in_flight is not None:
-                    self.session._in_flight.cancel.set()
+            if self.session is not None:
+                self.session.close()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

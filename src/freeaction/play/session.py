@@ -42,7 +42,6 @@ GENERATION_SETTINGS = ("method_a", "method_b", "sampler", "steps", "lam", "cutof
 """Settings whose change restarts the rollout from the first frame."""
 
 
-
 @dataclass(frozen=True)
 class Plan:
     """What to generate next: the session epoch it belongs to, its keys and actions, and per panel
@@ -173,6 +172,13 @@ class PlaySession:
             if restart:
                 self._restart()
         return restart
+
+    def close(self) -> None:
+        """Stop the chunk in flight (the tab is gone)."""
+        with self.lock:
+            self.paused = True
+            if self._in_flight is not None:
+                self._in_flight.cancel.set()
 
     def set_paused(self, paused: bool) -> None:
         with self.lock:
