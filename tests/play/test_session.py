@@ -16,6 +16,7 @@ from PIL import Image
 from freeaction.cli import main
 from freeaction.errors import InputError
 from freeaction.play.controls import PlaySettings, key_vector, model_action, raw_action, sim_command
+from freeaction.play.method_options import generate_flags
 from freeaction.play.scene import open_scene
 from freeaction.play.session import PlaySession
 from freeaction.play.upload import read_upload
@@ -49,9 +50,10 @@ def test_keys_become_raw_model_and_simulator_actions() -> None:
 
 def test_settings_are_validated_and_build_the_methods() -> None:
     s = PlaySettings().updated({"lam": 2.5, "cutoff": 0.25, "tau_min": 0.3, "method_b": "freeaction"})
-    m = s.method("freeaction")
-    assert m.guidance["scale"] == 2.5 and m.guidance["cutoff"] == 0.25 and m.truncation["tau_min"] == 0.3
-    assert s.method("unguided").guidance == {"type": "none"}
+    assert generate_flags(s.method("freeaction")) == [
+        "--guidance", "freeaction", "--lambda", "2.5", "--cutoff", "0.25",
+        "--truncation", "action_scaled", "--tau-min", "0.3", "--tau-max", "1.5"]
+    assert generate_flags(s.method("unguided")) == ["--guidance", "none", "--truncation", "none"]
     for bad in ({"lam": "x"}, {"steps": 0}, {"tau_min": 2.0, "tau_max": 1.0}, {"sampler": "euler"},
                 {"method_a": "off"}, {"nope": 1}, {"cutoff": float("nan")}):
         with pytest.raises(InputError):
@@ -142,7 +144,8 @@ def test_switching_methods_restarts_from_the_first_frame(tiny_world) -> None:
     assert not s.update_settings({"speed": 0.9, "fps": 4})  # not a generation setting: no restart
     assert s.recording.length == s.chunk
     assert s.update_settings({"method_b": "freeaction_cfg", "lam": 3.0})
-    assert s.streams["B"].method.name == "freeaction_cfg" and s.streams["B"].method.guidance["scale"] == 3.0
+    assert s.streams["B"].method.name == "freeaction_cfg"
+    assert generate_flags(s.streams["B"].method)[:4] == ["--guidance", "freeaction", "--lambda", "3.0"]
     assert s.recording.length == 0 and not s.queue and s.frames_shown == 0
     assert s.update_settings({"method_b": "off"})
     assert list(s.streams) == ["A"] and set(s.first_frames()) == {"A", "sim"}

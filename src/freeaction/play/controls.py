@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from freeaction import STANDARD_METHODS, Method
 from freeaction.actions import action_scaler
 from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import InputError
-from freeaction.methods import STANDARD_METHODS, Method
+from freeaction.play.method_options import play_method
 
 PUSHER_MAX_STEP_M = 0.06
 """Raw pusher displacement per step at full speed (Language-Table's |dx| reaches ~0.06 m)."""
@@ -107,29 +108,7 @@ class PlaySettings:
 
     def method(self, name: str) -> Method:
         """The standard method ``name`` with this session's lambda, cutoff and tau bounds."""
-        base = STANDARD_METHODS[name]
-        guidance, truncation = dict(base.guidance), dict(base.truncation)
-        if guidance.get("type", "none") != "none":
-            guidance["scale"] = self.lam
-        if guidance.get("type") == "freeaction":
-            guidance["cutoff"] = self.cutoff
-        if truncation.get("type") == "action_scaled":
-            truncation.update(tau_min=self.tau_min, tau_max=self.tau_max)
-        return Method(name, guidance, truncation)
-
-
-def generate_flags(method: Method) -> list[str]:
-    """The ``freeaction generate`` flags that build the same method as :meth:`PlaySettings.method`."""
-    g, t = method.guidance, method.truncation
-    flags = ["--guidance", g.get("type", "none")]
-    if g.get("type", "none") != "none":
-        flags += ["--lambda", repr(float(g.get("scale", 1.0)))]
-        if g.get("cutoff") is not None:
-            flags += ["--cutoff", repr(float(g["cutoff"]))]
-    flags += ["--truncation", t.get("type", "none")]
-    if t.get("type") == "action_scaled":
-        flags += ["--tau-min", repr(float(t["tau_min"])), "--tau-max", repr(float(t["tau_max"]))]
-    return flags
+        return play_method(name, self.lam, self.cutoff, self.tau_min, self.tau_max)
 
 
 def key_vector(message: Any, action_dim: int) -> np.ndarray:

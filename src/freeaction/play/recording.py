@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from freeaction import Method
 from freeaction.errors import InputError
 from freeaction.media import VideoWriter
-from freeaction.methods import Method
-from freeaction.play.controls import PlaySettings, generate_flags
+from freeaction.play.controls import PlaySettings
+from freeaction.play.method_options import generate_flags
 
 
 class Recording:

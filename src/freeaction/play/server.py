@@ -46,9 +46,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from freeaction import STANDARD_METHODS
 from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import FreeActionError
-from freeaction.methods import STANDARD_METHODS
 from freeaction.pipeline import WorldModel
 from freeaction.play.controls import OFF, PlaySettings, key_vector
 from freeaction.play.scene import open_scene

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from freeaction.actions import magnitude
+from freeaction import Method
 from freeaction.diffusion.rollout import rollout
-from freeaction.diffusion.schedulers import NUM_TRAIN_TIMESTEPS
-from freeaction.methods import Method
-from freeaction.noise import ActionScaledTruncation
 from freeaction.pipeline import WorldModel
+from freeaction.play.method_options import chunk_figures, sampling_parts
 
 
 class Cancelled(Exception):
@@ -50,18 +48,6 @@ class ChunkResult:
     tau: float | None
 
 
-def chunk_figures(method: Method, mu_act: float | None, actions: torch.Tensor) -> tuple[float, float, float | None]:
-    """m(a), w at t = T (the guidance weight while it is on) and tau of one (n, A) model-space chunk."""
-    a = actions[None]
-    m = float(magnitude(a)[0])
-    w = float(method.build_guidance().weight(a, NUM_TRAIN_TIMESTEPS - 1)[0])
-    noise = method.build_noise(mu_act) if method.truncation.get("type") == "action_scaled" else method.build_noise()
-    if isinstance(noise, ActionScaledTruncation):
-        return m, w, float(noise.tau(a)[0])
-    tau = getattr(noise, "tau", None)
-    return m, w, None if tau is None else float(tau)
-
-
 class PanelStream:
     """The world model with one method, rolled out chunk by chunk from a first frame."""
 
@@ -69,9 +55,7 @@ class PanelStream:
                  seed: int) -> None:
         self.wm, self.method, self.sampler, self.steps, self.seed = wm, method, sampler, steps, seed
         self.chunk = wm.config.num_frames - 1
-        self.mu_act = wm.mu_act_for(method)
-        self.guidance = method.build_guidance()
-        self.noise = method.build_noise(self.mu_act)
+        self.guidance, self.noise = sampling_parts(wm, method)
         generator = torch.Generator(device="cpu")
         generator.manual_seed(int(seed))
         self.start = StreamState(wm.encode(first)[0].cpu(), generator.get_state())
@@ -98,5 +82,5 @@ class PanelStream:
             noise=self.noise, generator=[generator], autocast_dtype=self.wm.autocast_dtype, callback=check,
         )[0, 1:].cpu()
         frames = self.wm.decode(latents)
-        m, w, tau = chunk_figures(self.method, self.mu_act, a)
+        m, w, tau = chunk_figures(self.guidance, self.noise, a)
         return ChunkResult(latents, frames, StreamState(latents[-1], generator.get_state()), m, w, tau)
