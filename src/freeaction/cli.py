@@ -22,6 +22,7 @@ from freeaction.runtime import tune_cpu_allocator
 SUBCOMMANDS = [
     "freeaction.commands.demo",
     "freeaction.commands.generate",
+    "freeaction.commands.play",
     "freeaction.data.commands",
     "freeaction.sim.commands",  # adds ``data make`` to the ``data`` group
     "freeaction.train.commands",

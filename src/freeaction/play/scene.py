@@ -1,0 +1,104 @@
+"""The true simulator beside the world model: a fresh scene, its first frame, one frame per action.
+
+``open_scene(kind, seed, size)`` builds a pusher or arm scene drawn from ``seed`` (the same draw as
+episode 0 of a dataset made with that seed). The arm's robosuite simulator is one per process, so
+arm scenes take turns through a lock and each keeps its own physics state between steps.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+import numpy as np
+
+from freeaction.sim import episode_rng, load_kind
+
+
+class Scene(Protocol):
+    """A simulator episode a person steers."""
+
+    def first_frame(self) -> np.ndarray:
+        """The scene's frame before any action."""
+        ...
+
+    def step(self, command: np.ndarray) -> np.ndarray: ...
+
+
+class PusherScene:
+    """The pusher's table: blocks and the effector disc (:mod:`freeaction.sim.pusher`)."""
+
+    def __init__(self, seed: int, size: tuple[int, int], world: int = 1) -> None:
+        pusher = load_kind("pusher")
+        rng = episode_rng(seed, 0)
+        w = pusher.WORLDS[world]
+        n_blocks = int(rng.integers(w.blocks[0], w.blocks[1] + 1))
+        self.sim = pusher.PusherSim(rng, pusher.TABLE_H_MM * size[1] / size[0], pusher.TABLE_H_MM, n_blocks, w)
+        self.renderer = pusher.PusherRenderer(size, self.sim.blocks)
+        self._first = self.renderer.draw(self.sim.ee_pos, self.sim.block_poses())
+
+    def first_frame(self) -> np.ndarray:
+        return self._first
+
+    def step(self, command: np.ndarray) -> np.ndarray:
+        """One control step with a displacement command in millimetres; the new frame."""
+        self.sim.step(np.asarray(command, np.float64))
+        return self.renderer.draw(self.sim.ee_pos, self.sim.block_poses())
+
+
+_ARM_LOCK = threading.Lock()
+
+
+class ArmScene:
+    """The robosuite Panda scene (:mod:`freeaction.sim.arm`), sharing the process's one simulator."""
+
+    def __init__(self, seed: int, size: tuple[int, int], world: int = 1) -> None:
+        self.arm = load_kind("arm")
+        self.size = size
+        self.supersample = 2
+        rng = episode_rng(seed, 0)
+        self.world = self.arm.WORLDS[world]
+        camera = self.arm.draw_camera(rng, 1.0, self.world)
+        with _ARM_LOCK:
+            sim = self.arm.get_sim()
+            sim.reset(rng, camera, self.world)
+            self.camera = camera
+            self._first = sim.render(size, self.supersample)
+            self._state = self._save(sim)
+
+    @staticmethod
+    def _save(sim: object) -> tuple[np.ndarray, ...]:
+        d = sim.data  # type: ignore[attr-defined]
+        return d.qpos.copy(), d.qvel.copy(), d.act.copy(), d.ctrl.copy(), d.qacc_warmstart.copy()
+
+    def _restore(self, sim: object) -> None:
+        import mujoco
+
+        d, m = sim.data, sim.model  # type: ignore[attr-defined]
+        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:] = self._state
+        m.cam_pos[sim.camera_id] = self.camera.position()  # type: ignore[attr-defined]
+        m.cam_quat[sim.camera_id] = self.camera.quaternion()  # type: ignore[attr-defined]
+        m.cam_fovy[sim.camera_id] = self.camera.fovy  # type: ignore[attr-defined]
+        sim.paint(self.world)  # type: ignore[attr-defined]
+        mujoco.mj_forward(m, d)
+
+    def first_frame(self) -> np.ndarray:
+        return self._first
+
+    def step(self, command: np.ndarray) -> np.ndarray:
+        """One control step with a normalised OSC_POSE command plus gripper; the new frame."""
+        with _ARM_LOCK:
+            sim = self.arm.get_sim()
+            self._restore(sim)
+            sim.step(np.asarray(command, np.float64))
+            frame = sim.render(self.size, self.supersample)
+            self._state = self._save(sim)
+        return frame
+
+
+SCENES = {"pusher": PusherScene, "arm": ArmScene}
+
+
+def open_scene(kind: str, seed: int, size: tuple[int, int], world: int = 1) -> Scene:
+    """A fresh ``kind`` scene (``pusher`` or ``arm``) drawn from ``seed`` at frame ``size`` (H, W)."""
+    return SCENES[kind](seed, size, world)
