@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     "freeaction.eval.commands",
     "freeaction.eval.quality",
     "freeaction.report.commands",
+    "freeaction.commands.policy_eval",
 ]
 
 
