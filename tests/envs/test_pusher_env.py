@@ -12,9 +12,20 @@ from freeaction.envs import PusherEnv, PusherTask, locate_color
 from freeaction.sim.pusher import BLOCK_COLORS, EE_COLOR, TABLE_COLOR
 
 
-@pytest.mark.parametrize("world", [1, 2])
-def test_check_env_passes(world):
-    check_env(PusherEnv(world=world, horizon=2), skip_render_check=False)
+@pytest.mark.parametrize(("world", "task"), [(1, "push"), (2, "push"), (1, "reach")])
+def test_check_env_passes(world, task):
+    check_env(PusherEnv(world=world, horizon=2, task=task), skip_render_check=False)
+
+
+def test_reach_task_is_judged_on_the_effector():
+    env = PusherEnv(task="reach", chunk=7, horizon=1)
+    _, info = env.reset(seed=2)
+    task = info["task"]
+    assert task.target == "effector" and task.goal_radius_mm < 40.0
+    start = np.array(info["state"]["ee_px"])
+    step_px = (task.goal_px - start) / 7  # straight to the goal in 7 equal steps, in metres
+    _, _, _, truncated, step = env.step(np.tile(step_px / task.px_per_mm / 1000.0, (7, 1)).astype(np.float32))
+    assert truncated and step["success"] and step["success_state"]
 
 
 def test_registered_with_gymnasium():

@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from freeaction.envs.tasks import PusherTask, draw_task
+from freeaction.envs.tasks import TASK_KINDS, PusherTask, draw_task
 from freeaction.sim.pusher import MAX_STEP_MM, TABLE_H_MM, WORLDS, PusherRenderer, PusherSim
 
 DEFAULT_CHUNK = 7
@@ -44,18 +44,21 @@ class PusherEnv(gym.Env):
     """The pusher simulator: image observations, chunked displacement actions, a push-to-goal task.
 
     ``world``: the simulator's world (1 or 2, :data:`freeaction.sim.pusher.WORLDS`).
+    ``task``: ``push`` (a named block into a goal disc) or ``reach`` (the effector into one).
     ``size``: (H, W) of the observations. ``chunk``: actions per step. ``horizon``: steps per episode.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, world: int = 1, size: tuple[int, int] = (64, 64), chunk: int = DEFAULT_CHUNK,
-                 horizon: int = DEFAULT_HORIZON, render_mode: str | None = "rgb_array") -> None:
+                 horizon: int = DEFAULT_HORIZON, task: str = "push", render_mode: str | None = "rgb_array") -> None:
+        if task not in TASK_KINDS:
+            raise ValueError(f"task must be one of {TASK_KINDS}, got {task!r}")
         if world not in WORLDS:
             raise ValueError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
         self.world, self.size = int(world), (int(size[0]), int(size[1]))
         self.chunk, self.horizon = int(chunk), int(horizon)
-        self.render_mode = render_mode
+        self.render_mode, self.task_kind = render_mode, task
         self.observation_space = observation_space(self.size)
         self.action_space = action_space(self.chunk)
         self.sim: PusherSim | None = None
@@ -73,6 +76,8 @@ class PusherEnv(gym.Env):
 
     def _target_xy(self) -> np.ndarray:
         assert self.sim is not None and self.task is not None
+        if self.task.target == "effector":
+            return self.sim.ee_pos
         return next(np.array(b.body.position) for b in self.sim.blocks if b.color == self.task.target)
 
     def _draw(self) -> np.ndarray:
@@ -88,7 +93,7 @@ class PusherEnv(gym.Env):
         height, width = self.size
         self.sim = PusherSim(rng, TABLE_H_MM * width / height, TABLE_H_MM, n_blocks, world)
         self.renderer = PusherRenderer(self.size, self.sim.blocks)
-        self.task = draw_task(self.sim, rng, self.renderer.px_per_mm)
+        self.task = draw_task(self.sim, rng, self.renderer.px_per_mm, self.task_kind)
         self.steps = 0
         self.frame = self._draw()
         return self.frame.copy(), {"task": self.task, "state": self._state()}
@@ -105,7 +110,7 @@ class PusherEnv(gym.Env):
             frames[t] = self._draw()
             state = self._state()
             ee_px.append(state["ee_px"])
-            target_px.append(state["blocks_px"][self.task.target])
+            target_px.append(state["ee_px"] if self.task.target == "effector" else state["blocks_px"][self.task.target])
         self.steps += 1
         self.frame = frames[-1]
         success = self.task.success_from_pixels(self.frame)

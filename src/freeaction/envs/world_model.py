@@ -90,17 +90,18 @@ class WorldModelScenes:
 
 class WorldModelEnv(gym.Env):
     """One episode at a time inside a world model (see the module doc). ``world`` picks the
-    simulator world whose scenes start the episodes; ``horizon`` is the number of chunks."""
+    simulator world whose scenes start the episodes; ``horizon`` is the number of chunks; ``task``
+    is ``push`` or ``reach`` (:mod:`freeaction.envs.tasks`)."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, world_model: WorldModel, method: str | Method = "unguided", sampler: str = "ddpm",
-                 steps: int | None = None, *, world: int = 1, horizon: int = DEFAULT_HORIZON,
+                 steps: int | None = None, *, world: int = 1, horizon: int = DEFAULT_HORIZON, task: str = "push",
                  render_mode: str | None = "rgb_array") -> None:
         self.scenes = WorldModelScenes(world_model, method, sampler, steps)
         size = world_model.frame_size
         assert size is not None
-        self.scene_env = PusherEnv(world=world, size=size, chunk=self.scenes.chunk, horizon=horizon)
+        self.scene_env = PusherEnv(world=world, size=size, chunk=self.scenes.chunk, horizon=horizon, task=task)
         self.chunk, self.horizon, self.render_mode = self.scenes.chunk, int(horizon), render_mode
         self.observation_space = observation_space(size)
         self.action_space = action_space(self.chunk)
@@ -144,12 +145,12 @@ class WorldModelVectorEnv(VectorEnv):
 
     def __init__(self, world_model: WorldModel, num_envs: int, method: str | Method = "unguided",
                  sampler: str = "ddpm", steps: int | None = None, *, world: int = 1,
-                 horizon: int = DEFAULT_HORIZON) -> None:
+                 horizon: int = DEFAULT_HORIZON, task: str = "push") -> None:
         self.scenes = WorldModelScenes(world_model, method, sampler, steps)
         size = world_model.frame_size
         assert size is not None
         self.num_envs, self.chunk, self.horizon = int(num_envs), self.scenes.chunk, int(horizon)
-        self.scene_envs = [PusherEnv(world=world, size=size, chunk=self.chunk, horizon=horizon)
+        self.scene_envs = [PusherEnv(world=world, size=size, chunk=self.chunk, horizon=horizon, task=task)
                            for _ in range(self.num_envs)]
         self.single_observation_space = observation_space(size)
         self.single_action_space = action_space(self.chunk)

@@ -52,7 +52,7 @@ from freeaction.shipped import resolve_sampler
 RUN_FILE = "run.json"
 LOCK_FILE = ".policy_eval.lock"
 SIM = "sim"
-FROZEN_FIELDS = ("checkpoint", "vae", "world", "horizon", "seed", "sampler", "steps", "precision", "methods",
+FROZEN_FIELDS = ("checkpoint", "vae", "world", "task", "horizon", "seed", "sampler", "steps", "precision", "methods",
                  "policies")
 
 
@@ -62,8 +62,11 @@ class PolicyEvalConfig:
 
         checkpoint: pusher-64          # a shipped model's name or a freeaction checkpoint folder
         world: 1                       # the pusher world the scenes come from (1 or 2)
+        task: push                     # push (a named block into a goal disc) | reach (the effector)
         horizon: 3                     # chunks per episode (a chunk = the model's window, 7 steps)
         episodes: 30                   # per policy; scene e has seed ``seed + e``
+        sim_episodes: 30               # per policy in the simulator alone (>= episodes; default: episodes),
+                                       #   a cheaper, tighter reference success rate
         seed: 0
         sampler: ddim                  # default: what the checkpoint recommends
         steps: 10
@@ -78,8 +81,10 @@ class PolicyEvalConfig:
     checkpoint: str = "pusher-64"
     vae: str | None = None
     world: int = 1
+    task: str = "push"
     horizon: int = 3
     episodes: int = 30
+    sim_episodes: int | None = None
     seed: int = 0
     sampler: str | None = None
     steps: int | None = None
@@ -227,10 +232,11 @@ class PolicyEvaluation:
 
     def settings(self) -> dict[str, Any]:
         c = self.cfg
-        return {"checkpoint": str(c.checkpoint), "vae": c.vae, "world": c.world, "horizon": c.horizon,
+        return {"checkpoint": str(c.checkpoint), "vae": c.vae, "world": c.world, "task": c.task, "horizon": c.horizon,
                 "seed": c.seed, "sampler": self.sampler, "steps": self.steps, "precision": c.precision,
                 "methods": [dataclasses.asdict(m) for m in self.methods], "policies": self.policies,
-                "episodes": c.episodes, "batch_size": c.batch_size, "bootstrap": c.bootstrap}
+                "episodes": c.episodes, "sim_episodes": self.sim_episodes(), "batch_size": c.batch_size,
+                "bootstrap": c.bootstrap}
 
     def _write_run_file(self) -> None:
         path, now = self.out / RUN_FILE, self.settings()
@@ -245,8 +251,13 @@ class PolicyEvaluation:
         spec = next(p for p in self.policies if p["name"] == name)
         return self.factories[name](chunk, **spec["kwargs"])
 
-    def episodes(self) -> list[tuple[str, int]]:
-        return [(p["name"], e) for p in self.policies for e in range(self.cfg.episodes)]
+    def episodes(self, count: int | None = None) -> list[tuple[str, int]]:
+        """(policy, episode) pairs: the first ``count`` (default: ``episodes``) scenes of every policy."""
+        n = self.cfg.episodes if count is None else count
+        return [(p["name"], e) for p in self.policies for e in range(n)]
+
+    def sim_episodes(self) -> int:
+        return max(self.cfg.sim_episodes or 0, self.cfg.episodes)
 
     def _load_model(self) -> WorldModel:
         if self.world_model is None:
@@ -259,8 +270,9 @@ class PolicyEvaluation:
 
     def run_sim(self, writer: ShardWriter) -> None:
         size = self._load_model().frame_size
-        env = PusherEnv(world=self.cfg.world, size=size, chunk=self.chunk(), horizon=self.cfg.horizon)
-        for name, e in self.episodes():
+        env = PusherEnv(world=self.cfg.world, size=size, chunk=self.chunk(), horizon=self.cfg.horizon,
+                        task=self.cfg.task)
+        for name, e in self.episodes(self.sim_episodes()):
             key = ("episode", SIM, None, episode_key(name, e), e)
             if key in writer.done:
                 continue
@@ -278,12 +290,13 @@ class PolicyEvaluation:
         chunk = self.chunk()
         pending = [(n, e) for n, e in self.episodes()
                    if ("episode", "wm", method.name, episode_key(n, e), e) not in writer.done]
-        replay_env = PusherEnv(world=self.cfg.world, size=wm.frame_size, chunk=chunk, horizon=self.cfg.horizon)
+        replay_env = PusherEnv(world=self.cfg.world, size=wm.frame_size, chunk=chunk, horizon=self.cfg.horizon,
+                               task=self.cfg.task)
         for i in range(0, len(pending), self.cfg.batch_size):
             batch = pending[i : i + self.cfg.batch_size]
             t0 = time.perf_counter()
             venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=self.cfg.world,
-                                       horizon=self.cfg.horizon)
+                                       horizon=self.cfg.horizon, task=self.cfg.task)
             obs, info = venv.reset(seed=[self.cfg.seed + e for _, e in batch])
             policies = [self.policy(n, chunk) for n, _ in batch]
             for pol, task, (n, e) in zip(policies, info["task"], batch, strict=True):
@@ -314,7 +327,7 @@ class PolicyEvaluation:
             self._write_run_file()
             writer = ShardWriter(self.out)
             torch.set_grad_enabled(False)
-            self.log(f"simulator: {len(self.episodes())} episodes")
+            self.log(f"simulator: {len(self.episodes(self.sim_episodes()))} episodes")
             self.run_sim(writer)
             for method in self.methods:
                 self.log(f"world model, {method.name}: {self.sampler} {self.steps} steps")
@@ -324,8 +337,21 @@ class PolicyEvaluation:
         return self.out
 
 
+def ranking(proxy: list[float | None], reference: list[float | None]) -> dict[str, float | None]:
+    """Pearson r, Spearman rho and MMRV of world-model rates against simulator rates (None when a rate is missing)."""
+    if any(v is None for v in proxy + reference):
+        return {"pearson": None, "spearman": None, "mmrv": None}
+    return {**correlations(proxy, reference), "mmrv": mmrv(proxy, reference)}
+
+
 def summarize(out: str | Path) -> dict[str, Any]:
-    """results.json's content from a results folder's rows and run.json."""
+    """results.json's content from a results folder's rows and run.json.
+
+    ``sim``: each policy's simulator success over all its simulator episodes. Per method:
+    ``wm`` (world-model success), ``sim_paired`` (simulator success on the same scenes), the ranking
+    figures against ``sim_paired`` (the primary comparison: same scenes, same policy seeds) and,
+    under ``vs_all_sim``, against ``sim``.
+    """
     out = Path(out)
     settings = json.loads((out / RUN_FILE).read_text())
     rows = read_rows(out / "results.jsonl")
@@ -337,23 +363,23 @@ def summarize(out: str | Path) -> dict[str, Any]:
         eps = [r for r in sim.values() if r["policy"] == n]
         summary["sim"][n] = {**rate([r["success"] for r in eps], boot),
                              "state_rate": rate([r["success_state"] for r in eps], boot)["rate"]}
-    ref = [summary["sim"][n]["rate"] for n in names]
     for m in [m["name"] for m in settings["methods"]]:
         wm = [r for r in rows if r["protocol"] == "wm" and r["method"] == m and r["clip"] in sim]
         if not wm:
             continue
-        per_policy = {}
+        per_policy, paired = {}, {}
         for n in names:
             eps = [r for r in wm if r["policy"] == n]
             per_policy[n] = {**rate([r["success"] for r in eps], boot),
                              "replay_state_rate": rate([r["replay_success_state"] for r in eps])["rate"]}
+            paired[n] = rate([sim[r["clip"]]["success"] for r in eps], boot)
         proxy = [per_policy[n]["rate"] for n in names]
-        complete = all(v is not None for v in proxy + ref)
         agree = [float(r["success"] == sim[r["clip"]]["success"]) for r in wm]
         summary["methods"][m] = {
             "wm": per_policy,
-            **(correlations(proxy, ref) if complete else {"pearson": None, "spearman": None}),
-            "mmrv": mmrv(proxy, ref) if complete else None,
+            "sim_paired": paired,
+            **ranking(proxy, [paired[n]["rate"] for n in names]),
+            "vs_all_sim": ranking(proxy, [summary["sim"][n]["rate"] for n in names]),
             "agreement": rate(agree, boot),
             "agreement_by_policy": {n: rate([a for a, r in zip(agree, wm, strict=True) if r["policy"] == n])["rate"]
                                     for n in names},

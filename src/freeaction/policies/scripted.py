@@ -35,7 +35,7 @@ class PusherControllerParams:
     noise: float = 0.0  # std of Gaussian noise added to every action
     delay: int = 0  # act on the observation of ``delay`` chunks ago
     aim_error_deg: float = 0.0  # push direction rotated by +-this (sign drawn per episode)
-    wrong_block: float = 0.0  # probability of pushing another block for the whole episode
+    wrong_block: float = 0.0  # probability of pushing another block (reach: heading for a block) all episode
     align_tolerance: float = 8.0  # how close to the pushing position counts as aligned
     stop_short: float = 0.0  # stop pushing this far before the goal centre
     random: bool = False  # ignore everything: uniform random displacements
@@ -65,7 +65,7 @@ class PusherController:
         self.task: PusherTask | None = None
         self.rng = np.random.default_rng(0)
         self.history: deque[np.ndarray] = deque(maxlen=params.delay + 1)
-        self.target, self.aim = "", 0.0
+        self.target, self.aim, self.decoy = "", 0.0, None
         self.last_block: np.ndarray | None = None
         self.block_radius = 40.0
 
@@ -74,10 +74,12 @@ class PusherController:
         self.task, self.rng = task, np.random.default_rng(seed)
         self.history.clear()
         blocks = [c for c in task.palette if c not in ("table", "effector")]
-        others = [c for c in blocks if c != task.target]
-        self.target = task.target
+        others = [c for c in blocks if c != task.target] if task.target != "effector" else []
+        self.target, self.decoy = task.target, None
         if others and self.rng.random() < p.wrong_block:
             self.target = others[int(self.rng.integers(len(others)))]
+        elif task.target == "effector" and blocks and self.rng.random() < p.wrong_block:
+            self.decoy = blocks[int(self.rng.integers(len(blocks)))]
         self.aim = p.aim_error_deg * (1 if self.rng.random() < 0.5 else -1)
         self.last_block = None
 
@@ -103,14 +105,35 @@ class PusherController:
             return self.rng.uniform(-MAX_STEP_MM, MAX_STEP_MM, (self.chunk, 2)) / 1000.0
         self.history.append(np.asarray(observation))
         ee, block = self._see(self.history[0])
+        if self.target == "effector":  # a reach task: the effector is the object to move
+            block = ee
         block = block if block is not None else self.last_block
         self.last_block = block
         actions = np.zeros((self.chunk, 2))
+        goal = np.asarray(task.goal_mm)
+        if self.decoy is not None:  # a reach task, heading for a block instead of the goal
+            seen = locate_color(self.history[0], self.decoy, task.palette)
+            goal = goal if seen is None else (seen[0] + 0.5) / task.px_per_mm
         if ee is not None and block is not None:
-            actions = self._plan(ee, block, np.asarray(task.goal_mm))
+            plan = self._plan_reach if self.target == "effector" else self._plan
+            actions = plan(ee, block, goal)
         if p.noise:
             actions = actions + self.rng.normal(0, p.noise, actions.shape)
         return np.clip(actions, -MAX_STEP_MM, MAX_STEP_MM) / 1000.0
+
+    def _plan_reach(self, ee: np.ndarray, _: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Open-loop displacements (chunk, 2) in mm straight to the goal (aim error and stopping short included)."""
+        p = self.params
+        out = np.zeros((self.chunk, 2))
+        ee = ee.copy()
+        for t in range(self.chunk):
+            to_goal = goal - ee
+            dist = float(np.hypot(*to_goal)) - p.stop_short
+            if dist <= 2.0:
+                break
+            out[t] = _rotate(_unit(to_goal), self.aim) * min(p.approach_speed, dist)
+            ee = ee + out[t]
+        return out
 
     def _plan(self, ee: np.ndarray, block: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """Open-loop displacements (chunk, 2) in mm from the estimated positions."""
