@@ -107,10 +107,10 @@ class PolicyEvalConfig:
         base = Path(path).resolve().parent
         for key in ("vae", "out"):
             if data.get(key) is not None and not Path(str(data[key])).is_absolute():
-                data[key] = str(base / str(data[key]))
+                data[key] = str((base / str(data[key])).resolve())
         ckpt = data.get("checkpoint")
         if ckpt and (base / str(ckpt)).exists():
-            data["checkpoint"] = str(base / str(ckpt))
+            data["checkpoint"] = str((base / str(ckpt)).resolve())
         return cls(**data)
 
     def method_objects(self) -> list[Method]:
