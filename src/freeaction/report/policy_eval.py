@@ -22,7 +22,7 @@ from freeaction.eval.results import read_rows
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SHOWN_PER_KIND = 3  # agreeing and disagreeing episodes shown per method
+SHOWN_PER_KIND = 4  # agreeing and disagreeing episodes shown per method
 SCALE = 3
 
 
@@ -112,6 +112,17 @@ def _gif(videos: list[np.ndarray], task: dict[str, Any], path: Path) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=150, loop=0)
 
 
+def pick_episodes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Up to :data:`SHOWN_PER_KIND` episodes, world-model successes first, one per policy while there
+    are policies left, so the page shows varied cases."""
+    ordered = sorted(rows, key=lambda r: (not r["success"], r["episode"]))
+    picked: list[dict[str, Any]] = []
+    for r in ordered:
+        if len(picked) < SHOWN_PER_KIND and r["policy"] not in {p["policy"] for p in picked}:
+            picked.append(r)
+    return picked + [r for r in ordered if r not in picked][: SHOWN_PER_KIND - len(picked)]
+
+
 def html_page(summary: dict[str, Any], out: Path) -> str:
     rows = read_rows(out / "results.jsonl")
     sim = {r["clip"]: r for r in rows if r["protocol"] == SIM}
@@ -126,7 +137,7 @@ def html_page(summary: dict[str, Any], out: Path) -> str:
     for m in methods:
         wm = [r for r in rows if r["protocol"] == "wm" and r["method"] == m and r["clip"] in sim]
         for label, agree in (("agreeing", True), ("disagreeing", False)):
-            picked = [r for r in wm if (r["success"] == sim[r["clip"]]["success"]) == agree][:SHOWN_PER_KIND]
+            picked = pick_episodes([r for r in wm if (r["success"] == sim[r["clip"]]["success"]) == agree])
             parts.append(f"<h2>{html.escape(m)}: {label} episodes</h2><p>")
             for r in picked:
                 videos = [load_frames(out, SIM, r["policy"], r["episode"])]
