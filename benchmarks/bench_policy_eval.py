@@ -87,6 +87,9 @@ def main() -> None:
             if secs:
                 per[f"world model, {m}"] = float(np.mean(secs))
         report(per, len(cfg.policies), cfg.episodes)
+        peaks = [r["peak_rss_mib"] for r in rows if "peak_rss_mib" in r]
+        if peaks:
+            print(f"peak memory of the run (RSS): {max(peaks):.0f} MiB")
         return
     torch.set_grad_enabled(False)
     wm = WorldModel.load(cfg.checkpoint, precision=args.precision or cfg.precision)

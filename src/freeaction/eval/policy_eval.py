@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import json
 import os
+import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -318,7 +319,8 @@ class PolicyEvaluation:
                 rows.append({"kind": "episode", "protocol": "wm", "method": method.name, "clip": episode_key(n, e),
                              "seed": e, "policy": n, "episode": e, "scene_seed": self.cfg.seed + e,
                              "success": bool(step["success"][b]), "replay_success_state": truth["success_state"],
-                             "actions": acts[b].tolist(), **drift(video[b], truth, task), "seconds": seconds})
+                             "actions": acts[b].tolist(), **drift(video[b], truth, task), "seconds": seconds,
+                             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
             writer.append(rows)
             self.log(f"{method.name}: {i + len(batch)}/{len(pending)} episodes ({seconds:.1f} s each)")
 
