@@ -57,3 +57,14 @@ def test_vector_env_matches_single_episodes(tiny_world_model):
         assert np.abs(single.astype(int) - batched[i].astype(int)).mean() < 1.0
     with pytest.raises(RuntimeError, match="horizon"):
         venv.step(actions)
+
+
+def test_registered_with_gymnasium(tiny_world_model):
+    import gymnasium as gym
+
+    env = gym.make("freeaction/WorldModel-v0", world_model=tiny_world_model, sampler="ddim", steps=1, horizon=1,
+                   task="reach")
+    obs, info = env.reset(seed=0)
+    assert info["task"].target == "effector"
+    obs, _, _, truncated, _ = env.step(env.action_space.sample())
+    assert obs.shape == (64, 64, 3) and truncated
