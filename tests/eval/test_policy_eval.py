@@ -11,7 +11,7 @@ import torch
 from freeaction import VideoDiT, preset, save_model
 from freeaction.errors import InputError
 from freeaction.eval.policy_eval import PolicyEvalConfig, PolicyEvaluation, exclusive
-from freeaction.eval.policy_stats import correlations, mmrv, rate
+from freeaction.eval.policy_stats import correlations, mmrv, ranking_bootstrap, rate
 from freeaction.eval.results import read_rows, row_key, shard_path
 from freeaction.report.policy_eval import write_report
 from tiny_vae import make_vae
@@ -56,6 +56,16 @@ def test_correlations_hand_computed():
 def test_rate_has_an_interval_around_the_mean():
     r = rate([1, 0, 1, 1, 0, 1, 0, 1], {"resamples": 2000})
     assert r["rate"] == 0.625 and r["n"] == 8 and r["ci"][0] < 0.625 < r["ci"][1]
+
+
+def test_ranking_bootstrap_is_paired():
+    rng = np.random.default_rng(1)
+    sim = {f"p{i}": (rng.random(12) < q).astype(float) for i, q in enumerate([0.1, 0.4, 0.7, 0.9])}
+    noisy = {p: np.where(rng.random(12) < 0.3, 1 - v, v) for p, v in sim.items()}
+    out = ranking_bootstrap(sim, {"perfect": sim, "noisy": noisy, "same": sim}, resamples=300)
+    assert out["perfect"]["mmrv_ci"] == [0.0, 0.0] and out["perfect"]["pearson_ci"][0] == pytest.approx(1.0)
+    assert out["same"]["pearson_minus_perfect_ci"] == [0.0, 0.0] and out["same"]["mmrv_minus_perfect_ci"] == [0.0, 0.0]
+    assert out["noisy"]["mmrv_minus_perfect_ci"][1] > 0
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ import torch
 from freeaction.config_files import read_mapping
 from freeaction.envs import PusherEnv, PusherTask, WorldModelVectorEnv, locate_color
 from freeaction.errors import InputError
-from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, rate
+from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, ranking_bootstrap, rate
 from freeaction.eval.results import ShardWriter, merge_shards, read_rows
 from freeaction.methods import STANDARD_METHODS, Method, method_from_dict
 from freeaction.pipeline import WorldModel
@@ -53,6 +53,7 @@ from freeaction.shipped import resolve_sampler
 RUN_FILE = "run.json"
 LOCK_FILE = ".policy_eval.lock"
 SIM = "sim"
+RANKING_RESAMPLES = 2000  # at most, for the intervals of r and MMRV (each resample recomputes both)
 FROZEN_FIELDS = ("checkpoint", "vae", "world", "task", "horizon", "seed", "sampler", "steps", "precision", "methods",
                  "policies")
 
@@ -346,6 +347,21 @@ def ranking(proxy: list[float | None], reference: list[float | None]) -> dict[st
     return {**correlations(proxy, reference), "mmrv": mmrv(proxy, reference)}
 
 
+def paired_ranking_intervals(rows: list[dict[str, Any]], names: list[str], methods: list[str],
+                             boot: dict[str, Any]) -> dict[str, Any]:
+    """Bootstrap intervals of r and MMRV over the episodes every method and the simulator share
+    (:func:`~freeaction.eval.policy_stats.ranking_bootstrap`); {} when a policy has none."""
+    outcome = {(r["protocol"], r.get("method"), r["clip"]): float(r["success"]) for r in rows}
+    shared = {n: sorted({r["clip"] for r in rows if r["policy"] == n and r["protocol"] == SIM
+                         and all(("wm", m, r["clip"]) in outcome for m in methods)}) for n in names}
+    if not methods or any(not clips for clips in shared.values()):
+        return {}
+    sim = {n: np.array([outcome[(SIM, None, c)] for c in shared[n]]) for n in names}
+    wm = {m: {n: np.array([outcome[("wm", m, c)] for c in shared[n]]) for n in names} for m in methods}
+    resamples = min(int(boot.get("resamples", RANKING_RESAMPLES)), RANKING_RESAMPLES)
+    return ranking_bootstrap(sim, wm, resamples, float(boot.get("confidence", 0.95)), int(boot.get("seed", 0)))
+
+
 def summarize(out: str | Path) -> dict[str, Any]:
     """results.json's content from a results folder's rows and run.json.
 
@@ -389,5 +405,6 @@ def summarize(out: str | Path) -> dict[str, Any]:
                       "object_error": per_step_mean([r["object_error"] for r in wm])},
             "seconds_per_episode": float(np.mean([r["seconds"] for r in wm])),
         }
+    summary["ranking_intervals"] = paired_ranking_intervals(rows, names, list(summary["methods"]), boot)
     summary["sim_seconds_per_episode"] = float(np.mean([r["seconds"] for r in sim.values()])) if sim else None
     return summary

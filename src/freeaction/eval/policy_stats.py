@@ -55,3 +55,47 @@ def per_step_mean(series: Sequence[Sequence[float]]) -> list[float]:
     """The mean over episodes of each step of equal-length per-step series."""
     arr = np.asarray(series, np.float64)
     return arr.mean(axis=0).tolist() if arr.size else []
+
+
+def ranking_bootstrap(
+    sim: dict[str, np.ndarray],
+    wm: dict[str, dict[str, np.ndarray]],
+    resamples: int = 2000,
+    confidence: float = DEFAULT_CONFIDENCE,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, dict[str, list[float] | None]]:
+    """Percentile-bootstrap intervals of Pearson r and MMRV per method, and of each method's
+    difference from the first method.
+
+    ``sim[policy]`` and ``wm[method][policy]`` are 0/1 outcomes of the same episodes in the same
+    order (episode k of a policy is one scene in every environment). Each resample draws every
+    policy's episodes with replacement, the same draw for the simulator and every method, so
+    the intervals of the differences are paired. Resamples where r is undefined (a constant
+    side) are left out of r's interval.
+    """
+    rng = np.random.default_rng(seed)
+    policies, methods = list(sim), list(wm)
+    draws = {m: {"pearson": [], "mmrv": []} for m in methods}
+    for _ in range(int(resamples)):
+        idx = {p: rng.integers(0, len(sim[p]), len(sim[p])) for p in policies}
+        ref = [float(sim[p][idx[p]].mean()) for p in policies]
+        for m in methods:
+            proxy = [float(wm[m][p][idx[p]].mean()) for p in policies]
+            r = correlations(proxy, ref)["pearson"]
+            draws[m]["pearson"].append(np.nan if r is None else r)
+            draws[m]["mmrv"].append(mmrv(proxy, ref))
+    alpha = 100 * (1 - confidence) / 2
+
+    def interval(values: np.ndarray) -> list[float] | None:
+        v = values[np.isfinite(values)]
+        return None if len(v) < 2 else [float(x) for x in np.percentile(v, [alpha, 100 - alpha])]
+
+    out: dict[str, dict[str, list[float] | None]] = {}
+    base = methods[0]
+    for m in methods:
+        pe, mm = np.asarray(draws[m]["pearson"]), np.asarray(draws[m]["mmrv"])
+        out[m] = {"pearson_ci": interval(pe), "mmrv_ci": interval(mm)}
+        if m != base:
+            out[m][f"pearson_minus_{base}_ci"] = interval(pe - np.asarray(draws[base]["pearson"]))
+            out[m][f"mmrv_minus_{base}_ci"] = interval(mm - np.asarray(draws[base]["mmrv"]))
+    return out

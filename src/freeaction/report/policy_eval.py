@@ -59,7 +59,20 @@ def markdown_table(summary: dict[str, Any]) -> str:
                      f"({_fmt(a['spearman'])}) | {_fmt(r['mmrv'], 3)} ({_fmt(a['mmrv'], 3)}) | "
                      f"{_fmt_rate(r['agreement'])} | {_fmt(ee[0], 1)} / {_fmt(ee[-1], 1)} | "
                      f"{_fmt(obj[0], 1)} / {_fmt(obj[-1], 1)} |")
+    intervals = summary.get("ranking_intervals") or {}
+    if intervals:
+        lines += ["", "95% bootstrap intervals over the shared episodes (resampled within each policy, the same draw "
+                  "for the simulator and every method, so differences are paired):", ""]
+        for m, iv in intervals.items():
+            extra = "; ".join(f"{k.removesuffix('_ci').replace('_', ' ')} {_fmt_ci(v)}" for k, v in iv.items()
+                              if "minus" in k)
+            lines.append(f"- {m}: Pearson r {_fmt_ci(iv['pearson_ci'])}, MMRV {_fmt_ci(iv['mmrv_ci'])}"
+                         + (f"; {extra}" if extra else ""))
     return "\n".join(lines) + "\n"
+
+
+def _fmt_ci(ci: list[float] | None) -> str:
+    return "-" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
 def scatter(summary: dict[str, Any], path: Path) -> Path:
