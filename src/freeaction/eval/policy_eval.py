@@ -326,10 +326,9 @@ class PolicyEvaluation:
             self.log(f"{method.name}: {i + len(batch)}/{len(pending)} episodes ({seconds:.1f} s each)")
 
     def run(self) -> Path:
-        with exclusive(self.out):
+        with exclusive(self.out), torch.no_grad():
             self._write_run_file()
             writer = ShardWriter(self.out)
-            torch.set_grad_enabled(False)
             self.log(f"simulator: {len(self.episodes(self.sim_episodes()))} episodes")
             self.run_sim(writer)
             for method in self.methods:
