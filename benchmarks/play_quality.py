@@ -21,7 +21,7 @@ from pathlib import Path
 from freeaction.commands.demo import simulate_test_clips
 from freeaction.eval import EvalConfig, evaluate
 from freeaction.eval.config import validate
-from freeaction.eval.results import read_rows
+from freeaction.eval.results_folder import read_rows
 from freeaction.eval.statistics import compare
 from freeaction.shipped import recommended_sampler, shipped_model_path
 

@@ -29,6 +29,7 @@ SUBCOMMANDS = [
     "freeaction.commands.evaluate",
     "freeaction.eval.quality",
     "freeaction.report.commands",
+    "freeaction.commands.policy_eval",
 ]
 
 

@@ -1,0 +1,122 @@
+"""policy-eval: ranking statistics against hand-computed values, and a resumable run on a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from freeaction import VideoDiT, preset, save_model
+from freeaction.errors import InputError
+from freeaction.eval.policy_eval import PolicyEvalConfig, PolicyEvaluation, exclusive
+from freeaction.eval.policy_stats import correlations, mmrv, ranking_bootstrap, rate
+from freeaction.eval.results_folder import read_rows, row_key, shard_path
+from freeaction.report.policy_eval import write_report
+from tiny_vae import make_vae
+
+
+def _mmrv_loops(proxy, reference):
+    """SIMPLER's definition written as its double loop."""
+    worst = []
+    for i in range(len(proxy)):
+        m = 0.0
+        for j in range(len(proxy)):
+            if (proxy[i] > proxy[j]) != (reference[i] > reference[j]):
+                m = max(m, abs(reference[i] - reference[j]))
+        worst.append(m)
+    return sum(worst) / len(worst)
+
+
+def test_mmrv_hand_computed():
+    # reference order 0 < 1 < 2; the proxy swaps 1 and 2, whose reference gap is 0.2:
+    # policies 1 and 2 each have a maximum violation of 0.2, policy 0 none -> 0.4 / 3
+    assert mmrv([0.1, 0.5, 0.3], [0.2, 0.4, 0.6]) == pytest.approx(0.4 / 3)
+    assert mmrv([0.1, 0.2, 0.3], [0.2, 0.4, 0.6]) == 0.0
+    # a proxy tie against a strict reference order is a violation for the policy the reference puts
+    # above (0.6 > 0.2 but not 0.5 > 0.5), not for the one below: (0 + 0.4) / 2
+    assert mmrv([0.5, 0.5], [0.2, 0.6]) == pytest.approx(0.2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p, r = rng.integers(0, 5, 6) / 4, rng.integers(0, 5, 6) / 4
+        assert mmrv(p, r) == pytest.approx(_mmrv_loops(p, r))
+
+
+def test_correlations_hand_computed():
+    p, r = [0.1, 0.4, 0.35, 0.9], [0.2, 0.3, 0.5, 0.8]
+    pc, rc = np.array(p) - np.mean(p), np.array(r) - np.mean(r)
+    c = correlations(p, r)
+    assert c["pearson"] == pytest.approx(float(pc @ rc / np.sqrt((pc @ pc) * (rc @ rc))))
+    # ranks (1, 3, 2, 4) vs (1, 2, 3, 4): d^2 = 2 -> rho = 1 - 6 * 2 / (4 * 15) = 0.8
+    assert c["spearman"] == pytest.approx(0.8)
+    assert correlations([0.5, 0.5, 0.5], [0.1, 0.2, 0.3]) == {"pearson": None, "spearman": None}
+
+
+def test_rate_has_an_interval_around_the_mean():
+    r = rate([1, 0, 1, 1, 0, 1, 0, 1], {"resamples": 2000})
+    assert r["rate"] == 0.625 and r["n"] == 8 and r["ci"][0] < 0.625 < r["ci"][1]
+
+
+def test_ranking_bootstrap_is_paired():
+    rng = np.random.default_rng(1)
+    sim = {f"p{i}": (rng.random(12) < q).astype(float) for i, q in enumerate([0.1, 0.4, 0.7, 0.9])}
+    noisy = {p: np.where(rng.random(12) < 0.3, 1 - v, v) for p, v in sim.items()}
+    out = ranking_bootstrap(sim, {"perfect": sim, "noisy": noisy, "same": sim}, resamples=300)
+    assert out["perfect"]["mmrv_ci"] == [0.0, 0.0] and out["perfect"]["pearson_ci"][0] == pytest.approx(1.0)
+    assert out["same"]["pearson_minus_perfect_ci"] == [0.0, 0.0] and out["same"]["mmrv_minus_perfect_ci"] == [0.0, 0.0]
+    assert out["noisy"]["mmrv_minus_perfect_ci"][1] > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = VideoDiT(preset("tiny", action_dim=2, action_embedder="linear", latent_size=(8, 8), num_frames=3))
+    for p in model.parameters():
+        p.data.normal_(0, 0.05)
+    folder = save_model(model.eval(), tmp_path_factory.mktemp("ck") / "tiny", action_stats={"mu_act": 1.0})
+    make_vae(folder / "vae")
+    return folder
+
+
+def _config(tmp_path, checkpoint):
+    return PolicyEvalConfig(checkpoint=str(checkpoint), horizon=1, episodes=2, sampler="ddim", steps=1, batch_size=3,
+                            methods=["unguided"], policies=["expert", "random"], out=str(tmp_path / "run"),
+                            bootstrap={"resamples": 200})
+
+
+def test_run_resumes_without_losing_or_duplicating_rows(tmp_path, tiny_checkpoint):
+    cfg = _config(tmp_path, tiny_checkpoint)
+    out = PolicyEvaluation(cfg, progress=False).run()
+    shard = shard_path(out, 0, 1)
+    full = read_rows(shard)
+    assert len(full) == 8  # 4 simulator + 4 world-model episodes
+    # a run killed after three rows, in the middle of writing the fourth
+    lines = shard.read_bytes().splitlines(keepends=True)
+    shard.write_bytes(b"".join(lines[:3]) + lines[3][:20])
+    (out / "results.jsonl").unlink()
+    PolicyEvaluation(cfg, progress=False).run()
+    rows = read_rows(out / "results.jsonl")
+    keys = [row_key(r) for r in rows]
+    assert len(rows) == 8 and len(set(keys)) == 8
+    assert sorted(keys, key=str) == sorted((row_key(r) for r in full), key=str)
+    summary = write_report(out)
+    assert set(summary["methods"]["unguided"]["wm"]) == {"expert", "random"}
+    for name in ("results.json", "table.md", "scatter.png", "index.html"):
+        assert (out / name).is_file()
+    assert json.loads((out / "results.json").read_text())["sim"]["random"]["rate"] == 0.0
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path, tiny_checkpoint):
+    cfg = _config(tmp_path, tiny_checkpoint)
+    with exclusive(tmp_path / "run"), pytest.raises(InputError, match="another policy-eval"):
+        PolicyEvaluation(cfg, progress=False).run()
+
+
+def test_a_resumed_run_must_keep_its_settings(tmp_path, tiny_checkpoint):
+    cfg = _config(tmp_path, tiny_checkpoint)
+    cfg.policies = ["random"]
+    PolicyEvaluation(cfg, progress=False).run()
+    cfg.horizon = 2
+    with pytest.raises(InputError, match="other settings"):
+        PolicyEvaluation(cfg, progress=False).run()
