@@ -9,19 +9,22 @@ import torch
 from train_helpers import latent_dataset
 
 from freeaction import cli
-from freeaction.train.commands import add_parser, train_config_from_args
+from freeaction.commands import encode, train_vae
+from freeaction.commands.train import add_parser, train_config_from_args
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in (add_parser, train_vae.add_parser, encode.add_parser):
+        register(sub)
     return parser.parse_args(argv)
 
 
 @pytest.fixture
 def with_commands(monkeypatch):
-    if "freeaction.train.commands" not in cli.SUBCOMMANDS:
-        monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.train.commands"])
+    if "freeaction.commands.train" not in cli.SUBCOMMANDS:
+        monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.commands.train"])
 
 
 def test_flags_override_config_file(tmp_path):

@@ -1,7 +1,6 @@
-"""``freeaction train``, ``freeaction train-vae`` and ``freeaction encode``.
+"""``freeaction train``: train a world model on a dataset's pre-encoded latents.
 
-Thin: each handler turns flags into a config and calls :func:`freeaction.train.train`,
-:func:`freeaction.vae.train.train_vae` or :func:`freeaction.vae.encode_dataset.encode_dataset`.
+Thin: turns flags into a :class:`freeaction.train.TrainConfig` and calls :func:`freeaction.train.train`.
 
 Several processes (DDP through accelerate)::
 
@@ -13,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 from typing import Any
-
-from freeaction.cli import size_arg
-from freeaction.errors import InputError
 
 # -- train ----------------------------------------------------------------------------------------
 # flag -> TrainConfig field, for the options given as plain flags (all default to None = "not given")
@@ -98,7 +94,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
+    """Register ``train``."""
     p = sub.add_parser(
         "train",
         help="train a world model on pre-encoded latents (IRASim's recipe by default)",
@@ -122,102 +119,3 @@ def _add_train(sub: Any) -> None:
                    help="resume although options that change the result differ from the saved ones")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
-
-
-# -- train-vae ------------------------------------------------------------------------------------
-def cmd_train_vae(args: argparse.Namespace) -> int:
-    from freeaction.vae.train import VAETrainConfig, train_vae
-
-    given = {k: getattr(args, k) for k in ("preset", "steps", "batch_size", "lr", "kl_weight", "l1_weight",
-                                            "mse_weight", "edge_weight", "size", "crop", "max_frames", "val_frames",
-                                            "save_every", "seed", "device", "split", "val_split", "warmup_steps",
-                                            "init_from")}
-    cfg = VAETrainConfig(dataset=args.dataset, out=args.out, progress=not args.no_progress,
-                         **{k: v for k, v in given.items() if v is not None})
-    cfg.eval_every = cfg.save_every
-    r = train_vae(cfg, resume=not args.no_resume)
-    print(f"VAE {r['preset']} at step {r['step']}: latents {'x'.join(map(str, r['latent_shape']))}, "
-          f"scaling factor {r['scaling_factor']:.5f}")
-    print(f"held-out PSNR {r['psnr']:.2f} dB over all pixels, {r['psnr_objects']:.2f} dB over object pixels "
-          f"({100 * r['object_fraction']:.1f}% of pixels), worst frame {r['psnr_frame_min']:.2f} dB "
-          f"({r['frames']} frames)")
-    print(f"wrote {r['vae']} (diffusers AutoencoderKL) and {r['grid']}")
-    return 0
-
-
-def _add_train_vae(sub: Any) -> None:
-    p = sub.add_parser(
-        "train-vae",
-        help="train a small AutoencoderKL on a dataset's frames",
-        description="Train a small diffusers AutoencoderKL on the frames of an IRASim-layout dataset. Writes OUT/vae "
-        "(diffusers folder, scaling factor = 1/std of the latents), OUT/recon.png, OUT/metrics.json; resumes "
-        "from OUT/train_state.",
-    )
-    p.add_argument("dataset", help="IRASim-layout dataset (videos are read)")
-    p.add_argument("--out", "-o", required=True, help="run folder")
-    p.add_argument("--preset", default=None, help="tiny, f4-small, f4 (default; 64x64 -> 4x16x16), f8, f8-wide")
-    p.add_argument("--init-from", default=None,
-                   help="fine-tune this AutoencoderKL folder (an earlier run's vae/, the SDXL VAE); "
-                   "--preset is then ignored")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 3000)")
-    p.add_argument("--batch-size", type=int, default=None, help="frames per step (default 16)")
-    p.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate (default 1e-3, cosine decay)")
-    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up steps (default 100)")
-    p.add_argument("--kl-weight", type=float, default=None, help="weight of the mean KL term (default 1e-6)")
-    p.add_argument("--l1-weight", type=float, default=None, help="weight of the L1 term (default 1)")
-    p.add_argument("--mse-weight", type=float, default=None, help="weight of the MSE term (default 1)")
-    p.add_argument("--edge-weight", type=float, default=None, help="extra weight on edges (default 0; e.g. 2)")
-    p.add_argument("--size", type=size_arg, default=None, help="resize frames to HxW")
-    p.add_argument("--crop", type=int, default=None, help="train on random crops of this size (e.g. 32)")
-    p.add_argument("--max-frames", type=int, default=None, help="training frames held in memory (default 20000)")
-    p.add_argument("--val-frames", type=int, default=None, help="held-out frames for the metrics (default 256)")
-    p.add_argument("--save-every", type=int, default=None, help="checkpoint + evaluation interval (default 500)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--split", default=None, help="training split (default train)")
-    p.add_argument("--val-split", default=None, help="held-out split (default val)")
-    p.add_argument("--device", default=None, help="auto, cpu or cuda")
-    p.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_train_vae)
-
-
-# -- encode ---------------------------------------------------------------------------------------
-def cmd_encode(args: argparse.Namespace) -> int:
-    from freeaction.vae.encode_dataset import encode_dataset
-
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
-    s = encode_dataset(args.dataset, args.vae, args.splits, batch_size=args.batch_size, size=args.size,
-                       camera=args.camera, overwrite=args.overwrite, device=args.device, progress=not args.no_progress)
-    for split, c in s["splits"].items():
-        print(f"  {split:6s} encoded {c['encoded']:6d} episodes, skipped {c['skipped']} already encoded")
-    shape = "x".join(map(str, s["latent_shape"])) if s["latent_shape"] else "-"
-    print(f"latents {shape} (scaling factor {s['scaling_factor']:.5f}); {s['frames']} frames in {s['seconds']:.1f} s "
-          f"({s['frames_per_second']:.0f} frames/s)")
-    return 0
-
-
-def _add_encode(sub: Any) -> None:
-    p = sub.add_parser(
-        "encode",
-        help="pre-encode a dataset's videos into latent_videos/ with a VAE",
-        description="Encode every episode's frames with a diffusers AutoencoderKL and write IRASim's "
-        "latent_videos/{split}/{episode_id}/0.pt (scaled latents), atomically; episodes already encoded are skipped.",
-    )
-    p.add_argument("dataset", help="IRASim-layout dataset")
-    p.add_argument("--vae", required=True, help="local AutoencoderKL folder (train-vae output or the SDXL VAE)")
-    p.add_argument("--splits", nargs="+", default=None, help="splits to encode (default: all)")
-    p.add_argument("--batch-size", type=int, default=32, help="frames per VAE call (default 32)")
-    p.add_argument("--size", type=size_arg, default=None, help="resize frames to HxW before encoding")
-    p.add_argument("--camera", type=int, default=0, help="camera index for RT-1/Bridge annotations")
-    p.add_argument("--overwrite", action="store_true", help="re-encode episodes that already have latents")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_encode)
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register ``train``, ``train-vae`` and ``encode``."""
-    _add_train(subparsers)
-    _add_train_vae(subparsers)
-    _add_encode(subparsers)
