@@ -13,35 +13,39 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from freeaction.config_files import option_help
+from freeaction.train.config import TrainConfig, load_config, parse_set
+
 # -- train ----------------------------------------------------------------------------------------
-# flag -> TrainConfig field, for the options given as plain flags (all default to None = "not given")
-_TRAIN_FLAGS: list[tuple[str, type, str]] = [
-    ("--model", str, "size preset (tiny, small, IRASim-S/2, ...; default small)"),
-    ("--num-frames", int, "window length = the model's num_frames (IRASim: 16)"),
-    ("--stride", int, "window start interval in the training split (default 1)"),
-    ("--batch-size", int, "clips per process and step (default 8)"),
-    ("--max-steps", int, "train until this step (default 10000)"),
-    ("--lr", float, "AdamW learning rate (IRASim: 1e-4)"),
-    ("--weight-decay", float, "AdamW weight decay (IRASim: 0)"),
-    ("--warmup-steps", int, "linear learning-rate warm-up steps (default 0)"),
-    ("--grad-clip", float, "gradient-norm clipping, 0 = off (IRASim: 0.1)"),
-    ("--ema-decay", float, "EMA decay (IRASim: 0.9999; small, short runs want ~0.999 with --ema-warmup)"),
-    ("--null-prob", float, "probability of the null condition per sample (IRASim: 0.1)"),
-    ("--min-snr-gamma", float, "Min-SNR-gamma loss weighting (off by default; e.g. 5)"),
-    ("--moving-weight", float, "loss weight of latent cells that move (1 = off; e.g. 5)"),
-    ("--moving-threshold", float, "mean |z_k - z_k-1| over channels above which a cell moves (default 0.1)"),
-    ("--seed", int, "seed of the initialisation, data order and noise (default 0)"),
-    ("--save-every", int, "checkpoint interval in steps (default 1000)"),
-    ("--keep-checkpoints", int, "checkpoints kept (default 3)"),
-    ("--log-every", int, "loss log interval in steps (default 10)"),
-    ("--action-check-every", int, "interval of the true-vs-shuffled-actions check, 0 = off (default 500)"),
-    ("--action-check-clips", int, "validation clips in that check (default 16)"),
-    ("--init-from", str, "start from these weights (a freeaction or IRASim checkpoint)"),
-    ("--vae", str, "VAE folder to ship next to the model (default: the one `freeaction encode` recorded)"),
-    ("--device", str, "auto, cpu or cuda (default auto)"),
-    ("--num-workers", int, "DataLoader worker processes (default 0)"),
-    ("--split", str, "training split (default train)"),
-    ("--val-split", str, "split of the action-use check (default val, else the training split)"),
+# the TrainConfig fields given as plain flags (``--max-steps`` sets max_steps), typed, with the
+# fields' own help; all default to None = "not given"
+_TRAIN_FLAGS: list[tuple[str, type]] = [
+    ("model", str),
+    ("num_frames", int),
+    ("stride", int),
+    ("batch_size", int),
+    ("max_steps", int),
+    ("lr", float),
+    ("weight_decay", float),
+    ("warmup_steps", int),
+    ("grad_clip", float),
+    ("ema_decay", float),
+    ("null_prob", float),
+    ("min_snr_gamma", float),
+    ("moving_weight", float),
+    ("moving_threshold", float),
+    ("seed", int),
+    ("save_every", int),
+    ("keep_checkpoints", int),
+    ("log_every", int),
+    ("action_check_every", int),
+    ("action_check_clips", int),
+    ("init_from", str),
+    ("vae", str),
+    ("device", str),
+    ("num_workers", int),
+    ("split", str),
+    ("val_split", str),
 ]
 _MODEL_FLAGS: list[tuple[str, type, str]] = [
     ("--hidden-size", int, "override the preset's hidden size"),
@@ -57,11 +61,9 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
-def train_config_from_args(args: argparse.Namespace) -> Any:
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     """TrainConfig from the defaults, ``--config`` and the flags given (flags win)."""
-    from freeaction.train.config import load_config, parse_set
-
-    overrides: dict[str, Any] = {_dest(f): getattr(args, _dest(f)) for f, _, _ in _TRAIN_FLAGS}
+    overrides: dict[str, Any] = {name: getattr(args, name) for name, _ in _TRAIN_FLAGS}
     overrides["dataset"], overrides["out"] = args.dataset, args.out
     overrides["ema_warmup"] = True if args.ema_warmup else None
     overrides["bf16"] = True if args.bf16 else None
@@ -104,13 +106,15 @@ def add_parser(sub: Any) -> None:
         "in --out. Multi-process: accelerate launch --multi_gpu --num_processes N -m freeaction.cli train ... "
         "(GPUs) or torchrun --nproc_per_node N -m freeaction.cli train ... (CPU processes)",
     )
-    p.add_argument("dataset", nargs="?", default=None, help="IRASim-layout dataset with latent_videos/")
-    p.add_argument("--out", "-o", default=None, help="run folder (checkpoints, log, loss curve, final model)")
+    p.add_argument("dataset", nargs="?", default=None, help=option_help(TrainConfig, "dataset", default=False))
+    p.add_argument("--out", "-o", default=None, help=option_help(TrainConfig, "out", default=False))
     p.add_argument("--config", default=None, help="YAML or TOML file of training options")
-    for flag, typ, text in _TRAIN_FLAGS + _MODEL_FLAGS:
+    for name, typ in _TRAIN_FLAGS:
+        p.add_argument("--" + name.replace("_", "-"), type=typ, default=None, help=option_help(TrainConfig, name))
+    for flag, typ, text in _MODEL_FLAGS:
         p.add_argument(flag, type=typ, default=None, help=text)
-    p.add_argument("--ema-warmup", action="store_true", help="ramp the EMA decay up as (1+n)/(10+n)")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the model's forward pass")
+    p.add_argument("--ema-warmup", action="store_true", help=option_help(TrainConfig, "ema_warmup", default=False))
+    p.add_argument("--bf16", action="store_true", help=option_help(TrainConfig, "bf16", default=False))
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any training option, e.g. --set model_options.mlp_ratio=2 (repeatable)")
     p.add_argument("--resume-from", default=None, help="continue from this checkpoint folder")
