@@ -1,9 +1,7 @@
-"""The ``freeaction`` command. Thin: every subcommand parses arguments and calls the API.
+"""The ``freeaction`` command: builds the parser from :mod:`freeaction.commands` and runs the chosen command.
 
-Subcommands live next to the code they drive and register themselves here through an
-``add_parser(subparsers)`` function that sets ``func`` on its parser; a package may add a
-subcommand to another's group (``freeaction data make`` comes from the simulators) through
-:func:`subcommand_group`.
+Each subcommand module has an ``add_parser(subparsers)`` function that registers its command(s)
+and sets ``func`` on each parser; every handler parses its arguments and calls the API.
 """
 
 from __future__ import annotations
@@ -18,36 +16,20 @@ from freeaction import __version__
 from freeaction.errors import FreeActionError
 from freeaction.runtime import tune_cpu_allocator
 
-# module path -> function that adds its subcommand(s) to the parser
+# the subcommand modules, in the order ``freeaction --help`` lists their commands
 SUBCOMMANDS = [
     "freeaction.commands.demo",
     "freeaction.commands.generate",
-    "freeaction.commands.play",
-    "freeaction.data.commands",
-    "freeaction.sim.commands",  # adds ``data make`` to the ``data`` group
-    "freeaction.train.commands",
+    "freeaction.commands.data",
+    "freeaction.commands.train",
+    "freeaction.commands.train_vae",
+    "freeaction.commands.encode",
     "freeaction.commands.evaluate",
-    "freeaction.eval.quality",
-    "freeaction.report.commands",
+    "freeaction.commands.quality",
+    "freeaction.commands.report",
+    "freeaction.commands.play",
     "freeaction.commands.policy_eval",
 ]
-
-
-def size_arg(text: str) -> tuple[int, int]:
-    """argparse type for a frame size written HxW (e.g. 64x96), shared by the subcommands."""
-    try:
-        h, w = (int(x) for x in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size must be HxW (e.g. 64x96), got {text!r}") from exc
-    if h <= 0 or w <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return h, w
-
-
-def subcommand_group(subparsers: argparse._SubParsersAction, name: str) -> argparse._SubParsersAction:
-    """The subcommands of the registered command ``name`` (e.g. ``data``), to add one to them."""
-    parser = subparsers.choices[name]
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def os_error_message(exc: OSError) -> str:
@@ -62,6 +44,7 @@ def os_error_message(exc: OSError) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``freeaction`` parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="freeaction",
         description="Action-conditioned robot video world models with FreeAction guidance.",
@@ -74,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``freeaction ARGV``; returns the exit status (2 on a FreeActionError, 130 when interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # a bare `freeaction`: the overview, not an error

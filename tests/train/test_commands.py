@@ -10,19 +10,24 @@ import torch
 from train_helpers import latent_dataset
 
 from freeaction import cli
-from freeaction.train.commands import add_parser, train_config_from_args
+from freeaction.commands import encode, train_vae
+from freeaction.commands.train import add_parser, train_config_from_args
+from freeaction.commands.train_vae import vae_config_from_args
+from freeaction.errors import InputError
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in (add_parser, train_vae.add_parser, encode.add_parser):
+        register(sub)
     return parser.parse_args(argv)
 
 
 @pytest.fixture
 def with_commands(monkeypatch):
-    if "freeaction.train.commands" not in cli.SUBCOMMANDS:
-        monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.train.commands"])
+    if "freeaction.commands.train" not in cli.SUBCOMMANDS:
+        monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "freeaction.commands.train"])
 
 
 def test_flags_override_config_file(tmp_path):
@@ -35,6 +40,16 @@ def test_flags_override_config_file(tmp_path):
     assert cfg.grad_clip == 0.1 and cfg.null_prob == 0.1 and cfg.ema_decay == 0.9999  # IRASim's defaults stay
     for sub in (["train-vae", "d", "--out", "o", "--size", "64x64"], ["encode", "d", "--vae", "v", "--splits", "val"]):
         assert callable(parse(sub).func)
+
+
+def test_train_vae_flags_and_set_reach_the_config():
+    cfg = vae_config_from_args(parse(["train-vae", "d", "--out", "o", "--size", "32x48", "--save-every", "50",
+                                      "--set", "min_lr_ratio=0.05", "--set", "kl-weight=1e-5"]))
+    assert cfg.size == (32, 48) and cfg.save_every == 50 and cfg.eval_every == 50  # evaluated at each checkpoint
+    assert cfg.min_lr_ratio == 0.05 and cfg.kl_weight == 1e-5 and cfg.steps == 3000 and cfg.progress
+    assert vae_config_from_args(parse(["train-vae", "d", "-o", "o", "--set", "eval_every=7"])).eval_every == 7
+    with pytest.raises(InputError, match=r"unknown train-vae option\(s\) \['kl'\]; known: \["):
+        vae_config_from_args(parse(["train-vae", "d", "-o", "o", "--set", "kl=1"]))
 
 
 def test_train_command_end_to_end(tmp_path, with_commands, capsys):

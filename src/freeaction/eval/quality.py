@@ -21,8 +21,6 @@ and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves 
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -209,44 +207,3 @@ def by_seed_text(seeds: list[dict[str, Any]]) -> str:
         parts.append(f"seed {s['seed']}: true/still {s['true_over_still']:.3f}, "
                      f"true/shuffled {s['true_over_shuffled']:.3f}{ee}")
     return "per seed: " + "; ".join(parts)
-
-
-def cmd_quality(args: argparse.Namespace) -> int:
-    result = quality_check(
-        args.checkpoint, args.dataset, vae=args.vae, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
-        sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
-        device=args.device,
-    )
-    print(format_quality(result))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
-        print(f"saved {out}")
-    return 0 if result["passes"] or not args.strict else 1
-
-
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "quality",
-        help="is a trained model better than 'nothing moves', and does it use its actions?",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("checkpoint", help="checkpoint folder (with vae/) or shipped model name")
-    p.add_argument("--dataset", required=True, help="dataset root (IRASim layout, LeRobot or RLDS)")
-    p.add_argument("--vae", default=None, help="diffusers AutoencoderKL folder (default: CHECKPOINT/vae)")
-    p.add_argument("--split", default="test")
-    p.add_argument("--clips", type=int, default=64, help="clips, spread evenly over the split (default 64)")
-    p.add_argument("--clip-frames", type=int, default=16, help="frames per clip, context included (default 16)")
-    p.add_argument("--sampler", default=None,
-                   help="default: the model's recommended sampler (a shipped model's shipped.json), else ddim")
-    p.add_argument("--steps", type=int, default=None,
-                   help="default: the recommended steps for that sampler, else 20 for ddim")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per clip, averaged (default 1)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", help="write the figures (and per-clip rows) to this JSON file")
-    p.add_argument("--strict", action="store_true", help="exit 1 when the bar is not met")
-    p.set_defaults(func=cmd_quality)

@@ -29,14 +29,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from freeaction import config_files
 from freeaction import config_values as values
-from freeaction.config_files import read_mapping
+from freeaction.config_files import config_from_mapping, option, read_mapping
 from freeaction.errors import InputError
 
 MODEL_OPTION_KEYS = (
@@ -58,44 +57,46 @@ class TrainConfig:
     """Everything ``freeaction train`` needs. See the module doc for the defaults' origin."""
 
     # data
-    dataset: str = ""
-    split: str = "train"
-    val_split: str | None = "val"  # action-use checks; falls back to ``split`` when absent
-    num_frames: int = 16  # window length = the model's num_frames (1 context + num_frames-1 generated)
-    stride: int = 1
-    cache_latents: bool = True  # keep each episode's latents in memory after the first read
-    num_workers: int = 0
+    dataset: str = option("", help="IRASim-layout dataset with latent_videos/")
+    split: str = option("train", help="training split")
+    val_split: str | None = option("val", help="split of the action-use check (the training split when absent)")
+    num_frames: int = option(16, help="window length = the model's num_frames: 1 context + num_frames-1 generated "
+                             "frames")
+    stride: int = option(1, help="window start interval in the training split")
+    cache_latents: bool = option(True, help="keep each episode's latents in memory after the first read")
+    num_workers: int = option(0, help="DataLoader worker processes")
     # model
-    model: str = "small"  # size preset (freeaction.model.PRESETS)
-    model_options: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides
-    init_from: str | None = None  # start from these weights (a freeaction or IRASim checkpoint)
+    model: str = option("small", help="size preset (tiny, small, IRASim-S/2, ...; freeaction.model.PRESETS)")
+    model_options: dict[str, Any] = option(factory=dict, help="ModelConfig overrides (hidden_size, depth, ...)")
+    init_from: str | None = option(None, help="start from these weights (a freeaction or IRASim checkpoint)")
     # optimisation
-    batch_size: int = 8  # per process
-    max_steps: int = 10000
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-8
-    warmup_steps: int = 0
-    grad_clip: float = 0.1
-    ema_decay: float = 0.9999
-    ema_warmup: bool = False
-    null_prob: float = 0.1
-    min_snr_gamma: float | None = None
-    moving_weight: float = 1.0  # loss weight of latent cells that change between frames
-    moving_threshold: float = 0.1  # |z_k - z_{k-1}| (mean over channels) above which a cell "moves"
-    bf16: bool = False
-    seed: int = 0
+    batch_size: int = option(8, help="clips per process and step")
+    max_steps: int = option(10000, help="train until this step")
+    lr: float = option(1e-4, help="AdamW learning rate")
+    weight_decay: float = option(0.0, help="AdamW weight decay")
+    adam_betas: tuple[float, float] = option((0.9, 0.999), help="AdamW betas")
+    adam_eps: float = option(1e-8, help="AdamW epsilon")
+    warmup_steps: int = option(0, help="linear learning-rate warm-up steps")
+    grad_clip: float = option(0.1, help="gradient-norm clipping, 0 = off")
+    ema_decay: float = option(0.9999, help="EMA decay (small, short runs want ~0.999 with ema_warmup)")
+    ema_warmup: bool = option(False, help="ramp the EMA decay up as (1+n)/(10+n)")
+    null_prob: float = option(0.1, help="probability of the null condition per sample")
+    min_snr_gamma: float | None = option(None, help="Min-SNR-gamma loss weighting (off when not set; e.g. 5)")
+    moving_weight: float = option(1.0, help="loss weight of latent cells that move, 1 = off (e.g. 5)")
+    moving_threshold: float = option(0.1, help="mean |z_k - z_k-1| over channels above which a cell moves")
+    bf16: bool = option(False, help="bf16 autocast for the model's forward pass")
+    seed: int = option(0, help="seed of the initialisation, data order and noise")
     # output
-    out: str = ""
-    save_every: int = 1000
-    keep_checkpoints: int = 3
-    log_every: int = 10
-    action_check_every: int = 500  # 0 = never
-    action_check_clips: int = 16
-    vae: str | None = None  # copied next to the final model, so WorldModel.load finds it
-    device: str = "auto"
-    progress: bool = True
+    out: str = option("", help="run folder (checkpoints, log, loss curve, final model)")
+    save_every: int = option(1000, help="checkpoint interval in steps")
+    keep_checkpoints: int = option(3, help="checkpoints kept")
+    log_every: int = option(10, help="loss log interval in steps")
+    action_check_every: int = option(500, help="interval of the true-vs-shuffled-actions check, 0 = off")
+    action_check_clips: int = option(16, help="validation clips in that check")
+    vae: str | None = option(None, help="VAE folder to ship next to the model, so WorldModel.load finds it "
+                             "(default: the one `freeaction encode` recorded)")
+    device: str = option("auto", help="auto, cpu or cuda")
+    progress: bool = option(True, help="show a progress bar")
 
     def __post_init__(self) -> None:
         """Check every option by its type and range and store the converted value; all problems
@@ -140,15 +141,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
-        d = {str(k).replace("-", "_"): v for k, v in d.items()}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(f"{source}: unknown training option(s) {unknown}; valid: {sorted(known)}")
+        """A config from a mapping (a file's, or the flags'); unknown keys are refused by name."""
         try:
-            return cls(**d)
-        except (TypeError, ValueError, InputError) as exc:
-            raise InputError(f"{source}: {exc}") from exc
+            return config_from_mapping(cls, d, origin=source, what="training option")
+        except InputError as exc:
+            raise exc if str(exc).startswith(f"{source}:") else InputError(f"{source}: {exc}") from exc
 
 
 def _betas(name: str, value: Any) -> tuple[float, float]:
@@ -254,8 +251,6 @@ def config_differences(saved: dict[str, Any], current: TrainConfig) -> list[str]
     return out
 
 
-
-
 def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
     """Defaults, then the file at ``path``, then ``overrides`` whose value is not None."""
     base: dict[str, Any] = read_mapping(path) if path else {}
@@ -278,18 +273,15 @@ def merge(config: TrainConfig, **overrides: Any) -> TrainConfig:
 
 def parse_set(items: list[str] | None) -> dict[str, Any]:
     """``["lr=1e-3", "model_options.depth=8"]`` -> overrides (values parsed as YAML)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"--set expects KEY=VALUE, got {item!r}")
-        key, text = item.split("=", 1)
-        key = key.strip().replace("-", "_")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"--set {key}: cannot parse value {text!r} ({exc})") from exc
-        if key.startswith("model_options."):
-            out.setdefault("model_options", {})[key.split(".", 1)[1]] = value
-        else:
-            out[key] = value
-    return out
+    return config_files.parse_set(items, nested=("model_options",))
+
+
+__all__ = [
+    "MODEL_OPTION_KEYS",
+    "TRAJECTORY_FIELDS",
+    "TrainConfig",
+    "config_differences",
+    "load_config",
+    "merge",
+    "parse_set",
+]

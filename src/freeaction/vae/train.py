@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from freeaction.config_files import config_from_mapping, option
 from freeaction.data.clip import evenly_spaced
 from freeaction.data.irasim_layout import available_splits, is_irasim_root
 from freeaction.errors import CheckpointError, DataError, InputError
@@ -64,31 +65,37 @@ BACKGROUND_TOLERANCE = 16  # a pixel is background when every channel is within 
 class VAETrainConfig:
     """Options of ``freeaction train-vae`` (see the module doc)."""
 
-    dataset: str = ""
-    out: str = ""
-    preset: str = "f4"
-    init_from: str | None = None  # fine-tune this AutoencoderKL folder (its architecture; preset ignored)
-    split: str = "train"
-    val_split: str | None = "val"
-    size: tuple[int, int] | None = None  # resize frames (H, W); None = as stored
-    max_frames: int = 20000  # training frames held in memory (evenly spread over the episodes)
-    val_frames: int = 256
-    crop: int | None = None  # train on random crops of this size (4x cheaper at 32 on 64x64 frames)
-    steps: int = 3000
-    batch_size: int = 16
-    lr: float = 1e-3
-    warmup_steps: int = 100
-    min_lr_ratio: float = 0.1  # cosine decay from lr to lr * min_lr_ratio at ``steps``
-    l1_weight: float = 1.0
-    mse_weight: float = 1.0
-    kl_weight: float = 1e-6
-    edge_weight: float = 0.0
-    grad_clip: float = 1.0
-    seed: int = 0
-    save_every: int = 500
-    eval_every: int = 500
-    device: str = "auto"
-    progress: bool = True
+    dataset: str = option("", help="IRASim-layout dataset (videos are read)")
+    out: str = option("", help="run folder")
+    preset: str = option("f4", help="tiny, f4-small, f4 (64x64 -> 4x16x16), f8, f8-wide")
+    init_from: str | None = option(None, help="fine-tune this AutoencoderKL folder (an earlier run's vae/, the SDXL "
+                                   "VAE) with its architecture; preset is then ignored")
+    split: str = option("train", help="training split")
+    val_split: str | None = option("val", help="held-out split")
+    size: tuple[int, int] | None = option(None, help="resize frames to HxW (default: as stored)")
+    max_frames: int = option(20000, help="training frames held in memory (evenly spread over the episodes)")
+    val_frames: int = option(256, help="held-out frames for the metrics")
+    crop: int | None = option(None, help="train on random crops of this size (e.g. 32: 4x cheaper on 64x64 frames)")
+    steps: int = option(3000, help="optimizer steps")
+    batch_size: int = option(16, help="frames per step")
+    lr: float = option(1e-3, help="peak AdamW learning rate (cosine decay)")
+    warmup_steps: int = option(100, help="linear warm-up steps")
+    min_lr_ratio: float = option(0.1, help="cosine decay from lr to lr * min_lr_ratio at the last step")
+    l1_weight: float = option(1.0, help="weight of the L1 term")
+    mse_weight: float = option(1.0, help="weight of the MSE term")
+    kl_weight: float = option(1e-6, help="weight of the mean KL term")
+    edge_weight: float = option(0.0, help="extra weight on edges (e.g. 2)")
+    grad_clip: float = option(1.0, help="gradient-norm clipping")
+    seed: int = option(0, help="seed of the batches, crops and posterior noise")
+    save_every: int = option(500, help="checkpoint interval in steps (train-vae evaluates there too unless "
+                            "eval_every is set)")
+    eval_every: int = option(500, help="held-out evaluation interval in steps")
+    device: str = option("auto", help="auto, cpu or cuda")
+    progress: bool = option(True, help="show a progress bar")
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            self.size = tuple(int(v) for v in self.size)  # type: ignore[assignment]
 
     def validate(self) -> None:
         problems = []
@@ -112,6 +119,11 @@ class VAETrainConfig:
             raise InputError("invalid train-vae options: " + "; ".join(problems))
         if self.init_from is None:
             vae_preset(self.preset)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "options") -> VAETrainConfig:
+        """A config from a mapping (a file's, or the flags'); unknown keys are refused by name."""
+        return config_from_mapping(cls, d, origin=source, what="train-vae option")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -1,4 +1,4 @@
-"""``freeaction data ...``: stats, info, show, convert (``make`` comes from :mod:`freeaction.sim.commands`).
+"""``freeaction data ...``: stats, info, show, convert, make.
 
 Thin: each handler parses its arguments, calls the data API and prints what happened,
 including a summary of anything skipped with ``--skip-bad`` (nothing is dropped silently).
@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from freeaction.commands.args import parse_options, size_arg
 from freeaction.data.base import skip_summary
+from freeaction.data.irasim_layout import SPLITS
+from freeaction.errors import InputError
 from freeaction.method.actions import MAGNITUDE_KINDS
 
 
@@ -109,6 +112,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_make(args: argparse.Namespace) -> int:
+    try:
+        from freeaction.sim import make_dataset
+    except ImportError as exc:
+        raise InputError(f"the simulators are not available in this installation ({exc})") from exc
+    kwargs: dict[str, Any] = {"episodes": args.episodes, "seed": args.seed, "workers": args.workers}
+    if args.size is not None:
+        kwargs["size"] = args.size
+    result = make_dataset(args.kind, args.out, **kwargs, **parse_options(args.option))
+    print(f"made {args.kind} dataset in {args.out}")
+    if isinstance(result, dict):
+        for key in ("episodes", "splits", "written", "skipped_existing"):
+            if key in result:
+                print(f"  {key}: {result[key]}")
+        empty = [s for s in SPLITS if not result.get("splits", {}).get(s)]
+        if empty:
+            print(f"  note: no {' or '.join(empty)} episode: with fewer than 3 episodes some split stays empty "
+                  "(evaluate and quality read the test split); use --episodes 3 or more")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser, split: bool = True) -> None:
     if split:
         p.add_argument("--split", default="train", help="split to read (default train)")
@@ -168,6 +192,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT")
     p.add_argument("--skip-bad", action="store_true", help="skip bad source episodes and list them")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("make", help="make a simulator dataset (IRASim layout)")
+    p.add_argument("kind", help="simulator: pusher (2-D, Language-Table-like) or arm (7-D, RT-1/Bridge-like)")
+    p.add_argument("out", help="dataset folder to make (or finish: a second run resumes)")
+    p.add_argument("--episodes", type=int, default=100,
+                   help="episodes to make (default 100), split 80/10/10 into train/val/test; with 3 or more "
+                   "every split gets at least one")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed: episode i depends only on (seed, i) (default 0)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2; the bytes do not depend on it)")
+    p.add_argument("--size", type=size_arg, default=None, help="frame size HxW (default 64x64)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a simulator option, repeatable (pusher: world=1|2, blocks=N or [MIN,MAX], frames=N or "
+                   "[MIN,MAX]; arm: world=1|2, frames, behaviours, camera_jitter, supersample)")
+    p.set_defaults(func=cmd_make)
 
 
 __all__ = ["add_parser"]
