@@ -133,6 +133,13 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert r["latent_l2_still"] == pytest.approx(np.mean(want), rel=1e-4)
     assert set(r["bar"]) == {"beats_nothing_moves", "uses_actions", "effector_within_3px"}
     assert r["ee_error_truth"] < 1.0  # the locator finds the real effector
+    # object-level figures: every block of the 3 clips is measured for true actions and both references
+    objects = r["objects"]
+    assert set(objects) == {"true_actions", "shuffled_actions", "nothing_moves", "by_seed"}
+    n_blocks = objects["nothing_moves"]["blocks"]
+    assert n_blocks >= 3 * 3 and objects["true_actions"]["blocks"] == objects["shuffled_actions"]["blocks"] == n_blocks
+    assert 0.0 <= objects["true_actions"]["blocks_kept_final"] <= 1.0
+    assert "blocks (moved > 2 px)" in format_quality(r)
     # by frame index: 5 frames after the context, averaging back to the clip means
     assert len(r["ee_error_by_frame"]) == 5 == len(r["ee_missing_by_frame"])
     assert np.mean(r["ee_error_by_frame"]) == pytest.approx(r["ee_error"])

@@ -26,6 +26,7 @@ from freeaction.data import open_dataset
 from freeaction.data.base import ClipDataset
 from freeaction.errors import DataError, InputError
 from freeaction.eval.effector import EffectorTrack
+from freeaction.eval.objects import BlockTrack
 from freeaction.eval.results_folder import slug
 from freeaction.pipeline import WorldModel
 
@@ -56,6 +57,7 @@ class TestClip:
     frames: np.ndarray | None  # (n + 1, H, W, 3) uint8, or None without frames
     start: int
     track: EffectorTrack | None = None
+    blocks: BlockTrack | None = None  # the pusher's blocks (object-level metrics), else None
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -177,5 +179,7 @@ def load_clip(ds: ClipDataset, ref: ClipRef, wm: WorldModel, long_max_actions: i
     if latents is None:
         latents = wm.encode(frames).cpu()
     latents = latents[: len(actions) + 1].float()
-    track = None if frames is None else EffectorTrack.from_clip_meta(clip.meta, tuple(frames.shape[1:3]))
-    return TestClip(ref, torch.from_numpy(np.asarray(actions)), latents, frames, clip.start, track)
+    size = None if frames is None else tuple(frames.shape[1:3])
+    track = None if size is None else EffectorTrack.from_clip_meta(clip.meta, size)
+    blocks = None if size is None else BlockTrack.from_clip_meta(clip.meta, size)
+    return TestClip(ref, torch.from_numpy(np.asarray(actions)), latents, frames, clip.start, track, blocks)

@@ -33,6 +33,7 @@ from freeaction.errors import InputError
 from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split, spread
 from freeaction.eval.measure import effector_by_frame
 from freeaction.eval.metrics import latent_l2
+from freeaction.eval.objects import nothing_moves, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
@@ -137,6 +138,8 @@ def quality_check(
 
     gen_true, gen_shuf = run(actions.repeat(seeds, 1, 1), "true actions"), run(shuffled, "shuffled actions")
     rows = []
+    objects: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
+    objects_by_seed: dict[int, list] = {}
     for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
         lat = clip.latents
         row = {
@@ -146,8 +149,17 @@ def quality_check(
             "latent_l2_shuffled": latent_l2(s, lat),
             "latent_l2_still": latent_l2(lat[:1].expand_as(lat), lat),
         }
-        if clip.track is not None and wm.vae is not None:
-            row.update(effector_by_frame(clip.track, wm.decode(g[None].to(wm.device))[0], clip.frames, clip.start))
+        frames = wm.decode(g[None].to(wm.device))[0] if wm.vae is not None and clip.frames is not None else None
+        if clip.track is not None and frames is not None:
+            row.update(effector_by_frame(clip.track, frames, clip.frames, clip.start))
+        if clip.blocks is not None and frames is not None:
+            true_blocks = clip.blocks.measure(clip.frames, frames, clip.start)
+            objects["true_actions"] += true_blocks
+            objects_by_seed.setdefault(clip_seed, []).extend(true_blocks)
+            shuffled_frames = wm.decode(s[None].to(wm.device))[0]
+            objects["shuffled_actions"] += clip.blocks.measure(clip.frames, shuffled_frames, clip.start)
+            if clip_seed == seed:  # no sampling: once per clip
+                objects["nothing_moves"] += clip.blocks.measure(clip.frames, nothing_moves(clip.frames), clip.start)
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -170,6 +182,9 @@ def quality_check(
     result["bar"] = the_bar(result)
     result["passes"] = all(result["bar"].values())
     result["by_seed"] = by_seed(rows)
+    if objects["true_actions"]:
+        result["objects"] = {name: summarize_blocks(blocks) for name, blocks in objects.items()}
+        result["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)} for s, b in sorted(objects_by_seed.items())]
     result["clips"] = rows
     return result
 
@@ -193,10 +208,31 @@ def format_quality(r: dict[str, Any]) -> str:
             lines.append("  effector error by frame 1..n (px): " + " ".join(f"{e:.1f}" for e in r["ee_error_by_frame"]))
             lines.append("  effector missing by frame (%):     "
                          + " ".join(f"{100 * m:.0f}" for m in r["ee_missing_by_frame"]))
+    if r.get("objects"):
+        lines += objects_text(r["objects"])
     if len(r["by_seed"]) > 1:
         lines.append("  " + by_seed_text(r["by_seed"]))
     lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
     return "\n".join(lines)
+
+
+def objects_text(objects: dict[str, Any]) -> list[str]:
+    """Lines of the object-level figures (docs/evaluation.md §7): moved blocks' final position error
+    over the found ones, found count, and the share of blocks kept, for true actions and both references."""
+
+    def fmt(v: float | None, spec: str) -> str:
+        return "-" if v is None or v != v else format(v, spec)
+
+    lines = ["  blocks (moved > 2 px): final error px (found/moved), kept at the last frame (all blocks)"]
+    for name in ("true_actions", "shuffled_actions", "nothing_moves"):
+        o = objects[name]
+        lines.append(f"    {name.replace('_', ' '):17s} {fmt(o['moved_error_final_px'], '.2f')} px "
+                     f"({o['moved_found_final']}/{o['moved_blocks']}), kept {fmt(o['blocks_kept_final'], '.1%')}")
+    if len(objects.get("by_seed", [])) > 1:
+        lines.append("    by seed: " + "; ".join(
+            f"seed {s['seed']}: {fmt(s['moved_error_final_px'], '.2f')} px, kept {fmt(s['blocks_kept_final'], '.1%')}"
+            for s in objects["by_seed"]))
+    return lines
 
 
 def by_seed_text(seeds: list[dict[str, Any]]) -> str:

@@ -54,7 +54,6 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,12 +62,26 @@ from scipy.spatial.transform import Rotation
 from freeaction.errors import InputError
 from freeaction.sim import episode_rng
 from freeaction.sim.arm_policy import (
-    BEHAVIOURS,
     OSC_MAX_POS,
     OSC_MAX_ROT,
     TABLE_Z,
     ArmObservation,
     ScriptedPolicy,
+)
+from freeaction.sim.arm_scene import (  # noqa: F401 (re-exported: the arm's options and worlds)
+    CAMERA_AZIMUTH,
+    CAMERA_DISTANCE,
+    CAMERA_ELEVATION,
+    CAMERA_FOVY,
+    CAMERA_TARGET,
+    DEFAULT_OPTIONS,
+    GRIPPER_RGBA,
+    ROBOT_RGBA,
+    WORLDS,
+    Camera,
+    World,
+    draw_camera,
+    normalize_options,
 )
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede importing mujoco
@@ -109,95 +122,6 @@ GRIPPER_SPAN = 2 * FINGER_OPEN
 INIT_QPOS = np.array([0.0, math.pi / 16, 0.0, -math.pi / 2 - math.pi / 3, 0.0, math.pi - 0.2, math.pi / 4])
 JOINT_JITTER = np.array([0.25, 0.12, 0.15, 0.15, 0.15, 0.15, 0.3])  # start configuration spread (rad)
 
-# Camera: looks at TARGET from DISTANCE, AZIMUTH (from +x, towards +y) and ELEVATION (degrees).
-CAMERA_TARGET = np.array([-0.1, 0.0, TABLE_Z + 0.1])
-CAMERA_DISTANCE = 1.3
-CAMERA_AZIMUTH = -25.0
-CAMERA_ELEVATION = 30.0
-CAMERA_FOVY = 42.0
-
-ROBOT_RGBA = (0.2, 0.3, 0.65, 1.0)
-"""World 2's paint for the Panda's links (visual geoms under the robot's root body)."""
-GRIPPER_RGBA = (0.95, 0.45, 0.1, 1.0)
-"""World 2's paint for the gripper (hand and fingers)."""
-
-
-@dataclass(frozen=True)
-class World:
-    """What differs between the arm's worlds: the camera and the robot's paint (None: robosuite's own)."""
-
-    camera_target: tuple[float, float, float]
-    camera_distance: float
-    camera_azimuth: float
-    camera_elevation: float
-    camera_fovy: float
-    robot_rgba: tuple[float, float, float, float] | None
-    gripper_rgba: tuple[float, float, float, float] | None
-
-
-WORLDS: dict[int, World] = {
-    1: World(tuple(float(v) for v in CAMERA_TARGET), CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION,
-             CAMERA_FOVY, None, None),
-    2: World((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY, ROBOT_RGBA, GRIPPER_RGBA),
-}
-
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "frames": [40, 60],
-    "behaviours": list(BEHAVIOURS),
-    "camera_jitter": 1.0,
-    "supersample": 2,
-    "world": 1,
-}
-
-
-def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
-    """An int or [min, max] option as a validated [min, max] list."""
-    pair = [value, value] if isinstance(value, int | np.integer) else list(value)
-    if len(pair) != 2 or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in pair):
-        raise InputError(f"arm option {name!r} must be an int or [min, max] ints, got {value!r}")
-    a, b = int(pair[0]), int(pair[1])
-    if not lo <= a <= b <= hi:
-        raise InputError(f"arm option {name!r} must lie in [{lo}, {hi}] with min <= max, got {value!r}")
-    return [a, b]
-
-
-def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``generate_episode`` options and fill in the defaults.
-
-    Options:
-        frames: episode length, an int or [min, max] drawn per episode (default [40, 60]).
-        behaviours: behaviour names to draw from, a subset of :data:`BEHAVIOURS` (default all).
-        camera_jitter: scale of the per-episode camera jitter, 0 for a fixed camera (default 1).
-        supersample: render at this multiple of the size and box-filter down, 1..4 (default 2).
-        world: 1 or 2 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
-            datasets made before the option existed keep their settings.
-    """
-    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
-    if unknown:
-        raise InputError(f"unknown arm option(s) {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
-    out = {**DEFAULT_OPTIONS, **options}
-    out["frames"] = _int_range("frames", out["frames"], 2, 10_000)
-    names = [out["behaviours"]] if isinstance(out["behaviours"], str) else list(out["behaviours"])
-    bad = [b for b in names if b not in BEHAVIOURS]
-    if not names or bad:
-        raise InputError(f"arm option 'behaviours' must list names from {list(BEHAVIOURS)}, got {out['behaviours']!r}")
-    out["behaviours"] = [b for b in BEHAVIOURS if b in names]  # canonical order
-    jitter = out["camera_jitter"]
-    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 3:
-        raise InputError(f"arm option 'camera_jitter' must be a number in [0, 3], got {jitter!r}")
-    out["camera_jitter"] = float(jitter)
-    ss = out["supersample"]
-    if isinstance(ss, bool) or not isinstance(ss, int | np.integer) or not 1 <= ss <= 4:
-        raise InputError(f"arm option 'supersample' must be an int in [1, 4], got {ss!r}")
-    out["supersample"] = int(ss)
-    world = out.pop("world")
-    if isinstance(world, bool) or world not in WORLDS:
-        raise InputError(f"arm option 'world' must be one of {sorted(WORLDS)}, got {world!r}")
-    if world != 1:
-        out["world"] = int(world)
-    return out
-
-
 def _use_requested_gl_backend() -> None:
     """Make mujoco.Renderer use the backend MUJOCO_GL names (egl or osmesa).
 
@@ -223,47 +147,6 @@ def _physics_timestep() -> Iterator[None]:
         yield
     finally:
         robosuite.macros.SIMULATION_TIMESTEP = old
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
-
-    target: tuple[float, float, float]
-    distance: float
-    azimuth: float
-    elevation: float
-    fovy: float
-
-    def position(self) -> np.ndarray:
-        az, el = math.radians(self.azimuth), math.radians(self.elevation)
-        offset = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-        return np.asarray(self.target) + self.distance * offset
-
-    def quaternion(self) -> np.ndarray:
-        """MuJoCo camera quaternion (w, x, y, z): the camera looks along its -z, y up."""
-        forward = np.asarray(self.target) - self.position()
-        forward /= np.linalg.norm(forward)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
-        quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, np.column_stack([right, up, -forward]).ravel())
-        return quat
-
-    def to_json(self) -> dict[str, Any]:
-        return {"target": [round(float(v), 6) for v in self.target], "distance": round(self.distance, 6),
-                "azimuth_deg": round(self.azimuth, 4), "elevation_deg": round(self.elevation, 4),
-                "fovy_deg": self.fovy, "position": [round(float(v), 6) for v in self.position()]}
-
-
-def draw_camera(rng: np.random.Generator, jitter: float, world: World = WORLDS[1]) -> Camera:
-    """The episode's camera: the world's one moved by ``jitter`` times a few cm and degrees."""
-    u = rng.uniform(-1.0, 1.0, 6) * jitter
-    target = np.asarray(world.camera_target) + np.array([0.04, 0.04, 0.02]) * u[:3]
-    distance = world.camera_distance + 0.1 * (world.camera_distance / CAMERA_DISTANCE) * u[3]
-    return Camera(tuple(float(v) for v in target), distance,
-                  world.camera_azimuth + 10.0 * u[4], world.camera_elevation + 5.0 * u[5], world.camera_fovy)
 
 
 def frame_looks_rendered(frame: np.ndarray) -> bool:
