@@ -24,6 +24,7 @@ import torch
 
 from freeaction.data import open_dataset
 from freeaction.data.base import ClipDataset
+from freeaction.data.clip import evenly_spaced
 from freeaction.errors import DataError, InputError
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.objects import BlockTrack
@@ -95,13 +96,6 @@ def select(n: int, selection: Any, what: str) -> list[int]:
     return list(selection)
 
 
-def spread(n: int, count: int) -> list[int]:
-    """``count`` indices spread evenly over ``n`` items (all of them when there are fewer)."""
-    if count >= n:
-        return list(range(n))
-    return np.linspace(0, n - 1, count).round().astype(int).tolist()
-
-
 def work_list(
     ds: ClipDataset, protocol: str, chosen: list[int], save_videos: int, rank: int = 0, world: int = 1
 ) -> list[ClipRef]:
@@ -109,7 +103,7 @@ def work_list(
     ``save_videos`` of them, spread over the list, keep their videos."""
     keys = clip_keys(ds, protocol)
     n_save = min(int(save_videos), len(chosen))
-    saved = set(spread(len(chosen), n_save)) if n_save else set()
+    saved = set(evenly_spaced(len(chosen), n_save).tolist()) if n_save else set()
     return [
         ClipRef(protocol, idx, keys[idx], pos in saved)
         for pos, idx in enumerate(chosen)

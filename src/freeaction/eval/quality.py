@@ -29,8 +29,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
-from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split, spread
+from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split
 from freeaction.eval.measure import effector_by_frame
 from freeaction.eval.metrics import latent_l2
 from freeaction.eval.objects import nothing_moves, summarize_blocks
@@ -125,7 +126,7 @@ def quality_check(
     keys = clip_keys(ds, "short")
     start = time.perf_counter()
     loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
-              for k in tqdm(spread(len(ds), clips), desc="load clips", disable=not progress)]
+              for k in tqdm(evenly_spaced(len(ds), clips).tolist(), desc="load clips", disable=not progress)]
     jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
     contexts = torch.stack([clip.latents[0] for clip, _ in jobs])
     actions = torch.stack([clip.actions.float() for clip in loaded])

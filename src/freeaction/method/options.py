@@ -4,31 +4,25 @@ becomes the float 0.001; a list of dims becomes a tuple)."""
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from freeaction.errors import MethodError
+from freeaction.config_values import real
+from freeaction.errors import InputError, MethodError
 
 MAX_SCALE = 100.0  # guidance weights far beyond any published setting (diffusers' CFG ~ 1-20)
 
 
 def number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
-    """``value`` as a finite float in [lo, hi] (or (lo, hi] with ``lo_open``), else MethodError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) and not hasattr(value, "__float__"):
-        raise MethodError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    """``value`` as a finite float in [lo, hi] (or (lo, hi] with ``lo_open``), else MethodError:
+    :func:`freeaction.config_values.real`, which also accepts numpy and torch scalars here."""
+    if not isinstance(value, (bool, int, float, str)) and hasattr(value, "__float__"):
+        value = float(value)
     try:
-        x = float(value)
-    except ValueError:
-        raise MethodError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise MethodError(f"{name} must be finite, got {value!r}")
-    if lo is not None and (x <= lo if lo_open else x < lo):
-        raise MethodError(f"{name} must be {'>' if lo_open else '>='} {lo:g}, got {x:g}")
-    if hi is not None and x > hi:
-        raise MethodError(f"{name} must be <= {hi:g}, got {x:g}")
-    return x
+        return real(name, value, lo=lo, hi=hi, lo_open=lo_open)
+    except InputError as exc:
+        raise MethodError(str(exc)) from None
 
 
 def window(name: str, value: Any) -> tuple[float, float]:
