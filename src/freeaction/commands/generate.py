@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from freeaction.diffusion.rollout import num_chunks, pad_chunk
 from freeaction.diffusion.sampler import num_sampling_steps
 from freeaction.diffusion.schedulers import DEFAULT_STEPS, SCHEDULERS
 from freeaction.errors import InputError
+from freeaction.files import atomic_path
 from freeaction.media import VideoWriter, read_actions, read_image
 from freeaction.method import GUIDANCE_KINDS, MAGNITUDE_KINDS, TRUNCATION_KINDS, Method, magnitude
 from freeaction.method.guidance import NUM_TRAIN_TIMESTEPS
@@ -268,24 +266,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-@contextmanager
-def replaced_on_success(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` to write to; it replaces ``target`` when the block ends
-    without an exception and is removed otherwise, so ``target`` is always the old file or the
-    whole new one (also after a kill)."""
-    if target.is_dir():
-        raise InputError(f"--out {target} is a folder; give a file name such as {target / 'video.mp4'}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    os.close(fd)
-    partial = Path(name)
-    try:
-        yield partial
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def run(args: argparse.Namespace) -> int:
     method = method_from_args(args)  # bad options stop here, before any model is loaded
     actions = read_actions(args.actions)
@@ -328,7 +308,11 @@ def run(args: argparse.Namespace) -> int:
     per_chunk = num_sampling_steps(args.sampler, steps)
     bar = tqdm(total=chunks * per_chunk, desc=f"sampling {chunks} chunk(s)", unit="step", disable=args.no_progress)
     t0 = time.perf_counter()
-    with replaced_on_success(Path(args.out)) as partial, VideoWriter(partial, fps=args.fps) as writer:
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name such as {out / 'video.mp4'}")
+    # the old file, or the whole new one, also after a kill
+    with atomic_path(out) as partial, VideoWriter(partial, fps=args.fps) as writer:
 
         def sink(latents: torch.Tensor) -> None:
             frames = wm.decode(latents)
