@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
 from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split
-from freeaction.eval.measure import effector_by_frame
+from freeaction.eval.measure import effector_by_frame, object_metrics
 from freeaction.eval.metrics import latent_l2
-from freeaction.eval.objects import nothing_moves, summarize_blocks
+from freeaction.eval.objects import GripperReader, load_reader, nothing_moves, reader_for_dataset, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
@@ -106,6 +106,7 @@ def quality_check(
     seeds: int = 1,
     device: str = "cpu",
     progress: bool = True,
+    gripper_reader: str | Path | None = "auto",
 ) -> dict[str, Any]:
     """The figures listed in the module doc, as a dict (also per clip and seed under ``"clips"``).
 
@@ -114,7 +115,9 @@ def quality_check(
     ``s`` of a clip samples with :func:`~freeaction.eval.clips.derive_seed` of ``s`` and the clip's
     key, as ``freeaction evaluate`` does. ``sampler`` and ``steps`` default to what the model
     folder's ``shipped.json`` recommends (the shipped models), else to DDIM 20; a sampler given
-    without steps gets its usual step count.
+    without steps gets its usual step count. ``gripper_reader``: a reader's ``.safetensors``,
+    ``"auto"`` (the dataset's cached one, trained when missing, where its clips record gripper
+    states) or None (no gripper figure).
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
@@ -127,6 +130,7 @@ def quality_check(
     start = time.perf_counter()
     loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
               for k in tqdm(evenly_spaced(len(ds), clips).tolist(), desc="load clips", disable=not progress)]
+    reader = _gripper_reader(gripper_reader, dataset, loaded, wm, progress)
     jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
     contexts = torch.stack([clip.latents[0] for clip, _ in jobs])
     actions = torch.stack([clip.actions.float() for clip in loaded])
@@ -141,6 +145,7 @@ def quality_check(
     rows = []
     objects: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
     objects_by_seed: dict[int, list] = {}
+    arm: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
     for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
         lat = clip.latents
         row = {
@@ -153,14 +158,21 @@ def quality_check(
         frames = wm.decode(g[None].to(wm.device))[0] if wm.vae is not None and clip.frames is not None else None
         if clip.track is not None and frames is not None:
             row.update(effector_by_frame(clip.track, frames, clip.frames, clip.start))
+        arm_data = clip.paint is not None or (reader is not None and clip.gripper_closed is not None)
+        if frames is not None and (clip.blocks is not None or arm_data):
+            shuffled_frames = wm.decode(s[None].to(wm.device))[0]
         if clip.blocks is not None and frames is not None:
             true_blocks = clip.blocks.measure(clip.frames, frames, clip.start)
             objects["true_actions"] += true_blocks
             objects_by_seed.setdefault(clip_seed, []).extend(true_blocks)
-            shuffled_frames = wm.decode(s[None].to(wm.device))[0]
             objects["shuffled_actions"] += clip.blocks.measure(clip.frames, shuffled_frames, clip.start)
             if clip_seed == seed:  # no sampling: once per clip
                 objects["nothing_moves"] += clip.blocks.measure(clip.frames, nothing_moves(clip.frames), clip.start)
+        if arm_data and frames is not None:
+            arm["true_actions"].append(object_metrics(frames, clip, reader))
+            arm["shuffled_actions"].append(object_metrics(shuffled_frames, clip, reader))
+            if clip_seed == seed:
+                arm["nothing_moves"].append(object_metrics(nothing_moves(clip.frames), clip, reader))
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -186,8 +198,28 @@ def quality_check(
     if objects["true_actions"]:
         result["objects"] = {name: summarize_blocks(blocks) for name, blocks in objects.items()}
         result["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)} for s, b in sorted(objects_by_seed.items())]
+    if arm["true_actions"]:
+        result["arm"] = {name: {k: _mean(figures, k) for k in ARM_FIGURES if _mean(figures, k) is not None}
+                         for name, figures in arm.items()}
+    if reader is not None:
+        result["gripper_reader"] = reader.info
     result["clips"] = rows
     return result
+
+
+ARM_FIGURES = ("robot_iou", "robot_iou_final", "gripper_agreement")
+
+
+def _gripper_reader(setting: str | Path | None, dataset: str | Path, clips: list, wm: WorldModel,
+                    progress: bool) -> GripperReader | None:
+    """The reader ``setting`` names (see :func:`quality_check`), or None."""
+    if setting is None or wm.vae is None:
+        return None
+    if setting != "auto":
+        return load_reader(setting, wm.device)
+    if not Path(dataset).is_dir() or all(c.gripper_closed is None for c in clips):
+        return None
+    return reader_for_dataset(dataset, tuple(wm.frame_size), progress=progress).to(wm.device)
 
 
 def format_quality(r: dict[str, Any]) -> str:
@@ -211,6 +243,8 @@ def format_quality(r: dict[str, Any]) -> str:
                          + " ".join(f"{100 * m:.0f}" for m in r["ee_missing_by_frame"]))
     if r.get("objects"):
         lines += objects_text(r["objects"])
+    if r.get("arm"):
+        lines += arm_text(r["arm"], r.get("gripper_reader"))
     if len(r["by_seed"]) > 1:
         lines.append("  " + by_seed_text(r["by_seed"]))
     lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
@@ -233,6 +267,24 @@ def objects_text(objects: dict[str, Any]) -> list[str]:
         lines.append("    by seed: " + "; ".join(
             f"seed {s['seed']}: {fmt(s['moved_error_final_px'], '.2f')} px, kept {fmt(s['blocks_kept_final'], '.1%')}"
             for s in objects["by_seed"]))
+    return lines
+
+
+def arm_text(arm: dict[str, Any], reader: dict[str, Any] | None) -> list[str]:
+    """Lines of the arm's object-level figures (docs/evaluation.md §7) for true actions and both
+    references, and the gripper reader's own accuracy on true test frames (the ceiling)."""
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None or v != v else f"{v:.3f}"
+
+    lines = ["  arm: robot IoU (mean over frames, last frame), gripper agreement"]
+    for name in ("true_actions", "shuffled_actions", "nothing_moves"):
+        a = arm[name]
+        lines.append(f"    {name.replace('_', ' '):17s} IoU {fmt(a.get('robot_iou'))} "
+                     f"(last {fmt(a.get('robot_iou_final'))}), gripper {fmt(a.get('gripper_agreement'))}")
+    if reader and reader.get("test_accuracy") is not None:
+        lines.append(f"    gripper reader on true test frames: {reader['test_accuracy']:.3f} "
+                     f"(the commoner state alone: {reader['test_majority']:.3f})")
     return lines
 
 
