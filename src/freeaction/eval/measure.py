@@ -16,6 +16,7 @@ module says which of them one clip gets:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from freeaction.eval.clips import TestClip
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.frechet import FeatureExtractor
 from freeaction.eval.inverse_dynamics import IDMNet, load_idm
-from freeaction.eval.objects import GripperReader, clip_figures, gripper_agreement
+from freeaction.eval.objects import GripperReader, clip_figures, gripper_agreement, load_reader, reader_for_dataset
 from freeaction.eval.scoring import SCORINGS, Scoring
 
 FREEACTION_SCORING = SCORINGS["freeaction"]  # the corrected protocol, docs/method.md §4
@@ -50,6 +51,22 @@ def load_tools(
                 raise InputError(f"{source}: {kind} needs decoded frames: set 'vae'")
             extractors[kind] = FeatureExtractor(path, kind, device)
     return model, extractors
+
+
+def load_gripper_reader(
+    setting: str | Path | None, dataset: str | Path, *, labelled: bool, frame_size: tuple[int, int], device: str,
+    progress: bool = False,
+) -> GripperReader | None:
+    """The gripper reader ``setting`` names: a reader's ``.safetensors``; ``"auto"``: the local
+    dataset's cached one, trained when missing, where its clips record gripper states
+    (``labelled``); None: no reader."""
+    if setting is None:
+        return None
+    if setting != "auto":
+        return load_reader(setting, device)
+    if not labelled or not Path(dataset).is_dir():
+        return None
+    return reader_for_dataset(dataset, tuple(frame_size), progress=progress).to(device)
 
 
 def frame_metrics(frames: np.ndarray | None, clip: TestClip, idm: IDMNet | None) -> dict[str, Any]:

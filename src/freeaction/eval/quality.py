@@ -31,10 +31,10 @@ from tqdm.auto import tqdm
 
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
-from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split
-from freeaction.eval.measure import effector_by_frame, object_metrics
+from freeaction.eval.clips import ClipRef, TestClip, clip_keys, derive_seed, load_clip, open_test_split
+from freeaction.eval.measure import effector_by_frame, load_gripper_reader, object_metrics
 from freeaction.eval.metrics import latent_l2
-from freeaction.eval.objects import GripperReader, load_reader, nothing_moves, reader_for_dataset, summarize_blocks
+from freeaction.eval.objects import BlockFrames, GripperReader, nothing_moves, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
@@ -130,7 +130,9 @@ def quality_check(
     start = time.perf_counter()
     loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
               for k in tqdm(evenly_spaced(len(ds), clips).tolist(), desc="load clips", disable=not progress)]
-    reader = _gripper_reader(gripper_reader, dataset, loaded, wm, progress)
+    reader = load_gripper_reader(gripper_reader if wm.vae is not None else None, dataset,
+                                 labelled=any(c.gripper_closed is not None for c in loaded),
+                                 frame_size=wm.frame_size, device=wm.device, progress=progress)
     jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
     contexts = torch.stack([clip.latents[0] for clip, _ in jobs])
     actions = torch.stack([clip.actions.float() for clip in loaded])
@@ -143,9 +145,7 @@ def quality_check(
 
     gen_true, gen_shuf = run(actions.repeat(seeds, 1, 1), "true actions"), run(shuffled, "shuffled actions")
     rows = []
-    objects: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
-    objects_by_seed: dict[int, list] = {}
-    arm: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
+    objects = ObjectFigures(reader)
     for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
         lat = clip.latents
         row = {
@@ -158,21 +158,8 @@ def quality_check(
         frames = wm.decode(g[None].to(wm.device))[0] if wm.vae is not None and clip.frames is not None else None
         if clip.track is not None and frames is not None:
             row.update(effector_by_frame(clip.track, frames, clip.frames, clip.start))
-        arm_data = clip.paint is not None or (reader is not None and clip.gripper_closed is not None)
-        if frames is not None and (clip.blocks is not None or arm_data):
-            shuffled_frames = wm.decode(s[None].to(wm.device))[0]
-        if clip.blocks is not None and frames is not None:
-            true_blocks = clip.blocks.measure(clip.frames, frames, clip.start)
-            objects["true_actions"] += true_blocks
-            objects_by_seed.setdefault(clip_seed, []).extend(true_blocks)
-            objects["shuffled_actions"] += clip.blocks.measure(clip.frames, shuffled_frames, clip.start)
-            if clip_seed == seed:  # no sampling: once per clip
-                objects["nothing_moves"] += clip.blocks.measure(clip.frames, nothing_moves(clip.frames), clip.start)
-        if arm_data and frames is not None:
-            arm["true_actions"].append(object_metrics(frames, clip, reader))
-            arm["shuffled_actions"].append(object_metrics(shuffled_frames, clip, reader))
-            if clip_seed == seed:
-                arm["nothing_moves"].append(object_metrics(nothing_moves(clip.frames), clip, reader))
+        if frames is not None and objects.measures(clip):
+            objects.add(clip, clip_seed, frames, wm.decode(s[None].to(wm.device))[0], still=clip_seed == seed)
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -195,31 +182,56 @@ def quality_check(
     result["bar"] = the_bar(result)
     result["passes"] = all(result["bar"].values())
     result["by_seed"] = by_seed(rows)
-    if objects["true_actions"]:
-        result["objects"] = {name: summarize_blocks(blocks) for name, blocks in objects.items()}
-        result["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)} for s, b in sorted(objects_by_seed.items())]
-    if arm["true_actions"]:
-        result["arm"] = {name: {k: _mean(figures, k) for k in ARM_FIGURES if _mean(figures, k) is not None}
-                         for name, figures in arm.items()}
-    if reader is not None:
-        result["gripper_reader"] = reader.info
+    result.update(objects.figures())
     result["clips"] = rows
     return result
 
 
-ARM_FIGURES = ("robot_iou", "robot_iou_final", "gripper_agreement")
+class ObjectFigures:
+    """The object-level figures of true actions, shuffled actions and nothing moves, gathered clip by clip:
+    pusher blocks (``objects``, pooled over clips, and per seed) and the arm (``arm``: means over clips)."""
 
+    ROWS = ("true_actions", "shuffled_actions", "nothing_moves")
+    ARM = ("robot_iou", "robot_iou_final", "gripper_agreement")
 
-def _gripper_reader(setting: str | Path | None, dataset: str | Path, clips: list, wm: WorldModel,
-                    progress: bool) -> GripperReader | None:
-    """The reader ``setting`` names (see :func:`quality_check`), or None."""
-    if setting is None or wm.vae is None:
-        return None
-    if setting != "auto":
-        return load_reader(setting, wm.device)
-    if not Path(dataset).is_dir() or all(c.gripper_closed is None for c in clips):
-        return None
-    return reader_for_dataset(dataset, tuple(wm.frame_size), progress=progress).to(wm.device)
+    def __init__(self, reader: GripperReader | None) -> None:
+        self.reader = reader
+        self.blocks: dict[str, list[BlockFrames]] = {name: [] for name in self.ROWS}
+        self.blocks_by_seed: dict[int, list[BlockFrames]] = {}
+        self.arm: dict[str, list[dict[str, Any]]] = {name: [] for name in self.ROWS}
+
+    def measures(self, clip: TestClip) -> bool:
+        """Whether the clip's annotation gives it any object figure."""
+        return (clip.blocks is not None or clip.paint is not None
+                or (self.reader is not None and clip.gripper_closed is not None))
+
+    def add(self, clip: TestClip, seed: int, frames: np.ndarray, shuffled: np.ndarray, still: bool) -> None:
+        """One generated clip with true and shuffled actions; ``still``: also measure nothing moves
+        (no sampling: once per clip)."""
+        videos = {"true_actions": frames, "shuffled_actions": shuffled}
+        if still:
+            videos["nothing_moves"] = nothing_moves(clip.frames)
+        if clip.blocks is not None:
+            for name, video in videos.items():
+                self.blocks[name] += clip.blocks.measure(clip.frames, video, clip.start)
+            self.blocks_by_seed.setdefault(seed, []).extend(self.blocks["true_actions"][-len(clip.blocks.blocks):])
+        if clip.paint is not None or (self.reader is not None and clip.gripper_closed is not None):
+            for name, video in videos.items():
+                self.arm[name].append(object_metrics(video, clip, self.reader))
+
+    def figures(self) -> dict[str, Any]:
+        """``objects`` (blocks), ``arm`` and ``gripper_reader`` (the reader's facts), where measured."""
+        out: dict[str, Any] = {}
+        if self.blocks["true_actions"]:
+            out["objects"] = {name: summarize_blocks(blocks) for name, blocks in self.blocks.items()}
+            out["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)}
+                                         for s, b in sorted(self.blocks_by_seed.items())]
+        if self.arm["true_actions"]:
+            out["arm"] = {name: {k: m for k in self.ARM if (m := _mean(rows, k)) is not None}
+                          for name, rows in self.arm.items()}
+        if self.reader is not None:
+            out["gripper_reader"] = self.reader.info
+        return out
 
 
 def format_quality(r: dict[str, Any]) -> str:

@@ -35,8 +35,8 @@ from freeaction.errors import DataError, InputError
 from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, open_test_split, select, work_list
 from freeaction.eval.config import REFERENCES, EvalConfig, check_against_dataset
 from freeaction.eval.diversity import diversity
-from freeaction.eval.measure import load_tools, reference_metrics, sample_metrics
-from freeaction.eval.objects import GripperReader, clip_closed_states, load_reader, reader_for_dataset
+from freeaction.eval.measure import load_gripper_reader, load_tools, reference_metrics, sample_metrics
+from freeaction.eval.objects import records_gripper
 from freeaction.eval.results_folder import (
     FORMAT,
     FROZEN_FIELDS,
@@ -117,7 +117,10 @@ class Evaluator:
             self.idm, self.extractors = load_tools(
                 cfg.idm, cfg.fvd_weights, cfg.fid_weights, action_dim=self.wm.config.action_dim,
                 has_vae=self.wm.vae is not None, device=self.device, source=cfg.source)
-            self.gripper = self._gripper_reader()
+            labelled = self.wm.vae is not None and cfg.gripper_reader == "auto" and records_gripper(self.ds)
+            self.gripper = load_gripper_reader(
+                cfg.gripper_reader if self.wm.vae is not None else None, cfg.dataset, labelled=labelled,
+                frame_size=self.wm.frame_size, device=self.device, progress=progress)
             self._write_run_file()
             self.writer = ShardWriter(self.out, self.rank, self.world)
         except BaseException:
@@ -174,19 +177,6 @@ class Evaluator:
             methods.append(method)
             self.method_info[method.name] = {**method.to_dict(), **notes}
         return methods
-
-    def _gripper_reader(self) -> GripperReader | None:
-        """The gripper reader the config names; with ``auto``, the dataset's cached one (trained on
-        its frames when missing) where the dataset records gripper states, else None."""
-        setting = self.cfg.gripper_reader
-        if setting is None or self.wm.vae is None:
-            return None
-        if setting != "auto":
-            return load_reader(setting, self.device)
-        probe = self.ds.episode(0)
-        if not Path(self.cfg.dataset).is_dir() or clip_closed_states(probe.meta, probe.start, 1) is None:
-            return None
-        return reader_for_dataset(self.cfg.dataset, tuple(self.wm.frame_size), progress=self.progress).to(self.device)
 
     def _write_run_file(self) -> None:
         """Check the folder's ``run.json`` (if any) against this run, then record the union of both."""
