@@ -74,3 +74,13 @@ def test_results_and_table_show_object_columns_and_reference_rows(object_run):
     assert "| shuffled actions (reference)" in table
     page = (object_run / "index.html").read_text()
     assert "nothing moves (reference)" in page and "moved blocks kept" in page
+
+
+def test_shuffled_rows_of_another_baseline_are_not_mixed_in(object_run, eval_workspace):
+    from freeaction.errors import InputError
+
+    cfg = write_config(eval_workspace / "objects2.yaml", out="objects_out", seeds=1, baseline="freeaction",
+                       methods=["unguided", "freeaction"], references=["shuffled"], save_videos=1)
+    with pytest.raises(InputError, match="'shuffled' reference rows sampled with 'unguided'"):
+        evaluate(load_eval_config(cfg), progress=False)
+    assert json.loads((object_run / "run.json").read_text())["shuffled_method"] == "unguided"
