@@ -72,3 +72,22 @@ def test_one_state_only_or_no_labels_is_refused(eval_workspace, tmp_path):
         train_reader(eval_workspace / "data", tmp_path / "r.safetensors", size=(32, 32), steps=1)
     with pytest.raises(InputError, match="gripper reader not found"):
         load_reader(tmp_path / "missing.safetensors")
+
+
+def test_auto_reads_the_gripper_of_the_arm_simulator_only(eval_workspace, tmp_path):
+    from freeaction.eval.measure import load_gripper_reader
+    from freeaction.eval.objects import arm_sim_dataset
+
+    pusher = eval_workspace / "data"
+    arm = tmp_path / "arm"
+    arm.mkdir()
+    (arm / "dataset.json").write_text(json.dumps({"format": "freeaction-sim-dataset/1", "kind": "arm"}))
+    assert arm_sim_dataset(arm) and not arm_sim_dataset(pusher) and not arm_sim_dataset(tmp_path / "none")
+    assert load_gripper_reader("auto", pusher, frame_size=(32, 32), device="cpu") is None
+    assert load_gripper_reader(None, arm, frame_size=(32, 32), device="cpu") is None
+    labels = np.arange(16) % 2 == 0
+    reader = fit_reader(as_tensor(synthetic_frames(labels)), torch.from_numpy(labels), width=4, steps=2)
+    path = save_reader(reader, arm / "gripper_reader" / "32x32")
+    cached = load_gripper_reader("auto", arm, frame_size=(32, 32), device="cpu")  # found, not retrained
+    assert cached is not None and cached.info == reader.info
+    assert load_gripper_reader(str(path), pusher, frame_size=(32, 32), device="cpu").info == reader.info

@@ -30,8 +30,8 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     fid_weights: null                      # optional local TorchScript Inception
     references: [still, shuffled]          # optional reference rows (short protocol): "nothing
                                            #   moves" and the baseline with another clip's actions
-    gripper_reader: auto                   # arm data: auto (<dataset>/gripper_reader/, trained when
-                                           #   missing) | a reader's .safetensors | null (no gripper metric)
+    gripper_reader: auto                   # auto: for arm-simulator data <dataset>/gripper_reader/ (trained
+                                           #   when missing) | a reader's .safetensors | null (no gripper metric)
     save_videos: 8                         # clips whose videos are kept for the report
     bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
     scoring: freeaction                    # freeaction | irasim (IRASim's scripts reproduced;

@@ -27,7 +27,14 @@ from freeaction.eval.clips import TestClip
 from freeaction.eval.effector import EffectorTrack
 from freeaction.eval.frechet import FeatureExtractor
 from freeaction.eval.inverse_dynamics import IDMNet, load_idm
-from freeaction.eval.objects import GripperReader, clip_figures, gripper_agreement, load_reader, reader_for_dataset
+from freeaction.eval.objects import (
+    GripperReader,
+    arm_sim_dataset,
+    clip_figures,
+    gripper_agreement,
+    load_reader,
+    reader_for_dataset,
+)
 from freeaction.eval.scoring import SCORINGS, Scoring
 
 FREEACTION_SCORING = SCORINGS["freeaction"]  # the corrected protocol, docs/method.md §4
@@ -54,17 +61,16 @@ def load_tools(
 
 
 def load_gripper_reader(
-    setting: str | Path | None, dataset: str | Path, *, labelled: bool, frame_size: tuple[int, int], device: str,
+    setting: str | Path | None, dataset: str | Path, *, frame_size: tuple[int, int], device: str,
     progress: bool = False,
 ) -> GripperReader | None:
-    """The gripper reader ``setting`` names: a reader's ``.safetensors``; ``"auto"``: the local
-    dataset's cached one, trained when missing, where its clips record gripper states
-    (``labelled``); None: no reader."""
+    """The gripper reader ``setting`` names: a reader's ``.safetensors``; ``"auto"``: for a dataset
+    made by the arm simulator, its cached one (trained when missing), else none; None: none."""
     if setting is None:
         return None
     if setting != "auto":
         return load_reader(setting, device)
-    if not labelled or not Path(dataset).is_dir():
+    if not arm_sim_dataset(dataset):
         return None
     return reader_for_dataset(dataset, tuple(frame_size), progress=progress).to(device)
 

@@ -116,8 +116,8 @@ def quality_check(
     key, as ``freeaction evaluate`` does. ``sampler`` and ``steps`` default to what the model
     folder's ``shipped.json`` recommends (the shipped models), else to DDIM 20; a sampler given
     without steps gets its usual step count. ``gripper_reader``: a reader's ``.safetensors``,
-    ``"auto"`` (the dataset's cached one, trained when missing, where its clips record gripper
-    states) or None (no gripper figure).
+    ``"auto"`` (for the arm simulator's datasets, their cached one, trained when missing) or None
+    (no gripper figure).
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
@@ -131,7 +131,6 @@ def quality_check(
     loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
               for k in tqdm(evenly_spaced(len(ds), clips).tolist(), desc="load clips", disable=not progress)]
     reader = load_gripper_reader(gripper_reader if wm.vae is not None else None, dataset,
-                                 labelled=any(c.gripper_closed is not None for c in loaded),
                                  frame_size=wm.frame_size, device=wm.device, progress=progress)
     jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
     contexts = torch.stack([clip.latents[0] for clip, _ in jobs])

@@ -36,7 +36,6 @@ from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, ope
 from freeaction.eval.config import REFERENCES, EvalConfig, check_against_dataset
 from freeaction.eval.diversity import diversity
 from freeaction.eval.measure import load_gripper_reader, load_tools, reference_metrics, sample_metrics
-from freeaction.eval.objects import records_gripper
 from freeaction.eval.results_folder import (
     FORMAT,
     FROZEN_FIELDS,
@@ -117,9 +116,8 @@ class Evaluator:
             self.idm, self.extractors = load_tools(
                 cfg.idm, cfg.fvd_weights, cfg.fid_weights, action_dim=self.wm.config.action_dim,
                 has_vae=self.wm.vae is not None, device=self.device, source=cfg.source)
-            labelled = self.wm.vae is not None and cfg.gripper_reader == "auto" and records_gripper(self.ds)
             self.gripper = load_gripper_reader(
-                cfg.gripper_reader if self.wm.vae is not None else None, cfg.dataset, labelled=labelled,
+                cfg.gripper_reader if self.wm.vae is not None else None, cfg.dataset,
                 frame_size=self.wm.frame_size, device=self.device, progress=progress)
             self._write_run_file()
             self.writer = ShardWriter(self.out, self.rank, self.world)

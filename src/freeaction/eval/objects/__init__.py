@@ -47,11 +47,11 @@ from freeaction.eval.objects.blocks import (
 )
 from freeaction.eval.objects.gripper import (
     GripperReader,
+    arm_sim_dataset,
     clip_closed_states,
     gripper_agreement,
     load_reader,
     reader_for_dataset,
-    records_gripper,
     train_reader,
 )
 from freeaction.eval.objects.paint import RobotPaint
@@ -60,7 +60,7 @@ from freeaction.eval.objects.summary import clip_figures, summarize_blocks, summ
 
 __all__ = [
     "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack",
-    "GripperReader", "RobotPaint", "clip_closed_states", "clip_figures", "difference_mask", "gripper_agreement",
-    "load_reader", "mask_iou", "nothing_moves", "reader_for_dataset", "records_gripper", "robot_iou", "silhouette_iou",
-    "summarize_blocks", "summarize_silhouettes", "train_reader",
+    "GripperReader", "RobotPaint", "arm_sim_dataset", "clip_closed_states", "clip_figures", "difference_mask",
+    "gripper_agreement", "load_reader", "mask_iou", "nothing_moves", "reader_for_dataset", "robot_iou",
+    "silhouette_iou", "summarize_blocks", "summarize_silhouettes", "train_reader",
 ]

@@ -13,7 +13,9 @@ holding a cube): a frame is **closed** when that state exceeds :data:`CLOSED_ABO
   reading every frame as that state would score.
 - Storage: weights as ``<name>.safetensors`` and the configuration and training facts as
   ``<name>.json`` beside it (never a pickle). :func:`reader_for_dataset` keeps one per frame size
-  in ``<dataset>/gripper_reader/`` and trains it there when it is missing.
+  in ``<dataset>/gripper_reader/`` and trains it there when it is missing; ``auto`` in
+  ``evaluate`` and ``quality`` uses it for the arm simulator's datasets only
+  (:func:`arm_sim_dataset`: other data, e.g. RT-1's, may record a gripper state of another meaning).
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from freeaction.data import list_splits, open_dataset
-from freeaction.data.base import ClipDataset
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
 from freeaction.files import atomic_open, atomic_path
+from freeaction.sim import MANIFEST, MANIFEST_FORMAT
 
 FORMAT = "freeaction-gripper-reader/1"
 CLOSED_ABOVE = 0.1
@@ -112,12 +114,14 @@ def clip_closed_states(meta: dict[str, Any], start: int, n_frames: int) -> np.nd
     return states[start : start + n_frames]
 
 
-def records_gripper(ds: ClipDataset) -> bool:
-    """Whether a dataset's episodes record gripper states (read from its first episode)."""
-    if ds.num_episodes == 0:
+def arm_sim_dataset(root: str | Path) -> bool:
+    """Whether ``root`` is a dataset made by the arm simulator (its manifest says kind ``arm``):
+    the data whose ``continuous_gripper_state`` this module's labels are defined on."""
+    try:
+        manifest = json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return False
-    first = ds.episode(0)
-    return clip_closed_states(first.meta, first.start, 1) is not None
+    return isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT and manifest.get("kind") == "arm"
 
 
 def gripper_agreement(reader: GripperReader, frames: np.ndarray, closed: np.ndarray) -> float:
