@@ -87,6 +87,11 @@ def test_methods_expand_standard_names_and_keep_custom_ones(tmp_path):
         ({"long_max_actions": 0}, r"'long_max_actions' must be >= 1, got 0 \(null: whole episodes\)"),
         ({"batch_size": "eight"}, r"'batch_size' must be a whole number"),
         ({"resize": [32, "x"]}, r"'resize' must be a whole number"),
+        ({"references": ["still", "frozen"]}, r"'references' must be a list of distinct names from \['still', "),
+        ({"references": ["still", "still"]}, r"'references' must be a list of distinct names"),
+        ({"references": ["shuffled"], "methods": ["unguided", {"name": "shuffled", "guidance": {"type": "null"}}]},
+         r"method name\(s\) \['shuffled'\] are reference rows' names"),
+        ({"gripper_reader": "no_such_reader.safetensors"}, r"'gripper_reader' names .*no_such_reader"),
     ],
 )
 def test_config_errors_name_the_culprit(tmp_path, change, message):

@@ -11,6 +11,8 @@ from freeaction.eval.objects import (
     COLOR_TOLERANCE,
     MOVED_PX,
     BlockTrack,
+    RobotPaint,
+    clip_figures,
     difference_mask,
     mask_iou,
     nothing_moves,
@@ -215,3 +217,69 @@ def test_moved_means_more_than_the_threshold():
     places[-1] = [(11, 8)]
     (block,) = BlockTrack(annotation(places), (SIZE, SIZE)).measure(frames_with(places), frames_with(places), 0)
     assert block.moved
+
+
+# -- per-clip figures of `freeaction evaluate` ---------------------------------------------------
+def test_clip_figures_of_a_block_moved_5_px_recoloured_or_still(clip):
+    frames, track = clip
+    left_behind = clip_figures(track.measure(frames, nothing_moves(frames), start=0))
+    assert left_behind == {"block_error_px": pytest.approx(5.0), "blocks_kept": 1.0}
+    assert clip_figures(track.measure(frames, frames, start=0)) == {"block_error_px": 0.0, "blocks_kept": 1.0}
+    recoloured = clip_figures(track.measure(frames, frames_with(TRUE_PLACES, ("orange",)), start=0))
+    assert recoloured == {"blocks_kept": 0.0}  # lost: no error to average, and not kept
+    places = [[(8, 8)]] * 3
+    still = BlockTrack(annotation(places), (SIZE, SIZE)).measure(frames_with(places), frames_with(places), 0)
+    assert clip_figures(still) == {}  # nothing moved: no figure rather than a fake one
+
+
+# -- the painted arm (world 2) -------------------------------------------------------------------
+BLUE_PAINT, ORANGE_PAINT = (0.2, 0.3, 0.65, 1.0), (0.95, 0.45, 0.1, 1.0)
+
+
+def arm_frames(shift: int = 0, shade: float = 1.0) -> np.ndarray:
+    """3 frames: white table, grey wall, red and green cubes, a blue arm (8x10) with an orange
+    gripper (4x4) below it, shifted ``shift`` px right, lit at ``shade``."""
+    out = np.full((3, 24, 24, 3), 235, np.uint8)
+    out[:, :6] = 128  # the wall
+    out[:, 18:21, 2:5] = (214, 39, 40)  # red cube
+    out[:, 18:21, 8:11] = (40, 160, 60)  # green cube
+    blue = (np.array(BLUE_PAINT[:3]) * 255 * shade).astype(np.uint8)
+    orange = (np.array(ORANGE_PAINT[:3]) * 255 * shade).astype(np.uint8)
+    out[:, 2:10, 10 + shift : 18 + shift] = blue
+    out[:, 10:14, 12 + shift : 16 + shift] = orange
+    return out
+
+
+def test_the_painted_arm_is_found_by_its_hues_under_any_light():
+    paint = RobotPaint.from_annotation({"sim": {"robot_rgba": list(BLUE_PAINT), "gripper_rgba": list(ORANGE_PAINT)}})
+    want = np.zeros((3, 24, 24), bool)
+    want[:, 2:10, 10:18] = want[:, 10:14, 12:16] = True
+    for shade in (1.0, 0.6, 0.35):  # shading scales a colour and keeps its hue
+        assert np.array_equal(paint.mask(arm_frames(shade=shade)), want)
+    assert paint.iou(arm_frames(), arm_frames()) == pytest.approx([1.0, 1.0])
+    # shifted 2 px right: overlap 6x8 + 2x4 = 56 of the arm's 64 + 16 = 80 px; union 80 + 24 = 104
+    assert paint.iou(arm_frames(), arm_frames(shift=2)) == pytest.approx([(48 + 8) / (80 + 24)] * 2)
+    gone = arm_frames()
+    gone[:, 2:14, 10:18] = 235  # the arm dissolved into the table
+    assert paint.iou(arm_frames(), gone) == pytest.approx([0.0, 0.0])
+    assert RobotPaint.from_annotation({"sim": {}}) is None  # robosuite's own white Panda: no paint
+
+
+def test_object_metrics_of_a_clip_take_what_its_annotation_allows(clip):
+    import torch
+
+    from freeaction.eval.clips import ClipRef, TestClip
+    from freeaction.eval.measure import object_metrics
+
+    frames, track = clip
+    ref = ClipRef("short", 0, "ep@0")
+    pusher_clip = TestClip(ref, torch.zeros(4, 2), torch.zeros(5, 4, 4, 4), frames, 0, blocks=track)
+    assert object_metrics(nothing_moves(frames), pusher_clip) == {"block_error_px": pytest.approx(5.0),
+                                                                  "blocks_kept": 1.0}
+    bare = TestClip(ref, torch.zeros(4, 2), torch.zeros(5, 4, 4, 4), frames, 0)  # e.g. real data
+    assert object_metrics(frames, bare) == {} and object_metrics(None, pusher_clip) == {}
+    paint = RobotPaint([list(BLUE_PAINT), list(ORANGE_PAINT)])
+    arm_clip = TestClip(ref, torch.zeros(2, 7), torch.zeros(3, 4, 3, 3), arm_frames(), 0, paint=paint,
+                        gripper_closed=np.array([False, True, True]))
+    figures = object_metrics(arm_frames(shift=2), arm_clip)  # no gripper reader: no gripper figure
+    assert figures == {"robot_iou": pytest.approx(56 / 104), "robot_iou_final": pytest.approx(56 / 104)}

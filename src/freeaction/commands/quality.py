@@ -16,7 +16,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     result = quality_check(
         args.checkpoint, args.dataset, vae=args.vae, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
         sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
-        device=args.device,
+        device=args.device, gripper_reader=None if args.gripper_reader == "none" else args.gripper_reader,
     )
     print(format_quality(result))
     if args.out:
@@ -48,6 +48,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per clip, averaged (default 1)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--gripper-reader", default="auto",
+                   help="arm data: a gripper reader's .safetensors, auto (DATASET/gripper_reader/, trained when "
+                        "missing) or none (default auto)")
     p.add_argument("--out", help="write the figures (and per-clip rows) to this JSON file")
     p.add_argument("--strict", action="store_true", help="exit 1 when the bar is not met")
     p.set_defaults(func=cmd_quality)

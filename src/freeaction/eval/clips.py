@@ -27,7 +27,7 @@ from freeaction.data.base import ClipDataset
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import DataError, InputError
 from freeaction.eval.effector import EffectorTrack
-from freeaction.eval.objects import BlockTrack
+from freeaction.eval.objects import BlockTrack, RobotPaint, clip_closed_states
 from freeaction.eval.results_folder import slug
 from freeaction.pipeline import WorldModel
 
@@ -59,6 +59,8 @@ class TestClip:
     start: int
     track: EffectorTrack | None = None
     blocks: BlockTrack | None = None  # the pusher's blocks (object-level metrics), else None
+    paint: RobotPaint | None = None  # the painted arm's colours (arm world 2), else None
+    gripper_closed: np.ndarray | None = None  # (n + 1,) bool true gripper state (arm data), else None
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -162,7 +164,8 @@ def open_test_split(
 
 
 def load_clip(ds: ClipDataset, ref: ClipRef, wm: WorldModel, long_max_actions: int | None = None) -> TestClip:
-    """The clip's actions, latents (encoded when the dataset has none), frames and effector track;
+    """The clip's actions, latents (encoded when the dataset has none), frames, effector track and
+    what the object metrics read from its annotation (blocks, robot paint, gripper states);
     a long-protocol episode is cut to ``long_max_actions`` actions when given."""
     clip = ds[ref.index] if ref.protocol == "short" else ds.episode(ref.index)
     actions, frames = clip.actions, clip.frames
@@ -176,4 +179,7 @@ def load_clip(ds: ClipDataset, ref: ClipRef, wm: WorldModel, long_max_actions: i
     size = None if frames is None else tuple(frames.shape[1:3])
     track = None if size is None else EffectorTrack.from_clip_meta(clip.meta, size)
     blocks = None if size is None else BlockTrack.from_clip_meta(clip.meta, size)
-    return TestClip(ref, torch.from_numpy(np.asarray(actions)), latents, frames, clip.start, track, blocks)
+    paint = None if size is None else RobotPaint.from_clip_meta(clip.meta)
+    closed = None if size is None else clip_closed_states(clip.meta, clip.start, len(frames))
+    return TestClip(ref, torch.from_numpy(np.asarray(actions)), latents, frames, clip.start, track, blocks, paint,
+                    closed)

@@ -28,6 +28,10 @@ Relative paths in the file are relative to the folder that holds the file. Examp
     idm: models/pusher_idm.safetensors     # optional: action adherence (freeaction eval train-idm)
     fvd_weights: null                      # optional local TorchScript I3D
     fid_weights: null                      # optional local TorchScript Inception
+    references: [still, shuffled]          # optional reference rows (short protocol): "nothing
+                                           #   moves" and the baseline with another clip's actions
+    gripper_reader: auto                   # auto: for arm-simulator data <dataset>/gripper_reader/ (trained
+                                           #   when missing) | a reader's .safetensors | null (no gripper metric)
     save_videos: 8                         # clips whose videos are kept for the report
     bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
     scoring: freeaction                    # freeaction | irasim (IRASim's scripts reproduced;
@@ -40,6 +44,12 @@ the method's own ``truncation.mu_act``, else the config's ``mu_act``, else the c
 statistics when they were made with the method's m(a) definition and the model's window, else
 the dataset's saved statistics if they match, else statistics computed from the dataset's
 ``train`` split for that definition. The value used is recorded with the results.
+
+``references`` adds rows measured exactly like a method's, beside the methods in the table, so
+every metric has its floor: ``still`` ("nothing moves": every future frame is the context
+frame's latent, decoded) and ``shuffled`` (the baseline method with the actions of the next
+chosen clip, cyclically, and the same sampler seeds: only the actions differ). They apply to the
+short protocol only (long episodes differ in length) and need at least two clips for ``shuffled``.
 
 ``sampler`` and ``steps`` not given are filled in by :func:`validate` exactly as ``freeaction
 quality`` and ``freeaction generate`` fill them (:func:`freeaction.shipped.resolve_sampler`): the
@@ -64,6 +74,8 @@ from freeaction.method.options import number
 from freeaction.shipped import IRASIM_SAMPLER, resolve_sampler
 
 PROTOCOLS = ("short", "long")
+REFERENCES = {"still": "nothing moves", "shuffled": "shuffled actions"}
+"""The reference rows ``references`` may ask for, by row name, with the label the report shows."""
 MAX_CLIP_FRAMES = 100_000  # a bound on the short-protocol clip length before any dataset is read
 ANNOTATION_KEYS = ("axis", "value")  # written by the sweep on the methods it makes
 
@@ -95,6 +107,8 @@ class EvalConfig:
     idm: str | None = None
     fvd_weights: str | None = None
     fid_weights: str | None = None
+    references: list[str] = field(default_factory=list)
+    gripper_reader: str | None = "auto"
     save_videos: int = 8
     long_max_actions: int | None = None
     scoring: str = "freeaction"
@@ -224,6 +238,16 @@ def _check_methods(cfg: EvalConfig) -> None:
         raise InputError(f"{cfg.source}: method names must be unique; repeated: {dup}")
     if cfg.baseline not in names:
         raise InputError(f"{cfg.source}: baseline {cfg.baseline!r} is not one of the methods {names}")
+    taken = sorted(set(names) & set(cfg.references))
+    if taken:
+        raise InputError(f"{cfg.source}: method name(s) {taken} are reference rows' names; rename the method(s)")
+
+
+def _check_references(cfg: EvalConfig) -> None:
+    refs = cfg.references
+    if not isinstance(refs, list) or any(r not in REFERENCES for r in refs) or len(set(refs)) != len(refs):
+        raise InputError(f"{cfg.source}: 'references' must be a list of distinct names from {list(REFERENCES)}, "
+                         f"got {refs!r}")
 
 
 def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
@@ -282,7 +306,11 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
     cfg.bootstrap = check_bootstrap(cfg.bootstrap, src)
     if cfg.scoring not in SCORING_MODES:
         raise InputError(f"{src}: 'scoring' must be one of {', '.join(SCORING_MODES)}, got {cfg.scoring!r}")
+    _check_references(cfg)
     _check_methods(cfg)
+    if cfg.gripper_reader not in (None, "auto") and check_files and not Path(cfg.gripper_reader).is_file():
+        raise InputError(f"{src}: 'gripper_reader' names {cfg.gripper_reader}, which does not exist "
+                         "(give a reader's .safetensors, auto or null)")
     if cfg.mu_act is not None:
         try:
             cfg.mu_act = number("'mu_act'", cfg.mu_act)
@@ -309,8 +337,12 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, source: 
         cfg.checkpoint = str(shipped_model_path(cfg.checkpoint))
     for name in ("checkpoint", "dataset", "vae", "idm", "fvd_weights", "fid_weights", "out"):
         setattr(cfg, name, _resolve(base, getattr(cfg, name)))
+    if cfg.gripper_reader not in (None, "auto"):
+        cfg.gripper_reader = _resolve(base, cfg.gripper_reader)
     if isinstance(cfg.protocols, str):
         cfg.protocols = [cfg.protocols]
+    if isinstance(cfg.references, str):
+        cfg.references = [cfg.references]
     return cfg
 
 

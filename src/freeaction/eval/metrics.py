@@ -121,6 +121,11 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {
     "idm_error": False,
     "ee_error": False,
     "ee_missing": False,
+    "block_error_px": False,
+    "blocks_kept": True,
+    "robot_iou": True,
+    "robot_iou_final": True,
+    "gripper_agreement": True,
     "diversity_pixel_std": None,
     "diversity_latent_l2": None,
 }

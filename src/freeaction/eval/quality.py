@@ -31,10 +31,10 @@ from tqdm.auto import tqdm
 
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
-from freeaction.eval.clips import ClipRef, clip_keys, derive_seed, load_clip, open_test_split
-from freeaction.eval.measure import effector_by_frame
+from freeaction.eval.clips import ClipRef, TestClip, clip_keys, derive_seed, load_clip, open_test_split
+from freeaction.eval.measure import effector_by_frame, load_gripper_reader, object_metrics
 from freeaction.eval.metrics import latent_l2
-from freeaction.eval.objects import nothing_moves, summarize_blocks
+from freeaction.eval.objects import BlockFrames, GripperReader, nothing_moves, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
@@ -106,6 +106,7 @@ def quality_check(
     seeds: int = 1,
     device: str = "cpu",
     progress: bool = True,
+    gripper_reader: str | Path | None = "auto",
 ) -> dict[str, Any]:
     """The figures listed in the module doc, as a dict (also per clip and seed under ``"clips"``).
 
@@ -114,7 +115,9 @@ def quality_check(
     ``s`` of a clip samples with :func:`~freeaction.eval.clips.derive_seed` of ``s`` and the clip's
     key, as ``freeaction evaluate`` does. ``sampler`` and ``steps`` default to what the model
     folder's ``shipped.json`` recommends (the shipped models), else to DDIM 20; a sampler given
-    without steps gets its usual step count.
+    without steps gets its usual step count. ``gripper_reader``: a reader's ``.safetensors``,
+    ``"auto"`` (for the arm simulator's datasets, their cached one, trained when missing) or None
+    (no gripper figure).
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
@@ -127,6 +130,8 @@ def quality_check(
     start = time.perf_counter()
     loaded = [load_clip(ds, ClipRef("short", k, keys[k]), wm)
               for k in tqdm(evenly_spaced(len(ds), clips).tolist(), desc="load clips", disable=not progress)]
+    reader = load_gripper_reader(gripper_reader if wm.vae is not None else None, dataset,
+                                 frame_size=wm.frame_size, device=wm.device, progress=progress)
     jobs = [(clip, seed + k) for k in range(seeds) for clip in loaded]
     contexts = torch.stack([clip.latents[0] for clip, _ in jobs])
     actions = torch.stack([clip.actions.float() for clip in loaded])
@@ -139,8 +144,7 @@ def quality_check(
 
     gen_true, gen_shuf = run(actions.repeat(seeds, 1, 1), "true actions"), run(shuffled, "shuffled actions")
     rows = []
-    objects: dict[str, list] = {"true_actions": [], "shuffled_actions": [], "nothing_moves": []}
-    objects_by_seed: dict[int, list] = {}
+    objects = ObjectFigures(reader)
     for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
         lat = clip.latents
         row = {
@@ -153,14 +157,8 @@ def quality_check(
         frames = wm.decode(g[None].to(wm.device))[0] if wm.vae is not None and clip.frames is not None else None
         if clip.track is not None and frames is not None:
             row.update(effector_by_frame(clip.track, frames, clip.frames, clip.start))
-        if clip.blocks is not None and frames is not None:
-            true_blocks = clip.blocks.measure(clip.frames, frames, clip.start)
-            objects["true_actions"] += true_blocks
-            objects_by_seed.setdefault(clip_seed, []).extend(true_blocks)
-            shuffled_frames = wm.decode(s[None].to(wm.device))[0]
-            objects["shuffled_actions"] += clip.blocks.measure(clip.frames, shuffled_frames, clip.start)
-            if clip_seed == seed:  # no sampling: once per clip
-                objects["nothing_moves"] += clip.blocks.measure(clip.frames, nothing_moves(clip.frames), clip.start)
+        if frames is not None and objects.measures(clip):
+            objects.add(clip, clip_seed, frames, wm.decode(s[None].to(wm.device))[0], still=clip_seed == seed)
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -183,11 +181,56 @@ def quality_check(
     result["bar"] = the_bar(result)
     result["passes"] = all(result["bar"].values())
     result["by_seed"] = by_seed(rows)
-    if objects["true_actions"]:
-        result["objects"] = {name: summarize_blocks(blocks) for name, blocks in objects.items()}
-        result["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)} for s, b in sorted(objects_by_seed.items())]
+    result.update(objects.figures())
     result["clips"] = rows
     return result
+
+
+class ObjectFigures:
+    """The object-level figures of true actions, shuffled actions and nothing moves, gathered clip by clip:
+    pusher blocks (``objects``, pooled over clips, and per seed) and the arm (``arm``: means over clips)."""
+
+    ROWS = ("true_actions", "shuffled_actions", "nothing_moves")
+    ARM = ("robot_iou", "robot_iou_final", "gripper_agreement")
+
+    def __init__(self, reader: GripperReader | None) -> None:
+        self.reader = reader
+        self.blocks: dict[str, list[BlockFrames]] = {name: [] for name in self.ROWS}
+        self.blocks_by_seed: dict[int, list[BlockFrames]] = {}
+        self.arm: dict[str, list[dict[str, Any]]] = {name: [] for name in self.ROWS}
+
+    def measures(self, clip: TestClip) -> bool:
+        """Whether the clip's annotation gives it any object figure."""
+        return (clip.blocks is not None or clip.paint is not None
+                or (self.reader is not None and clip.gripper_closed is not None))
+
+    def add(self, clip: TestClip, seed: int, frames: np.ndarray, shuffled: np.ndarray, still: bool) -> None:
+        """One generated clip with true and shuffled actions; ``still``: also measure nothing moves
+        (no sampling: once per clip)."""
+        videos = {"true_actions": frames, "shuffled_actions": shuffled}
+        if still:
+            videos["nothing_moves"] = nothing_moves(clip.frames)
+        if clip.blocks is not None:
+            for name, video in videos.items():
+                self.blocks[name] += clip.blocks.measure(clip.frames, video, clip.start)
+            self.blocks_by_seed.setdefault(seed, []).extend(self.blocks["true_actions"][-len(clip.blocks.blocks):])
+        if clip.paint is not None or (self.reader is not None and clip.gripper_closed is not None):
+            for name, video in videos.items():
+                self.arm[name].append(object_metrics(video, clip, self.reader))
+
+    def figures(self) -> dict[str, Any]:
+        """``objects`` (blocks), ``arm`` and ``gripper_reader`` (the reader's facts), where measured."""
+        out: dict[str, Any] = {}
+        if self.blocks["true_actions"]:
+            out["objects"] = {name: summarize_blocks(blocks) for name, blocks in self.blocks.items()}
+            out["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)}
+                                         for s, b in sorted(self.blocks_by_seed.items())]
+        if self.arm["true_actions"]:
+            out["arm"] = {name: {k: m for k in self.ARM if (m := _mean(rows, k)) is not None}
+                          for name, rows in self.arm.items()}
+        if self.reader is not None:
+            out["gripper_reader"] = self.reader.info
+        return out
 
 
 def format_quality(r: dict[str, Any]) -> str:
@@ -211,6 +254,8 @@ def format_quality(r: dict[str, Any]) -> str:
                          + " ".join(f"{100 * m:.0f}" for m in r["ee_missing_by_frame"]))
     if r.get("objects"):
         lines += objects_text(r["objects"])
+    if r.get("arm"):
+        lines += arm_text(r["arm"], r.get("gripper_reader"))
     if len(r["by_seed"]) > 1:
         lines.append("  " + by_seed_text(r["by_seed"]))
     lines.append("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in r["bar"].items()))
@@ -233,6 +278,24 @@ def objects_text(objects: dict[str, Any]) -> list[str]:
         lines.append("    by seed: " + "; ".join(
             f"seed {s['seed']}: {fmt(s['moved_error_final_px'], '.2f')} px, kept {fmt(s['blocks_kept_final'], '.1%')}"
             for s in objects["by_seed"]))
+    return lines
+
+
+def arm_text(arm: dict[str, Any], reader: dict[str, Any] | None) -> list[str]:
+    """Lines of the arm's object-level figures (docs/evaluation.md §7) for true actions and both
+    references, and the gripper reader's own accuracy on true test frames (the ceiling)."""
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None or v != v else f"{v:.3f}"
+
+    lines = ["  arm: robot IoU (mean over frames, last frame), gripper agreement"]
+    for name in ("true_actions", "shuffled_actions", "nothing_moves"):
+        a = arm[name]
+        lines.append(f"    {name.replace('_', ' '):17s} IoU {fmt(a.get('robot_iou'))} "
+                     f"(last {fmt(a.get('robot_iou_final'))}), gripper {fmt(a.get('gripper_agreement'))}")
+    if reader and reader.get("test_accuracy") is not None:
+        lines.append(f"    gripper reader on true test frames: {reader['test_accuracy']:.3f} "
+                     f"(the commoner state alone: {reader['test_majority']:.3f})")
     return lines
 
 

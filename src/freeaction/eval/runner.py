@@ -7,6 +7,11 @@ in one batch together with other clips of the same group, measured
 (:mod:`~freeaction.eval.clips`) are loaded once per group and shared by every method; their
 sampler seeds depend only on the seed and the clip, so methods are paired by construction.
 
+Reference rows (``references`` in the config, short protocol): ``still`` is measured on the
+context frame's latent repeated; ``shuffled`` is the baseline method sampled with the next
+chosen clip's actions and the clip's own sampler seeds. Both are written as rows of their own
+"method" name, measured like any method's, without videos or FVD/FID features.
+
 Distributed: under ``accelerate launch`` (or torchrun) the clip list is split by rank, clip i
 going to rank ``i mod world_size``; each rank writes its own shard; the last rank to finish (rank
 0 under a launcher) merges them. A second run into a folder that a run is writing is refused.
@@ -28,9 +33,9 @@ from tqdm.auto import tqdm
 
 from freeaction.errors import DataError, InputError
 from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, open_test_split, select, work_list
-from freeaction.eval.config import EvalConfig, check_against_dataset
+from freeaction.eval.config import REFERENCES, EvalConfig, check_against_dataset
 from freeaction.eval.diversity import diversity
-from freeaction.eval.measure import load_tools, reference_metrics, sample_metrics
+from freeaction.eval.measure import load_gripper_reader, load_tools, reference_metrics, sample_metrics
 from freeaction.eval.results_folder import (
     FORMAT,
     FROZEN_FIELDS,
@@ -111,6 +116,9 @@ class Evaluator:
             self.idm, self.extractors = load_tools(
                 cfg.idm, cfg.fvd_weights, cfg.fid_weights, action_dim=self.wm.config.action_dim,
                 has_vae=self.wm.vae is not None, device=self.device, source=cfg.source)
+            self.gripper = load_gripper_reader(
+                cfg.gripper_reader if self.wm.vae is not None else None, cfg.dataset,
+                frame_size=self.wm.frame_size, device=self.device, progress=progress)
             self._write_run_file()
             self.writer = ShardWriter(self.out, self.rank, self.world)
         except BaseException:
@@ -186,6 +194,9 @@ class Evaluator:
             "dataset_format": self.ds.format,
             "idm": cfg.idm,
             "idm_info": getattr(self.idm, "info", None),
+            "references": cfg.references,
+            "shuffled_method": cfg.baseline if "shuffled" in cfg.references else None,
+            "gripper_reader_info": self.gripper.info if self.gripper is not None else None,
             "bootstrap": cfg.bootstrap,
             "sweep": cfg.sweep or None,
             "world_size": self.world,
@@ -194,17 +205,32 @@ class Evaluator:
             old = read_run(self.out)
             check_resumable(old, run, self.out, cfg.source)
             run["methods"] = {**old["methods"], **self.method_info}
+            was = old.get("shuffled_method")
+            if was and run["shuffled_method"] and was != run["shuffled_method"]:
+                raise InputError(f"{cfg.source}: {self.out} holds 'shuffled' reference rows sampled with {was!r}; "
+                                 f"this config's baseline is {cfg.baseline!r}; use another 'out' folder")
+            run["references"] = [r for r in REFERENCES if r in {*old.get("references", []), *cfg.references}]
+            run["shuffled_method"] = was or run["shuffled_method"]
         if self.rank == 0:
             write_run(self.out, run)
 
     # -- work list --------------------------------------------------------------------------------
     def items(self, protocol: str) -> list[ClipRef]:
-        """This rank's clips (short) or episodes (long), in order."""
+        """This rank's clips (short) or episodes (long), in order; for the short protocol, also
+        records each chosen clip's action donor for the ``shuffled`` reference (the next chosen clip)."""
         if protocol == "short":
             chosen = select(len(self.ds), self.cfg.clips, "clips")
+            self.donors = {idx: chosen[(pos + 1) % len(chosen)] for pos, idx in enumerate(chosen)}
+            if "shuffled" in self.cfg.references and len(chosen) < 2:
+                raise InputError(f"{self.cfg.source}: reference 'shuffled' needs at least 2 clips; "
+                                 f"{len(chosen)} chosen")
         else:
             chosen = select(self.ds.num_episodes, self.cfg.episodes, "episodes")
         return work_list(self.ds, protocol, chosen, self.cfg.save_videos, self.rank, self.world)
+
+    def rows_of(self, protocol: str) -> list[str]:
+        """The names whose rows each clip of ``protocol`` gets: the methods, then the references."""
+        return [m.name for m in self.methods] + (list(self.cfg.references) if protocol == "short" else [])
 
     def _unit_done(self, item: ClipRef, method: str) -> bool:
         done = self.writer.done
@@ -237,20 +263,41 @@ class Evaluator:
         if clip.frames is None:
             return {}
         recon = self.wm.decode(clip.latents.to(self.device), quantize=self.scoring.quantize)
-        row = reference_metrics(clip, recon, self.idm, self.scoring)
+        row = reference_metrics(clip, recon, self.idm, self.scoring, self.gripper)
         self._save_features(clip.frames, clip.ref, None, None)
         if clip.ref.save_video:
             self._save_video(clip.frames, clip.ref, None)
         return row
 
+    def _sample(self, method: Method, clips: list[TestClip], actions: list[torch.Tensor] | None = None
+                ) -> list[torch.Tensor]:
+        """Every seed of every clip under ``method`` (clip-major), with each clip's own actions or ``actions``."""
+        seeds = self.cfg.seed_list
+        acts = [a for a in (actions or [c.actions for c in clips]) for _ in seeds]
+        return generate_in_batches(
+            self.wm, torch.stack([c.latents[0] for c in clips for _ in seeds]), torch.stack(acts),
+            [derive_seed(s, c.ref.key) for c in clips for s in seeds], batch_size=int(self.cfg.batch_size),
+            sampler=self.cfg.sampler, steps=self.cfg.steps, method=method)
+
     def _run_method(self, method: Method, clips: list[TestClip]) -> None:
         """Sample every seed of every clip under ``method``, measure, write one unit at a time."""
+        self._measure(method.name, clips, self._sample(method, clips), keep=True)
+
+    def _run_reference(self, name: str, clips: list[TestClip]) -> None:
+        """The reference rows ``name`` (see the module doc) of ``clips``, measured like a method's."""
+        n_seeds = len(self.cfg.seed_list)
+        if name == "still":
+            results = [c.latents[:1].expand_as(c.latents).clone() for c in clips for _ in range(n_seeds)]
+        else:
+            donors = [self.ds[self.donors[c.ref.index]].actions for c in clips]
+            baseline = next(m for m in self.methods if m.name == self.cfg.baseline)
+            results = self._sample(baseline, clips, [torch.from_numpy(np.asarray(a)) for a in donors])
+        self._measure(name, clips, results, keep=False)
+
+    def _measure(self, name: str, clips: list[TestClip], results: list[torch.Tensor], keep: bool) -> None:
+        """Measure every seed's latents of every clip (clip-major ``results``) and write the rows of
+        ``name``, one unit at a time; ``keep``: also save features and videos."""
         seeds = self.cfg.seed_list
-        jobs = [(c, s) for c in clips for s in seeds]
-        results = generate_in_batches(
-            self.wm, torch.stack([c.latents[0] for c, _ in jobs]), torch.stack([c.actions for c, _ in jobs]),
-            [derive_seed(s, c.ref.key) for c, s in jobs], batch_size=int(self.cfg.batch_size),
-            sampler=self.cfg.sampler, steps=self.cfg.steps, method=method)
         for c_i, clip in enumerate(clips):
             lat = results[c_i * len(seeds) : (c_i + 1) * len(seeds)]
             decoded = (self.wm.decode(torch.stack(lat).to(self.device), quantize=self.scoring.quantize)
@@ -258,15 +305,15 @@ class Evaluator:
             frames_all = list(decoded) if decoded is not None else [None] * len(seeds)
             rows = []
             for s_i, (seed, gen, frames) in enumerate(zip(seeds, lat, frames_all, strict=True)):
-                metrics = sample_metrics(gen, frames, clip, self.idm, self.scoring)
-                if frames is not None:
-                    self._save_features(frames, clip.ref, method.name, seed)
+                metrics = sample_metrics(gen, frames, clip, self.idm, self.scoring, self.gripper)
+                if frames is not None and keep:
+                    self._save_features(frames, clip.ref, name, seed)
                     if clip.ref.save_video and s_i == 0:
-                        self._save_video(frames, clip.ref, method.name)
+                        self._save_video(frames, clip.ref, name)
                 metrics["sampler_seed"] = derive_seed(seed, clip.ref.key)
-                rows.append(self._row("sample", clip.ref, method.name, seed, metrics))
+                rows.append(self._row("sample", clip.ref, name, seed, metrics))
             div = diversity(list(lat), frames_all if decoded is not None else None)
-            rows.append(self._row("clip", clip.ref, method.name, None, div))
+            rows.append(self._row("clip", clip.ref, name, None, div))
             self.writer.append(rows)
             self._bar.update(1)
 
@@ -286,7 +333,7 @@ class Evaluator:
         """Evaluate this rank's share; returns counts and timing."""
         start = time.perf_counter()
         work = {p: self.items(p) for p in self.cfg.protocols}
-        todo = sum(1 for p in work for it in work[p] for m in self.methods if not self._unit_done(it, m.name))
+        todo = sum(1 for p in work for it in work[p] for name in self.rows_of(p) if not self._unit_done(it, name))
         written_before = len(self.writer.done)
         self._bar = tqdm(
             total=todo,
@@ -297,7 +344,8 @@ class Evaluator:
         samples = 0
         for protocol, items in work.items():
             for group in self._groups(items):
-                pending = {m.name: [it for it in group if not self._unit_done(it, m.name)] for m in self.methods}
+                pending = {name: [it for it in group if not self._unit_done(it, name)]
+                           for name in self.rows_of(protocol)}
                 need_ref = [it for it in group if ("reference", protocol, None, it.key, None) not in self.writer.done]
                 needed = {it.key for its in pending.values() for it in its} | {it.key for it in need_ref}
                 if not needed:
@@ -309,6 +357,9 @@ class Evaluator:
                     if pending[m.name]:
                         self._run_method(m, [loaded[it.key] for it in pending[m.name]])
                         samples += len(pending[m.name]) * len(self.cfg.seed_list)
+                for name in self.rows_of(protocol)[len(self.methods):]:
+                    if pending[name]:
+                        self._run_reference(name, [loaded[it.key] for it in pending[name]])
         self._bar.close()
         self.writer.finish()
         return {

@@ -3,11 +3,14 @@
 Shape::
 
     {"format": "freeaction-eval-results/1", "baseline": "unguided", "methods": [...],
+     "references": ["still", "shuffled"],                                # reference rows present
+
      "protocols": {
         "short": {
           "metrics": ["psnr", "ssim", "latent_l2", "idm_error", ...],
-          "methods": {"freeaction": {"psnr": {"mean", "std", "n_clips"[, "n_failed", "failed_clips"]}}},
-          "comparisons": {"freeaction": {"psnr": {diff, ci_low, ci_high, frac_improved, ...}}},
+          "methods": {"freeaction": {"psnr": {"mean", "std", "n_clips"[, "n_failed", "failed_clips"]}},
+                      "still": {...}},                                  # references' figures too
+          "comparisons": {"freeaction": {"psnr": {diff, ci_low, ci_high, frac_improved, ...}}, "still": ...},
           "reference": {"idm_error": {...}, "vae_psnr": {...}},          # floors on real video
           "distribution": {"fvd": {"freeaction": 123.4, ...}, "fid": {...}}
         }, "long": {...}},
@@ -21,16 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from freeaction.eval.config import REFERENCES
 from freeaction.eval.results_folder import feature_folder, load_results, read_run
 from freeaction.eval.statistics import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, compare, summarize
 
 FORMAT = "freeaction-eval-results/1"
+OBJECT_METRICS = ["block_error_px", "blocks_kept", "robot_iou", "robot_iou_final", "gripper_agreement"]
 METRICS = {
-    "short": ["psnr", "ssim", "latent_l2", "idm_error", "ee_error", "ee_missing"],
-    "long": ["psnr_color", "latent_l2", "idm_error", "ee_error", "ee_missing"],
+    "short": ["psnr", "ssim", "latent_l2", "idm_error", "ee_error", "ee_missing", *OBJECT_METRICS],
+    "long": ["psnr_color", "latent_l2", "idm_error", "ee_error", "ee_missing", *OBJECT_METRICS],
 }
 DIVERSITY = ["diversity_pixel_std", "diversity_latent_l2"]
-REFERENCE = ["idm_error", "ee_error", "ee_missing", "vae_psnr", "vae_ssim", "vae_psnr_color"]
+REFERENCE = ["idm_error", "ee_error", "ee_missing", "vae_psnr", "vae_ssim", "vae_psnr_color",
+             *(f"vae_{m}" for m in OBJECT_METRICS[:-1]), "gripper_agreement"]
 
 
 def _reference(rows: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
@@ -101,12 +107,14 @@ def compute_summary(out: str | Path) -> dict[str, Any]:
     }
     baseline = run["baseline"]
     present = {r.get("method") for r in rows if r["kind"] == "sample"}
+    references = [r for r in REFERENCES if r in present and r in run.get("references", [])]
     order = [m for m in run.get("method_order", []) if m in present]
-    order += sorted(m for m in present if m not in order and m is not None)
+    order += sorted(m for m in present if m not in order and m not in references and m is not None)
     summary: dict[str, Any] = {
         "format": FORMAT,
         "baseline": baseline,
         "methods": order,
+        "references": references,
         "bootstrap": boot,
         "protocols": {},
         "sweep": run.get("sweep"),
@@ -124,7 +132,8 @@ def compute_summary(out: str | Path) -> dict[str, Any]:
             )
         ]
         p: dict[str, Any] = {"metrics": metrics, "methods": {}, "comparisons": {}}
-        for m in order:
+        refs = [m for m in references if any(r["protocol"] == protocol and r.get("method") == m for r in rows)]
+        for m in order + refs:
             p["methods"][m] = {k: metric_summary(rows, protocol, m, k) for k in metrics}
             if m != baseline:
                 comps = {}

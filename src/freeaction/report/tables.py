@@ -4,7 +4,9 @@ Each non-baseline cell reads ``mean (diff [low, high], p% better)``: the method'
 clips, its mean paired difference to the baseline with the bootstrap interval, and the share of
 clips where it beats the baseline. The baseline row holds plain means; floor rows hold the same
 metrics measured on the real videos (IDM / effector error of the real clip, the VAE's own
-reconstruction PSNR/SSIM: no generated video can be expected to beat them).
+reconstruction PSNR/SSIM and object metrics, the gripper reader's accuracy: no generated video
+can be expected to beat them). Reference rows (``references`` in the config: nothing moves,
+shuffled actions) follow the methods and read like them, so every number has its floor beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ LABELS = {
     "idm_error": "IDM error↓",
     "ee_error": "EE error (px)↓",
     "ee_missing": "EE missing↓",
+    "block_error_px": "moved-block error (px)↓",
+    "blocks_kept": "moved blocks kept↑",
+    "robot_iou": "robot IoU↑",
+    "robot_iou_final": "robot IoU, last frame↑",
+    "gripper_agreement": "gripper agreement↑",
     "diversity_pixel_std": "pixel std across seeds",
     "diversity_latent_l2": "latent L2 between seeds",
     "fvd": "FVD↓",
@@ -32,6 +39,11 @@ DIGITS = {
     "idm_error": 4,
     "ee_error": 2,
     "ee_missing": 3,
+    "block_error_px": 2,
+    "blocks_kept": 3,
+    "robot_iou": 3,
+    "robot_iou_final": 3,
+    "gripper_agreement": 3,
     "diversity_pixel_std": 2,
     "diversity_latent_l2": 4,
     "fvd": 1,
@@ -44,7 +56,13 @@ FLOOR_OF = {
     "idm_error": "idm_error",
     "ee_error": "ee_error",
     "ee_missing": "ee_missing",
+    "block_error_px": "vae_block_error_px",
+    "blocks_kept": "vae_blocks_kept",
+    "robot_iou": "vae_robot_iou",
+    "robot_iou_final": "vae_robot_iou_final",
+    "gripper_agreement": "gripper_agreement",
 }
+REFERENCE_LABELS = {"still": "nothing moves (reference)", "shuffled": "shuffled actions (reference)"}
 
 
 def fmt(value: float | None, metric: str, signed: bool = False) -> str:
@@ -91,8 +109,10 @@ def table_rows(summary: dict[str, Any], protocol_name: str, metrics: list[str]) 
     cols = [m for m in metrics if m in p["metrics"]] + [k for k in ("fvd", "fid") if k in dist]
     header = ["Method", *[LABELS.get(m, m) for m in cols]]
     body = []
-    for method in summary["methods"]:
-        row = [method + (" (baseline)" if method == summary["baseline"] else "")]
+    shown = [*summary["methods"], *(r for r in summary.get("references", []) if r in p["methods"])]
+    for method in shown:
+        label = REFERENCE_LABELS.get(method, method) if method not in summary["methods"] else method
+        row = [label + (" (baseline)" if method == summary["baseline"] else "")]
         for m in cols:
             if m in ("fvd", "fid"):
                 row.append(fmt(dist[m].get(method), m))

@@ -5,8 +5,12 @@ move where the true video moves them?
   (position error, area share, kept), per frame; :func:`nothing_moves` makes the
   "nothing moves" reference to measure the same way.
 - :mod:`~freeaction.eval.objects.summary`: the figures over blocks of one clip or many (means
-  with counts).
-- :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU.
+  with counts), and one clip's figures as ``freeaction evaluate`` metrics (:func:`clip_figures`).
+- :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU against a robot-free render.
+- :mod:`~freeaction.eval.objects.paint`: the painted arm of world 2 found by its colours
+  (:class:`RobotPaint`), in true and generated frames alike.
+- :mod:`~freeaction.eval.objects.gripper`: the gripper's open/closed state read by a small learned
+  classifier (:class:`GripperReader`) and its agreement with the true state.
 
 Pusher (one clip; join several clips' block lists to summarise them together)::
 
@@ -20,7 +24,14 @@ Arm (the true episode re-simulated with ``robot_masks=True`` gives the robot-fre
     free = ann["robot_free_frames"][clip.start : clip.start + n]
     figures = summarize_silhouettes([robot_iou(clip.frames, generated, free)])
 
-Pure numpy/scipy; definitions in docs/evaluation.md ("Object-level metrics").
+Arm, world 2 (the annotation records the paints and the gripper state)::
+
+    paint = RobotPaint.from_clip_meta(clip.meta)
+    iou = paint.iou(clip.frames, generated)                   # (n,) per frame 1..n
+    reader = reader_for_dataset(dataset_root, (64, 64))      # cached, trained when missing
+    agreement = gripper_agreement(reader, generated, clip_closed_states(clip.meta, clip.start, n + 1))
+
+Numpy/scipy, and torch for the gripper reader; definitions in docs/evaluation.md ("Object-level metrics").
 """
 
 from __future__ import annotations
@@ -34,11 +45,22 @@ from freeaction.eval.objects.blocks import (
     BlockTrack,
     nothing_moves,
 )
+from freeaction.eval.objects.gripper import (
+    GripperReader,
+    arm_sim_dataset,
+    clip_closed_states,
+    gripper_agreement,
+    load_reader,
+    reader_for_dataset,
+    train_reader,
+)
+from freeaction.eval.objects.paint import RobotPaint
 from freeaction.eval.objects.silhouette import difference_mask, mask_iou, robot_iou, silhouette_iou
-from freeaction.eval.objects.summary import summarize_blocks, summarize_silhouettes
+from freeaction.eval.objects.summary import clip_figures, summarize_blocks, summarize_silhouettes
 
 __all__ = [
     "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack",
-    "difference_mask", "mask_iou", "nothing_moves", "robot_iou", "silhouette_iou", "summarize_blocks",
-    "summarize_silhouettes",
+    "GripperReader", "RobotPaint", "arm_sim_dataset", "clip_closed_states", "clip_figures", "difference_mask",
+    "gripper_agreement", "load_reader", "mask_iou", "nothing_moves", "reader_for_dataset", "robot_iou",
+    "silhouette_iou", "summarize_blocks", "summarize_silhouettes", "train_reader",
 ]

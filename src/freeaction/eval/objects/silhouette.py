@@ -14,7 +14,9 @@ true and the generated frames (true frames score 1) and the segmentation checks 
 
 Gripper open/closed is not measured from pixels: at 64x64 the fingers are 1-2 px wide and their
 full 8 cm opening spans about 5 px, so the open and closed gripper differ by a few grey pixels
-next to the grey hand; it needs a learned reader (like the inverse-dynamics model) instead.
+next to the grey hand; :mod:`~freeaction.eval.objects.gripper` reads it with a learned classifier.
+The painted arm of world 2 is found by colour without a re-simulation
+(:mod:`~freeaction.eval.objects.paint`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ cannot improve a mean by dropping out of it:
 
 A mean over nothing is None (e.g. no block moved).
 
+One clip's figures as metrics of ``freeaction evaluate`` (:func:`clip_figures`; a figure that
+is undefined for the clip is left out, never written as a number): ``block_error_px``, the
+moved blocks' mean final position error over the found ones (``moved_error_final_px``);
+``blocks_kept``, the share of moved blocks kept in the last frame (``moved_kept_final``).
+
 Arm (:func:`summarize_silhouettes`, over clips): ``clips``; ``robot_iou``: mean robot
 silhouette IoU over all frames 1..n of all clips; ``robot_iou_final``: mean over clips of the
 last frame's; ``robot_iou_by_frame``.
@@ -77,3 +82,10 @@ def summarize_silhouettes(ious: Sequence[np.ndarray]) -> dict[str, Any]:
         "robot_iou_final": _mean([v[-1] for v in ious if len(v)]),
         "robot_iou_by_frame": [_mean(table[:, t]) for t in range(n)],
     }
+
+
+def clip_figures(blocks: Sequence[BlockFrames]) -> dict[str, float]:
+    """One clip's ``block_error_px`` and ``blocks_kept`` (module doc), each only where defined."""
+    figures = summarize_blocks(blocks)
+    named = {"block_error_px": figures["moved_error_final_px"], "blocks_kept": figures["moved_kept_final"]}
+    return {k: v for k, v in named.items() if v is not None}

@@ -1,0 +1,80 @@
+"""The painted arm of world 2 found by its colours: a robot silhouette for every frame, true or generated.
+
+In the arm simulator's ``world: 2`` the Panda's links are painted blue and its gripper orange,
+and the annotation records both paints (``sim.robot_rgba``, ``sim.gripper_rgba``). MuJoCo's
+lighting scales a surface's colour and adds a little white, which keeps its hue; so a pixel is
+robot when its hue is within :data:`HUE_TOLERANCE` of a paint's hue and its saturation and
+value are at least :data:`MIN_SATURATION` and :data:`MIN_VALUE` (the white table and grey
+wall have almost no saturation; the red and green cubes' hues are >= 20 degrees from both paints).
+
+:meth:`RobotPaint.iou` finds the robot the same way in the true and the generated frames, so
+true frames score 1; its agreement with MuJoCo's segmentation on true frames is in
+docs/evaluation.md. Worlds with robosuite's own white-and-grey Panda record no paint and get
+no :class:`RobotPaint` (:func:`freeaction.eval.objects.robot_iou` with a robot-free render
+measures them instead).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from skimage.color import rgb2hsv
+
+from freeaction.eval.objects.silhouette import silhouette_iou
+
+HUE_TOLERANCE = 12.0 / 360.0
+"""Largest hue difference (as a fraction of the colour circle) between a robot pixel and a paint."""
+MIN_SATURATION = 0.35
+"""Smallest HSV saturation of a robot pixel (the table and wall are below 0.1)."""
+MIN_VALUE = 0.12
+"""Smallest HSV value of a robot pixel (hue is meaningless in near-black pixels)."""
+
+
+def paint_hues(rgbas: list[list[float]]) -> np.ndarray:
+    """The hues (0..1) of RGBA paints given in 0..1."""
+    rgb = np.asarray([c[:3] for c in rgbas], np.float64).reshape(1, -1, 3)
+    return rgb2hsv(rgb)[0, :, 0]
+
+
+def paint_mask(frames: np.ndarray, hues: np.ndarray) -> np.ndarray:
+    """(T, H, W) bool: pixels of uint8 frames (T, H, W, 3) with one of the paint ``hues`` (see the module doc)."""
+    hsv = rgb2hsv(np.asarray(frames, np.uint8).reshape(-1, 3)[None])[0].reshape(*np.shape(frames))
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    gap = np.abs(hue[..., None] - np.asarray(hues)[None, None, None])
+    near = (np.minimum(gap, 1 - gap) <= HUE_TOLERANCE).any(axis=-1)
+    return near & (sat >= MIN_SATURATION) & (val >= MIN_VALUE)
+
+
+class RobotPaint:
+    """The paints of one arm episode (links and gripper), read from its annotation."""
+
+    def __init__(self, rgbas: list[list[float]]) -> None:
+        if not rgbas:
+            raise ValueError("no robot paint given")
+        self.hues = paint_hues(rgbas)
+
+    @classmethod
+    def from_annotation(cls, annotation: dict[str, Any]) -> RobotPaint | None:
+        """The paints recorded under ``sim`` (world 2), else None."""
+        sim = annotation.get("sim", {})
+        rgbas = [c for c in (sim.get("robot_rgba"), sim.get("gripper_rgba")) if c]
+        return cls(rgbas) if rgbas else None
+
+    @classmethod
+    def from_clip_meta(cls, meta: dict[str, Any]) -> RobotPaint | None:
+        """The paints of a clip's episode when its annotation records them, else None."""
+        path = meta.get("annotation")
+        if not path or not Path(path).is_file():
+            return None
+        return cls.from_annotation(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def mask(self, frames: np.ndarray) -> np.ndarray:
+        """(T, H, W) bool: the robot's pixels in uint8 frames (T, H, W, 3)."""
+        return paint_mask(frames, self.hues)
+
+    def iou(self, true_frames: np.ndarray, generated_frames: np.ndarray) -> np.ndarray:
+        """(n,) robot silhouette IoU per frame 1..n of two uint8 (n+1, H, W, 3) clips."""
+        return silhouette_iou(self.mask(true_frames), self.mask(generated_frames))
