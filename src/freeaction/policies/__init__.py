@@ -19,6 +19,9 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``timid``          slow, stops well short of the goal
 ``random``         uniform random displacements
 =================  =====================================================================
+
+A behaviour-cloned CNN policy a user trained (``freeaction train-policy``, :mod:`freeaction.policies.bc`)
+loads by its folder's path in place of a name.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from freeaction.envs.tasks import PusherTask
+from freeaction.policies.bc import bc_factory, is_bc_folder
 from freeaction.policies.scripted import PusherController, PusherControllerParams, preset
 
 
@@ -65,11 +69,15 @@ BUILTIN: dict[str, Callable[..., Policy]] = {name: _builtin(name) for name in PR
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
-    """A built-in's name, or ``module:attribute`` naming a policy factory."""
+    """A built-in's name, a BC policy folder (``freeaction train-policy``), or ``module:attribute``
+    naming a policy factory."""
     if spec in BUILTIN:
         return BUILTIN[spec]
+    if is_bc_folder(spec):
+        return bc_factory(spec)
     if ":" not in spec:
-        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}) or 'module:factory'")
+        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}), a BC policy folder "
+                         "or 'module:factory'")
     module, _, attr = spec.partition(":")
     try:
         obj: Any = importlib.import_module(module)
