@@ -79,9 +79,11 @@ class BCTrainConfig:
             problems.append(f"size must be HxW with sides >= 8, got {self.size}")
         if len(self.channels) != 3 or min(self.channels) < 1:
             problems.append(f"channels must be three widths >= 1, got {list(self.channels)}")
-        if self.lr <= 0 or self.warmup_steps < 0 or self.weight_decay < 0:
-            problems.append(f"lr must be > 0 and warmup_steps, weight_decay >= 0, got {self.lr}, "
-                            f"{self.warmup_steps}, {self.weight_decay}")
+        if self.lr <= 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        for name in ("warmup_steps", "weight_decay"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if problems:
             raise InputError("invalid train-policy options: " + "; ".join(problems))
         try:
@@ -113,10 +115,13 @@ class Demonstrations:
 
 def collect_demonstrations(cfg: BCTrainConfig) -> Demonstrations:
     """``cfg.episodes`` teacher episodes in the simulator, every step an example (see the module doc)."""
+    from tqdm.auto import tqdm
+
     env = PusherEnv(world=cfg.world, size=cfg.size, chunk=cfg.chunk, horizon=cfg.horizon, task=cfg.task)
     factory = load_factory(cfg.teacher)
     planes, actions, successes = [], [], 0
-    for e in range(cfg.episodes):
+    for e in tqdm(range(cfg.episodes), disable=not cfg.progress, unit="episode", dynamic_ncols=True,
+                  desc=f"demonstrations by {cfg.teacher}"):
         obs, info = env.reset(seed=DEMO_SEED_START + e)
         teacher = factory(cfg.chunk)
         teacher.reset(info["task"], DEMO_SEED_START + e)
@@ -150,7 +155,8 @@ def symmetric_copies(planes: torch.Tensor, actions: torch.Tensor,
 
 def train_bc(cfg: BCTrainConfig) -> dict[str, Any]:
     """Collect demonstrations, fit a :class:`BCNet`, write the policy into ``cfg.out``; returns a summary
-    (``first_loss``, ``loss``: mean of the first and last 50 steps' losses, ``demo_success``, ...)."""
+    (``first_loss``, ``loss``: mean loss of the first and last 50 steps, or quarter of the steps when
+    fewer; ``demo_success``, ...)."""
     from tqdm.auto import tqdm
 
     cfg.validate()
@@ -188,7 +194,7 @@ def train_bc(cfg: BCTrainConfig) -> dict[str, Any]:
                 bar.update(1)
         finally:
             bar.close()
-    window = min(50, len(losses))
+    window = max(1, min(50, len(losses) // 4))
     summary = {"examples": len(planes), "episodes": demos.episodes, "demo_success": demos.successes / demos.episodes,
                "first_loss": float(np.mean(losses[:window])), "loss": float(np.mean(losses[-window:])),
                "parameters": parameter_count(net), "seconds": time.perf_counter() - t0}
