@@ -40,7 +40,7 @@ TINY = {"channels": (4, 8, 8), "hidden": 16}
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     cfg = BCTrainConfig(out=str(tmp_path_factory.mktemp("bc") / "policy"), episodes=4, horizon=2, steps=150,
-                        batch_size=8, lr=3e-3, progress=False, **TINY)
+                        batch_size=8, lr=3e-3, augment=False, progress=False, **TINY)
     return cfg, train_bc(cfg)
 
 
