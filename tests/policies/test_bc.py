@@ -17,6 +17,8 @@ from freeaction.errors import CheckpointError, InputError
 from freeaction.eval.policy_eval import PolicyEvalConfig
 from freeaction.policies import BUILTIN, load_factory
 from freeaction.policies.bc import (
+    BUILTIN_BC,
+    BUILTIN_DIR,
     CONFIG_FILE,
     WEIGHTS_FILE,
     BCNet,
@@ -141,6 +143,18 @@ def test_policy_acts_in_the_envs_shape_and_units(trained):
         load_factory(cfg.out)(5)
     with pytest.raises(ValueError, match="64x64 observations, got 32x32"):
         policy.act(obs[:32, :32])
+
+
+def test_builtin_bc_policies_resolve_and_act():
+    env = PusherEnv(horizon=1)
+    obs, info = env.reset(seed=3)
+    for name in BUILTIN_BC:
+        assert (BUILTIN_DIR / name / WEIGHTS_FILE).stat().st_size < 300_000
+        policy = load_factory(name)(7)
+        assert isinstance(policy, BCPolicy)
+        policy.reset(info["task"], 0)
+        assert policy.act(obs).shape == (7, 2)
+        assert json.loads((BUILTIN_DIR / name / CONFIG_FILE).read_text())["training"]["episodes"] == int(name[3:])
 
 
 def test_policy_eval_config_names_a_policy_folder_relative_to_itself(trained):

@@ -6,7 +6,7 @@ metres, where ``observation`` is the RGB uint8 frame the environment returned. A
 callable ``factory(chunk: int, **kwargs) -> policy``; ``policy-eval`` configs name built-ins by
 name (``expert``) and user policies as ``my_package.my_module:make_policy``.
 
-Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skill:
+Built-ins (:data:`BUILTIN`): scripted controllers from pixels of decreasing skill,
 
 =================  =====================================================================
 ``expert``         careful approach, moderate push speed, replans every chunk
@@ -20,8 +20,9 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``random``         uniform random displacements
 =================  =====================================================================
 
-A behaviour-cloned CNN policy a user trained (``freeaction train-policy``, :mod:`freeaction.policies.bc`)
-loads by its folder's path in place of a name.
+and small behaviour-cloned CNNs (:mod:`freeaction.policies.bc`) trained on 10, 50 and 400 ``expert``
+demonstrations: ``bc-10``, ``bc-50``, ``bc-400``. A BC policy a user trained (``freeaction
+train-policy``) loads by its folder's path in place of a name.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from freeaction.envs.tasks import PusherTask
-from freeaction.policies.bc import bc_factory, is_bc_folder
+from freeaction.policies.bc import BUILTIN_BC, BUILTIN_DIR, bc_factory, is_bc_folder
 from freeaction.policies.scripted import PusherController, PusherControllerParams, preset
 
 
@@ -65,7 +66,10 @@ def _builtin(name: str) -> Callable[..., Policy]:
     return factory
 
 
-BUILTIN: dict[str, Callable[..., Policy]] = {name: _builtin(name) for name in PRESETS}
+BUILTIN: dict[str, Callable[..., Policy]] = {
+    **{name: _builtin(name) for name in PRESETS},
+    **{name: bc_factory(BUILTIN_DIR / name, name) for name in BUILTIN_BC},
+}
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
