@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,4 +256,4 @@ def bc_factory(folder: str | Path, name: str | None = None) -> Callable[..., BCP
 
 
 def parameter_count(net: nn.Module) -> int:
-    return sum(math.prod(p.shape) for p in net.parameters())
+    return sum(p.numel() for p in net.parameters())
