@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "freeaction.commands.data",
     "freeaction.commands.train",
     "freeaction.commands.train_vae",
+    "freeaction.commands.train_policy",
     "freeaction.commands.encode",
     "freeaction.commands.evaluate",
     "freeaction.commands.quality",

@@ -1,5 +1,6 @@
-"""What the project's two training loops share: the world model's (:mod:`freeaction.train`) and
-the autoencoder's (:mod:`freeaction.vae.train`).
+"""What the project's training loops share: the world model's (:mod:`freeaction.train`), the
+autoencoder's (:mod:`freeaction.vae.train`) and the behaviour-cloned policies'
+(:mod:`freeaction.policies.bc_train`).
 
 - :func:`learning_rate`: linear warm-up, then constant or a cosine decay (nanoGPT's ``get_lr``).
 - :func:`step_seed`: the seed of step ``s``. Nothing random is carried from step to step; each

@@ -47,7 +47,7 @@ from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, rank
 from freeaction.eval.results_folder import ShardWriter, merge_shards, read_rows
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
-from freeaction.policies import load_factory
+from freeaction.policies import BUILTIN, load_factory
 from freeaction.shipped import resolve_sampler
 
 RUN_FILE = "run.json"
@@ -75,7 +75,8 @@ class PolicyEvalConfig:
         precision: fp32                # fp32 | bf16
         batch_size: 16                 # world-model episodes per sampler call
         methods: [unguided, freeaction]
-        policies: [expert, noisy, {name: mine, factory: "my_module:make_policy", kwargs: {gain: 2}}]
+        policies: [expert, bc-50, {name: mine, factory: "my_module:make_policy", kwargs: {gain: 2}},
+                   {name: my-bc, factory: runs/my-bc}]   # a train-policy folder, relative to this file
         out: results/policy-eval
         bootstrap: {resamples: 10000, confidence: 0.95, seed: 0}
     """
@@ -113,6 +114,8 @@ class PolicyEvalConfig:
         ckpt = data.get("checkpoint")
         if ckpt and (base / str(ckpt)).exists():
             data["checkpoint"] = str((base / str(ckpt)).resolve())
+        if isinstance(data.get("policies"), list):
+            data["policies"] = [policy_folder_from(base, p) for p in data["policies"]]
         return cls(**data)
 
     def method_objects(self) -> list[Method]:
@@ -138,6 +141,16 @@ class PolicyEvalConfig:
         if len({p["name"] for p in out}) != len(out):
             raise InputError(f"policy names must be distinct: {[p['name'] for p in out]}")
         return out
+
+
+def policy_folder_from(base: Path, spec: Any) -> Any:
+    """A ``policies`` entry whose factory is a folder relative to the config's folder ``base`` (a BC
+    policy), with that path made absolute; a bare folder path is named after the folder."""
+    factory = spec if isinstance(spec, str) else spec.get("factory") if isinstance(spec, dict) else None
+    if not isinstance(factory, str) or factory in BUILTIN or ":" in factory or not (base / factory).is_dir():
+        return spec
+    path = str((base / factory).resolve())
+    return {"name": Path(factory).name, "factory": path} if isinstance(spec, str) else {**spec, "factory": path}
 
 
 def policy_seed(policy: str, episode: int) -> int:

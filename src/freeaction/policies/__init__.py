@@ -6,7 +6,7 @@ metres, where ``observation`` is the RGB uint8 frame the environment returned. A
 callable ``factory(chunk: int, **kwargs) -> policy``; ``policy-eval`` configs name built-ins by
 name (``expert``) and user policies as ``my_package.my_module:make_policy``.
 
-Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skill:
+Built-ins (:data:`BUILTIN`): scripted controllers from pixels of decreasing skill,
 
 =================  =====================================================================
 ``expert``         careful approach, moderate push speed, replans every chunk
@@ -19,6 +19,10 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``timid``          slow, stops well short of the goal
 ``random``         uniform random displacements
 =================  =====================================================================
+
+and small behaviour-cloned CNNs (:mod:`freeaction.policies.bc`) trained on 10, 50 and 400 ``expert``
+demonstrations: ``bc-10``, ``bc-50``, ``bc-400``. A BC policy a user trained (``freeaction
+train-policy``) loads by its folder's path in place of a name.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from freeaction.envs.tasks import PusherTask
+from freeaction.policies.bc import BUILTIN_BC, BUILTIN_DIR, bc_factory, is_bc_folder
 from freeaction.policies.scripted import PusherController, PusherControllerParams, preset
 
 
@@ -61,15 +66,22 @@ def _builtin(name: str) -> Callable[..., Policy]:
     return factory
 
 
-BUILTIN: dict[str, Callable[..., Policy]] = {name: _builtin(name) for name in PRESETS}
+BUILTIN: dict[str, Callable[..., Policy]] = {
+    **{name: _builtin(name) for name in PRESETS},
+    **{name: bc_factory(BUILTIN_DIR / name, name) for name in BUILTIN_BC},
+}
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
-    """A built-in's name, or ``module:attribute`` naming a policy factory."""
+    """A built-in's name, a BC policy folder (``freeaction train-policy``), or ``module:attribute``
+    naming a policy factory."""
     if spec in BUILTIN:
         return BUILTIN[spec]
+    if is_bc_folder(spec):
+        return bc_factory(spec)
     if ":" not in spec:
-        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}) or 'module:factory'")
+        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}), a BC policy folder "
+                         "or 'module:factory'")
     module, _, attr = spec.partition(":")
     try:
         obj: Any = importlib.import_module(module)
