@@ -25,6 +25,7 @@ from freeaction.eval.objects import (
     tolerant_iou,
 )
 from freeaction.eval.objects.blocks import centroid, color_mask
+from freeaction.eval.quality import ObjectFigures, arm_text
 from freeaction.sim import pusher
 
 SIZE = 32  # hand-made frames: 32x32, 100 px per metre, blocks are 6x6 px squares
@@ -347,8 +348,6 @@ def test_object_metrics_of_a_clip_take_what_its_annotation_allows(clip):
 
 
 def test_quality_prints_the_moving_iou_beside_its_references():
-    from freeaction.eval.quality import ObjectFigures, arm_text
-
     assert {"robot_iou_moving", "robot_iou_moving_final"} <= set(ObjectFigures.ARM)
     arm = {"true_actions": {"robot_iou": 0.9, "robot_iou_moving": 0.7, "robot_iou_moving_final": 0.6},
            "shuffled_actions": {"robot_iou": 0.8, "robot_iou_moving": 0.3},
