@@ -10,18 +10,22 @@ import pytest
 from freeaction.eval.objects import (
     COLOR_TOLERANCE,
     MOVED_PX,
+    MOVING_MIN_PIXELS,
     BlockTrack,
     RobotPaint,
     clip_figures,
     difference_mask,
     mask_iou,
+    moving_silhouette_iou,
     nothing_moves,
     robot_iou,
     silhouette_iou,
     summarize_blocks,
     summarize_silhouettes,
+    tolerant_iou,
 )
 from freeaction.eval.objects.blocks import centroid, color_mask
+from freeaction.eval.quality import ObjectFigures, arm_text
 from freeaction.sim import pusher
 
 SIZE = 32  # hand-made frames: 32x32, 100 px per metre, blocks are 6x6 px squares
@@ -171,6 +175,52 @@ def test_robot_iou_finds_the_robot_against_the_robot_free_scene():
         [0.9, 0.55, 0.1])
 
 
+def square_moving(shifts: list[int]) -> np.ndarray:
+    """Masks (len(shifts), 20, 20): a 10x10 square (rows and columns 5..14 at shift 0) moved right."""
+    out = np.zeros((len(shifts), 20, 20), bool)
+    for t, k in enumerate(shifts):
+        out[t, 5:15, 5 + k : 15 + k] = True
+    return out
+
+
+def test_moving_iou_compares_only_what_changed_since_frame_0():
+    true = square_moving([0, 4, 4])
+    # the true change is columns 5..8 and 15..18 (80 px); moved 2 px instead: columns 5, 6, 15, 16 (40 px)
+    half = square_moving([0, 2, 2])
+    assert moving_silhouette_iou(true, half, tolerance_px=0) == pytest.approx([0.5, 0.5])
+    # within 1 px of the 40 px: columns 5..7 and 15..17 of the true change, 60 of its 80 px
+    assert moving_silhouette_iou(true, half, tolerance_px=1) == pytest.approx([0.75, 0.75])
+    assert moving_silhouette_iou(true, true) == pytest.approx([1.0, 1.0])
+    assert moving_silhouette_iou(true, nothing_moves(true)) == pytest.approx([0.0, 0.0])
+    # the plain IoU of nothing moves is high: the square still covers 60 of the 140 px of both
+    assert silhouette_iou(true, nothing_moves(true)) == pytest.approx([60 / 140, 60 / 140])
+    # each video against its own frame 0: a video that starts 1 px off and moves the same 4 px changes
+    # columns 6..9 and 16..19, 60 of 100 px shared, and every one within 1 px of the other change
+    off = square_moving([1, 5, 5])
+    assert moving_silhouette_iou(true, off, tolerance_px=0) == pytest.approx([0.6, 0.6])
+    assert moving_silhouette_iou(true, off, tolerance_px=1) == pytest.approx([1.0, 1.0])
+
+
+def test_moving_iou_skips_frames_where_the_truth_barely_changes():
+    assert MOVING_MIN_PIXELS == 16
+    true = square_moving([0, 0, 4])
+    true[1, 15, 5 : 5 + MOVING_MIN_PIXELS - 1] = True  # 15 px of change: too few to score
+    assert np.isnan(moving_silhouette_iou(true, nothing_moves(true))[0])
+    true[1, 16, 5] = True  # 16 px: scored
+    assert moving_silhouette_iou(true, nothing_moves(true)) == pytest.approx([0.0, 0.0])
+    assert np.isnan(moving_silhouette_iou(square_moving([0, 0]), square_moving([0, 3]))).all()
+
+
+def test_tolerant_iou_is_the_iou_without_tolerance_and_counts_near_pixels_with_it():
+    a, b = np.zeros((8, 8), bool), np.zeros((8, 8), bool)
+    a[2, 2], b[3, 3] = True, True  # diagonal neighbours
+    assert tolerant_iou(a, b, 0) == mask_iou(a, b) == 0.0
+    assert tolerant_iou(a, b, 1) == 1.0
+    b[3, 3], b[2, 5] = False, True  # 3 px away
+    assert tolerant_iou(a, b, 1) == 0.0 and tolerant_iou(a, b, 3) == 1.0
+    assert tolerant_iou(np.zeros((4, 4), bool), np.zeros((4, 4), bool), 1) == 1.0
+
+
 @pytest.fixture(scope="module")
 def episodes():
     return [pusher.generate_episode(i, 0, (64, 64), frames=16) for i in range(4)]
@@ -282,4 +332,26 @@ def test_object_metrics_of_a_clip_take_what_its_annotation_allows(clip):
     arm_clip = TestClip(ref, torch.zeros(2, 7), torch.zeros(3, 4, 3, 3), arm_frames(), 0, paint=paint,
                         gripper_closed=np.array([False, True, True]))
     figures = object_metrics(arm_frames(shift=2), arm_clip)  # no gripper reader: no gripper figure
+    # the true arm stands still: no frame to score the moving IoU on, so no such figure
     assert figures == {"robot_iou": pytest.approx(56 / 104), "robot_iou_final": pytest.approx(56 / 104)}
+    moving = np.concatenate([arm_frames()[:1], arm_frames(shift=4)[1:]])  # the arm moves 4 px right at frame 1
+    arm_clip = TestClip(ref, torch.zeros(2, 7), torch.zeros(3, 4, 3, 3), moving, 0, paint=paint)
+    figures = object_metrics(moving, arm_clip)
+    assert figures["robot_iou_moving"] == figures["robot_iou_moving_final"] == 1.0
+    still = object_metrics(nothing_moves(moving), arm_clip)
+    assert still["robot_iou_moving"] == still["robot_iou_moving_final"] == 0.0
+    assert still["robot_iou"] == pytest.approx(32 / 128)  # the plain IoU still counts the blue that overlaps
+    # moved 2 px of the 4: the true change is 64 blue + 32 orange px, the generated 32 + 16 of them; within
+    # 1 px of those lie 48 + 1 blue px (rows 2..9) and 28 + 1 orange ones (rows 10..13)
+    half = np.concatenate([arm_frames()[:1], arm_frames(shift=2)[1:]])
+    assert object_metrics(half, arm_clip)["robot_iou_moving"] == pytest.approx(78 / 96)
+
+
+def test_quality_prints_the_moving_iou_beside_its_references():
+    assert {"robot_iou_moving", "robot_iou_moving_final"} <= set(ObjectFigures.ARM)
+    arm = {"true_actions": {"robot_iou": 0.9, "robot_iou_moving": 0.7, "robot_iou_moving_final": 0.6},
+           "shuffled_actions": {"robot_iou": 0.8, "robot_iou_moving": 0.3},
+           "nothing_moves": {"robot_iou": 0.85, "robot_iou_moving": 0.0, "robot_iou_moving_final": 0.0}}
+    lines = arm_text(arm, None)
+    assert "moving 0.700 (last 0.600)" in lines[1]
+    assert "moving 0.300 (last -)" in lines[2] and "moving 0.000 (last 0.000)" in lines[3]

@@ -91,7 +91,9 @@ def object_metrics(frames: np.ndarray | None, clip: TestClip, gripper: GripperRe
     """The object-level metrics of generated ``frames`` against the clip's true frames, each only
     where the clip's annotation allows it (docs/evaluation.md §7): ``block_error_px`` and
     ``blocks_kept`` (pusher blocks that move), ``robot_iou`` and ``robot_iou_final`` (the painted
-    arm of world 2), ``gripper_agreement`` (arm data, with a gripper reader)."""
+    arm of world 2), ``robot_iou_moving`` (the same arm's change since frame 0, mean over the frames
+    where the true arm moves enough) and ``robot_iou_moving_final`` (the last frame, when it does),
+    ``gripper_agreement`` (arm data, with a gripper reader)."""
     out: dict[str, Any] = {}
     if frames is None or clip.frames is None:
         return out
@@ -100,6 +102,11 @@ def object_metrics(frames: np.ndarray | None, clip: TestClip, gripper: GripperRe
     if clip.paint is not None:
         iou = clip.paint.iou(clip.frames, frames)
         out.update(robot_iou=float(iou.mean()), robot_iou_final=float(iou[-1]))
+        moving = clip.paint.moving_iou(clip.frames, frames)
+        if np.isfinite(moving).any():
+            out["robot_iou_moving"] = float(np.nanmean(moving))
+        if np.isfinite(moving[-1]):
+            out["robot_iou_moving_final"] = float(moving[-1])
     if gripper is not None and clip.gripper_closed is not None:
         out["gripper_agreement"] = gripper_agreement(gripper, frames, clip.gripper_closed)
     return out

@@ -125,6 +125,8 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {
     "blocks_kept": True,
     "robot_iou": True,
     "robot_iou_final": True,
+    "robot_iou_moving": True,
+    "robot_iou_moving_final": True,
     "gripper_agreement": True,
     "diversity_pixel_std": None,
     "diversity_latent_l2": None,

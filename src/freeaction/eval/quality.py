@@ -191,7 +191,7 @@ class ObjectFigures:
     pusher blocks (``objects``, pooled over clips, and per seed) and the arm (``arm``: means over clips)."""
 
     ROWS = ("true_actions", "shuffled_actions", "nothing_moves")
-    ARM = ("robot_iou", "robot_iou_final", "gripper_agreement")
+    ARM = ("robot_iou", "robot_iou_final", "robot_iou_moving", "robot_iou_moving_final", "gripper_agreement")
 
     def __init__(self, reader: GripperReader | None) -> None:
         self.reader = reader
@@ -288,11 +288,12 @@ def arm_text(arm: dict[str, Any], reader: dict[str, Any] | None) -> list[str]:
     def fmt(v: float | None) -> str:
         return "-" if v is None or v != v else f"{v:.3f}"
 
-    lines = ["  arm: robot IoU (mean over frames, last frame), gripper agreement"]
+    lines = ["  arm: robot IoU and moving-robot IoU (mean over frames, last frame), gripper agreement"]
     for name in ("true_actions", "shuffled_actions", "nothing_moves"):
         a = arm[name]
         lines.append(f"    {name.replace('_', ' '):17s} IoU {fmt(a.get('robot_iou'))} "
-                     f"(last {fmt(a.get('robot_iou_final'))}), gripper {fmt(a.get('gripper_agreement'))}")
+                     f"(last {fmt(a.get('robot_iou_final'))}), moving {fmt(a.get('robot_iou_moving'))} "
+                     f"(last {fmt(a.get('robot_iou_moving_final'))}), gripper {fmt(a.get('gripper_agreement'))}")
     if reader and reader.get("test_accuracy") is not None:
         lines.append(f"    gripper reader on true test frames: {reader['test_accuracy']:.3f} "
                      f"(the commoner state alone: {reader['test_majority']:.3f})")

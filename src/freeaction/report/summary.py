@@ -29,7 +29,8 @@ from freeaction.eval.results_folder import feature_folder, load_results, read_ru
 from freeaction.eval.statistics import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, compare, summarize
 
 FORMAT = "freeaction-eval-results/1"
-OBJECT_METRICS = ["block_error_px", "blocks_kept", "robot_iou", "robot_iou_final", "gripper_agreement"]
+OBJECT_METRICS = ["block_error_px", "blocks_kept", "robot_iou", "robot_iou_final", "robot_iou_moving",
+                  "robot_iou_moving_final", "gripper_agreement"]
 METRICS = {
     "short": ["psnr", "ssim", "latent_l2", "idm_error", "ee_error", "ee_missing", *OBJECT_METRICS],
     "long": ["psnr_color", "latent_l2", "idm_error", "ee_error", "ee_missing", *OBJECT_METRICS],

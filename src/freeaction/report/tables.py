@@ -25,6 +25,8 @@ LABELS = {
     "blocks_kept": "moved blocks kept↑",
     "robot_iou": "robot IoU↑",
     "robot_iou_final": "robot IoU, last frame↑",
+    "robot_iou_moving": "moving-robot IoU↑",
+    "robot_iou_moving_final": "moving-robot IoU, last frame↑",
     "gripper_agreement": "gripper agreement↑",
     "diversity_pixel_std": "pixel std across seeds",
     "diversity_latent_l2": "latent L2 between seeds",
@@ -43,6 +45,8 @@ DIGITS = {
     "blocks_kept": 3,
     "robot_iou": 3,
     "robot_iou_final": 3,
+    "robot_iou_moving": 3,
+    "robot_iou_moving_final": 3,
     "gripper_agreement": 3,
     "diversity_pixel_std": 2,
     "diversity_latent_l2": 4,
@@ -60,6 +64,8 @@ FLOOR_OF = {
     "blocks_kept": "vae_blocks_kept",
     "robot_iou": "vae_robot_iou",
     "robot_iou_final": "vae_robot_iou_final",
+    "robot_iou_moving": "vae_robot_iou_moving",
+    "robot_iou_moving_final": "vae_robot_iou_moving_final",
     "gripper_agreement": "gripper_agreement",
 }
 REFERENCE_LABELS = {"still": "nothing moves (reference)", "shuffled": "shuffled actions (reference)"}

@@ -6,7 +6,8 @@ move where the true video moves them?
   "nothing moves" reference to measure the same way.
 - :mod:`~freeaction.eval.objects.summary`: the figures over blocks of one clip or many (means
   with counts), and one clip's figures as ``freeaction evaluate`` metrics (:func:`clip_figures`).
-- :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU against a robot-free render.
+- :mod:`~freeaction.eval.objects.silhouette`: the arm's silhouette IoU against a robot-free render,
+  and the IoU of its change since frame 0 (:func:`moving_silhouette_iou`).
 - :mod:`~freeaction.eval.objects.paint`: the painted arm of world 2 found by its colours
   (:class:`RobotPaint`), in true and generated frames alike.
 - :mod:`~freeaction.eval.objects.gripper`: the gripper's open/closed state read by a small learned
@@ -28,6 +29,7 @@ Arm, world 2 (the annotation records the paints and the gripper state)::
 
     paint = RobotPaint.from_clip_meta(clip.meta)
     iou = paint.iou(clip.frames, generated)                   # (n,) per frame 1..n
+    moving = paint.moving_iou(clip.frames, generated)         # (n,), NaN where the arm barely moves
     reader = reader_for_dataset(dataset_root, (64, 64))      # cached, trained when missing
     agreement = gripper_agreement(reader, generated, clip_closed_states(clip.meta, clip.start, n + 1))
 
@@ -55,12 +57,22 @@ from freeaction.eval.objects.gripper import (
     train_reader,
 )
 from freeaction.eval.objects.paint import RobotPaint
-from freeaction.eval.objects.silhouette import difference_mask, mask_iou, robot_iou, silhouette_iou
+from freeaction.eval.objects.silhouette import (
+    MOVING_MIN_PIXELS,
+    MOVING_TOLERANCE_PX,
+    difference_mask,
+    mask_iou,
+    moving_silhouette_iou,
+    robot_iou,
+    silhouette_iou,
+    tolerant_iou,
+)
 from freeaction.eval.objects.summary import clip_figures, summarize_blocks, summarize_silhouettes
 
 __all__ = [
-    "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack",
-    "GripperReader", "RobotPaint", "arm_sim_dataset", "clip_closed_states", "clip_figures", "difference_mask",
-    "gripper_agreement", "load_reader", "mask_iou", "nothing_moves", "reader_for_dataset", "robot_iou",
-    "silhouette_iou", "summarize_blocks", "summarize_silhouettes", "train_reader",
+    "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "MOVING_MIN_PIXELS", "MOVING_TOLERANCE_PX",
+    "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack", "GripperReader", "RobotPaint", "arm_sim_dataset",
+    "clip_closed_states", "clip_figures", "difference_mask", "gripper_agreement", "load_reader", "mask_iou",
+    "moving_silhouette_iou", "nothing_moves", "reader_for_dataset", "robot_iou", "silhouette_iou",
+    "summarize_blocks", "summarize_silhouettes", "tolerant_iou", "train_reader",
 ]

@@ -8,10 +8,10 @@ value are at least :data:`MIN_SATURATION` and :data:`MIN_VALUE` (the white table
 wall have almost no saturation; the red and green cubes' hues are >= 20 degrees from both paints).
 
 :meth:`RobotPaint.iou` finds the robot the same way in the true and the generated frames, so
-true frames score 1; its agreement with MuJoCo's segmentation on true frames is in
-docs/evaluation.md. Worlds with robosuite's own white-and-grey Panda record no paint and get
-no :class:`RobotPaint` (:func:`freeaction.eval.objects.robot_iou` with a robot-free render
-measures them instead).
+true frames score 1 (:meth:`RobotPaint.moving_iou`: the same on what moved since frame 0 only);
+its agreement with MuJoCo's segmentation on true frames is in docs/evaluation.md. Worlds with
+robosuite's own white-and-grey Panda record no paint and get no :class:`RobotPaint`
+(:func:`freeaction.eval.objects.robot_iou` with a robot-free render measures them instead).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from skimage.color import rgb2hsv
 
-from freeaction.eval.objects.silhouette import silhouette_iou
+from freeaction.eval.objects.silhouette import moving_silhouette_iou, silhouette_iou
 
 HUE_TOLERANCE = 12.0 / 360.0
 """Largest hue difference (as a fraction of the colour circle) between a robot pixel and a paint."""
@@ -78,3 +78,8 @@ class RobotPaint:
     def iou(self, true_frames: np.ndarray, generated_frames: np.ndarray) -> np.ndarray:
         """(n,) robot silhouette IoU per frame 1..n of two uint8 (n+1, H, W, 3) clips."""
         return silhouette_iou(self.mask(true_frames), self.mask(generated_frames))
+
+    def moving_iou(self, true_frames: np.ndarray, generated_frames: np.ndarray) -> np.ndarray:
+        """(n,) IoU of the robot's change since frame 0 per frame 1..n of two uint8 (n+1, H, W, 3)
+        clips, NaN where the true arm changes too few pixels (:func:`moving_silhouette_iou`)."""
+        return moving_silhouette_iou(self.mask(true_frames), self.mask(generated_frames))

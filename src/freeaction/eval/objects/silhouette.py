@@ -17,14 +17,29 @@ full 8 cm opening spans about 5 px, so the open and closed gripper differ by a f
 next to the grey hand; :mod:`~freeaction.eval.objects.gripper` reads it with a learned classifier.
 The painted arm of world 2 is found by colour without a re-simulation
 (:mod:`~freeaction.eval.objects.paint`).
+
+A mask that holds a fixed part (the painted mount of world 2) and an arm that moves little in
+a short clip make the plain IoU high for a video in which nothing moves. :func:`moving_silhouette_iou`
+sees only the motion: per frame t it compares what changed since frame 0 in each video
+(``mask_t XOR mask_0``, the true video's against the generated video's own), with a tolerance
+of :data:`MOVING_TOLERANCE_PX` (:func:`tolerant_iou`), over the frames whose true change holds
+at least :data:`MOVING_MIN_PIXELS` pixels; "nothing moves" scores 0 and the true video 1.
 """
+
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 DIFFERENCE_THRESHOLD = 10.0
 """Largest channel difference (0..255) from the robot-free render above which a pixel is robot."""
+MOVING_MIN_PIXELS = 16
+"""Fewest pixels of true change (``mask_t XOR mask_0``) for a frame to count in
+:func:`moving_silhouette_iou`; below it the motion is a few edge pixels and the IoU would read jitter."""
+MOVING_TOLERANCE_PX = 1
+"""How far (px, 8-neighbourhood) a changed pixel may lie from the other video's change and still
+match in :func:`moving_silhouette_iou` (the VAE-decoded true frames move edges by about a pixel)."""
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,6 +55,38 @@ def silhouette_iou(true_masks: np.ndarray, generated_masks: np.ndarray) -> np.nd
     if true_masks.shape != generated_masks.shape:
         raise ValueError(f"mask shapes differ: {true_masks.shape} vs {generated_masks.shape}")
     return np.array([mask_iou(t, g) for t, g in zip(true_masks[1:], generated_masks[1:], strict=True)])
+
+
+def tolerant_iou(a: np.ndarray, b: np.ndarray, tolerance_px: int) -> float:
+    """IoU of two boolean masks where a pixel of either counts as shared when it lies within
+    ``tolerance_px`` (chessboard distance) of the other mask: |a near b or b near a| / |a or b|.
+    ``tolerance_px=0`` is :func:`mask_iou`; 1.0 when both are empty."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    if tolerance_px == 0:
+        return mask_iou(a, b)
+    union = int((a | b).sum())
+    if union == 0:
+        return 1.0
+    reach = np.ones((3, 3), bool)
+    near_b = ndimage.binary_dilation(b, reach, iterations=tolerance_px)
+    near_a = ndimage.binary_dilation(a, reach, iterations=tolerance_px)
+    return float(((a & near_b) | (b & near_a)).sum() / union)
+
+
+def moving_silhouette_iou(
+    true_masks: np.ndarray, generated_masks: np.ndarray, *, min_pixels: int = MOVING_MIN_PIXELS,
+    tolerance_px: int = MOVING_TOLERANCE_PX,
+) -> np.ndarray:
+    """(n,) IoU of the changed silhouette per frame 1..n of two (n+1, H, W) boolean mask sequences:
+    :func:`tolerant_iou` of ``true_t XOR true_0`` and ``generated_t XOR generated_0`` (each video
+    against its own frame 0, so what stays put cancels); NaN for a frame whose true change has
+    fewer than ``min_pixels`` pixels (skipped, not scored)."""
+    true_masks, generated_masks = np.asarray(true_masks, bool), np.asarray(generated_masks, bool)
+    if true_masks.shape != generated_masks.shape:
+        raise ValueError(f"mask shapes differ: {true_masks.shape} vs {generated_masks.shape}")
+    true_change, generated_change = true_masks[1:] ^ true_masks[0], generated_masks[1:] ^ generated_masks[0]
+    return np.array([tolerant_iou(t, g, tolerance_px) if t.sum() >= min_pixels else np.nan
+                     for t, g in zip(true_change, generated_change, strict=True)])
 
 
 def difference_mask(frames: np.ndarray, background: np.ndarray, threshold: float = DIFFERENCE_THRESHOLD) -> np.ndarray:

@@ -1,0 +1,28 @@
+"""The arm's object metrics as columns of the report table, with the VAE's figure as their ceiling."""
+
+from __future__ import annotations
+
+from freeaction.report.summary import METRICS, REFERENCE
+from freeaction.report.tables import table_rows
+
+
+def test_moving_robot_iou_is_a_column_with_its_vae_ceiling():
+    assert {"vae_robot_iou_moving", "vae_robot_iou_moving_final", "gripper_agreement"} <= set(REFERENCE)
+    assert "vae_gripper_agreement" not in REFERENCE  # the reader's own accuracy is the real video's figure
+    stats = {"mean": 0.5, "std": 0.1, "n_clips": 2}
+    summary = {
+        "methods": ["unguided"], "baseline": "unguided", "references": ["still"],
+        "protocols": {"short": {
+            "metrics": ["latent_l2", "robot_iou", "robot_iou_moving", "robot_iou_moving_final"],
+            "methods": {"unguided": {"latent_l2": stats, "robot_iou": stats, "robot_iou_moving": stats,
+                                     "robot_iou_moving_final": stats},
+                        "still": {"latent_l2": stats, "robot_iou": {**stats, "mean": 0.85},
+                                  "robot_iou_moving": {**stats, "mean": 0.0}}},
+            "comparisons": {},
+            "reference": {"vae_robot_iou_moving": {"mean": 0.95, "std": 0.0, "n_clips": 2}},
+        }},
+    }
+    header, body = table_rows(summary, "short", METRICS["short"])
+    assert header == ["Method", "Latent L2↓", "robot IoU↑", "moving-robot IoU↑", "moving-robot IoU, last frame↑"]
+    assert body[1] == ["nothing moves (reference)", "0.5000", "0.850", "0.000", "–"]
+    assert body[2] == ["real video (floor / VAE ceiling)", "–", "–", "0.950", "–"]
