@@ -19,6 +19,9 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``timid``          slow, stops well short of the goal
 ``random``         uniform random displacements
 =================  =====================================================================
+
+Arm policies (``arm-expert``, ``arm-fast``, ``arm-noisy``, ``arm-blind``, ``arm-random``) act on
+:class:`~freeaction.envs.arm.ArmEnv` and arm world models: :mod:`freeaction.policies.arm`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from freeaction.envs.tasks import PusherTask
+from freeaction.policies.arm import ARM_BUILTIN
 from freeaction.policies.scripted import PusherController, PusherControllerParams, preset
 
 
@@ -61,7 +65,7 @@ def _builtin(name: str) -> Callable[..., Policy]:
     return factory
 
 
-BUILTIN: dict[str, Callable[..., Policy]] = {name: _builtin(name) for name in PRESETS}
+BUILTIN: dict[str, Callable[..., Policy]] = {**{name: _builtin(name) for name in PRESETS}, **ARM_BUILTIN}
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
