@@ -73,6 +73,17 @@ def test_actions_move_the_gripper_by_their_displacement_in_its_frame(env):
     assert abs(risen[2] - 0.06) < 0.006 and np.hypot(*risen[:2]) < 0.01
 
 
+def test_envs_sharing_the_simulator_keep_their_own_episodes(env):
+    actions = np.random.default_rng(0).uniform(env.action_space.low, env.action_space.high).astype(np.float32)
+    env.reset(seed=8)
+    alone, *_ = env.step(actions)
+    other = ArmEnv(world=1, chunk=7, horizon=4, task="reach")
+    env.reset(seed=8)
+    other.reset(seed=9)  # the simulator now holds the other scene
+    interleaved, *_ = env.step(actions)
+    assert np.abs(interleaved.astype(int) - alone.astype(int)).mean() < 0.5
+
+
 def test_expert_lifts_the_cube_and_pixels_agree_with_state(env):
     info, step = play(env, "arm-expert", 0)
     assert step["success_state"] and step["success"]

@@ -89,6 +89,7 @@ class ArmEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    _sim_user: ArmEnv | None = None  # the env whose episode the process's one simulator holds now
 
     def __init__(self, world: int = 1, size: tuple[int, int] = (64, 64), chunk: int = ARM_CHUNK,
                  horizon: int = ARM_HORIZON, task: str = "lift", render_mode: str | None = "rgb_array") -> None:
@@ -109,25 +110,39 @@ class ArmEnv(gym.Env):
         self._saved: tuple[Any, ...] | None = None
 
     # -- the shared simulator ---------------------------------------------------------------------
+    def _controller_parts(self) -> dict[str, Any]:
+        """The robot's controllers by name (arm OSC, gripper controller, gripper model); robosuite
+        makes new ones at every reset, so they are looked up each time."""
+        robot = self.sim.robot
+        return {**robot.composite_controller.part_controllers, "gripper_model": robot.gripper["right"]}
+
+    def _controller_state(self) -> dict[str, dict[str, np.ndarray]]:
+        """Copies of the controllers' array-valued attributes: the goal pose, the nullspace posture
+        (the episode's start joints), the gripper's command."""
+        return {name: {k: np.array(v, copy=True) for k, v in vars(part).items() if isinstance(v, np.ndarray)}
+                for name, part in self._controller_parts().items()}
+
     def _save(self) -> None:
-        d, gripper = self.sim.data, self.sim.robot.gripper["right"]
+        d = self.sim.data
         self._saved = (d.qpos.copy(), d.qvel.copy(), d.act.copy(), d.ctrl.copy(), d.qacc_warmstart.copy(),
-                       np.array(gripper.current_action, copy=True))  # the pose target lives on self
-        self.sim.owner = self
+                       self._controller_state())  # the pose target lives on self
+        ArmEnv._sim_user = self
 
     def _own(self) -> None:
         """Put this env's episode back into the shared simulator if another env used it since."""
-        if getattr(self.sim, "owner", None) is self or self._saved is None:
+        if ArmEnv._sim_user is self or self._saved is None:
             return
         d, m = self.sim.data, self.sim.model
-        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:], gripper_action = self._saved
-        self.sim.robot.gripper["right"].current_action = gripper_action.copy()
+        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:], controllers = self._saved
+        for name, part in self._controller_parts().items():
+            for attribute, value in controllers[name].items():
+                setattr(part, attribute, value.copy())
         m.cam_pos[self.sim.camera_id] = self._camera.position()
         m.cam_quat[self.sim.camera_id] = self._camera.quaternion()
         m.cam_fovy[self.sim.camera_id] = self._camera.fovy
         self.sim.paint(WORLDS[self.world])
         self.arm.mujoco.mj_forward(m, d)
-        self.sim.owner = self
+        ArmEnv._sim_user = self
 
     # -- scene ------------------------------------------------------------------------------------
     def _grip_and_cube(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +166,6 @@ class ArmEnv(gym.Env):
         world = WORLDS[self.world]
         self._camera = draw_camera(rng, CAMERA_JITTER, world)
         self.sim.reset(rng, self._camera, world)
-        self.sim.robot.gripper["right"].current_action = -np.ones_like(self.sim.robot.gripper["right"].current_action)
         background = self.sim.render_background(self.size, SUPERSAMPLE)
         base_pos, base_rot = self.sim.base_pose()
         grip, rot, cube = self._grip_and_cube()
