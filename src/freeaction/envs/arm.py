@@ -4,7 +4,7 @@ Needs the ``arm`` extra (``pip install 'freeaction[arm]'``); this module imports
 building an ``ArmEnv`` says what to install.
 
 One ``step`` commits one **action chunk**, as :class:`~freeaction.envs.pusher.PusherEnv` does:
-``chunk`` actions (7 per control step, the arm datasets' units, :func:`action_space`), executed open
+``chunk`` actions (7 numbers per control step, the arm datasets' units, :func:`arm_action_space`), executed open
 loop at 10 Hz; the observation is the chunk's last frame, ``info["frames"]`` all of them. An
 episode lasts ``horizon`` chunks and is then truncated (never earlier).
 
@@ -29,7 +29,8 @@ pixel tests and returns the first frame. Success is judged on the last frame fro
 the simulator's answer.
 
 All ``ArmEnv`` s of a process share its one simulator (building one costs seconds); an env that
-steps after another one used it puts its own episode's physics state back first.
+steps after another one used it puts its own episode back first (physics state, camera, paint and
+the controllers' goals), so interleaved envs give the same episodes as one alone.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``random``         uniform random displacements
 =================  =====================================================================
 
-Arm policies (``arm-expert``, ``arm-fast``, ``arm-noisy``, ``arm-blind``, ``arm-random``) act on
+Arm policies (``arm-expert``, ``arm-fast``, ``arm-noisy``, ``arm-high``, ``arm-random``) act on
 :class:`~freeaction.envs.arm.ArmEnv` and arm world models: :mod:`freeaction.policies.arm`.
 """
 

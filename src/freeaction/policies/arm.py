@@ -18,9 +18,12 @@ closedness that holding this cube reads, as the datasets record it), wait, lift.
 datasets' units (:mod:`freeaction.envs.arm`): displacements in the gripper's frame, so the
 integrated orientation turns world motions into actions.
 
-Presets (:data:`ARM_PRESETS`) weaken the ``arm-expert``: ``arm-fast`` (three times the speed, so
-the gripper lags its integrated pose), ``arm-noisy`` (1.5 cm action noise), ``arm-blind`` (reads the
-cube once, in the first frame, and never again), ``arm-random`` (uniform random actions).
+Presets (:data:`ARM_PRESETS`) weaken the ``arm-expert``: ``arm-fast`` (8 cm per step instead of 3,
+the controller's limit: the gripper lags its integrated pose and arrives swinging), ``arm-noisy``
+(1.5 cm action noise per step), ``arm-high`` (closes the gripper 2 cm higher, near the cube's top
+edge), ``arm-random`` (uniform random actions). ``blind=True`` (a keyword in a config's
+``kwargs``) reads the cube in the first frame only, so the policy does not react to what a world
+model draws later.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ ARM_PRESETS: dict[str, ArmControllerParams] = {
     "arm-expert": ArmControllerParams(),
     "arm-fast": ArmControllerParams(speed=0.08, turn=0.4, close_steps=2),
     "arm-noisy": ArmControllerParams(noise=0.015),
-    "arm-blind": ArmControllerParams(blind=True),
+    "arm-high": ArmControllerParams(grasp_depth=0.024),
     "arm-random": ArmControllerParams(random=True),
 }
 
