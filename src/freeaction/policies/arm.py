@@ -49,7 +49,7 @@ class ArmControllerParams:
     """What makes one scripted arm policy differ from another."""
 
     speed: float = 0.03  # metres per control step (translation)
-    turn: float = 0.15  # radians per control step (rotation)
+    turn: float = 0.02  # radians per control step (rotation): the datasets' typical rate (std 0.018)
     hover: float = 0.1  # height above the cube's centre to descend from (lift)
     grasp_depth: float = 0.004  # grip site above the cube's centre when closing
     close_steps: int = 4
@@ -62,7 +62,7 @@ class ArmControllerParams:
 
 ARM_PRESETS: dict[str, ArmControllerParams] = {
     "arm-expert": ArmControllerParams(),
-    "arm-fast": ArmControllerParams(speed=0.08, turn=0.4, close_steps=2),
+    "arm-fast": ArmControllerParams(speed=0.08, turn=0.05, close_steps=2),
     "arm-noisy": ArmControllerParams(noise=0.015),
     "arm-high": ArmControllerParams(grasp_depth=0.024),
     "arm-random": ArmControllerParams(random=True),
