@@ -18,7 +18,7 @@ import numpy as np
 
 from freeaction.envs import ArmEnv
 from freeaction.eval.policy_eval import play_sim
-from freeaction.policies import BUILTIN
+from freeaction.policies import load_factory
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     seconds, pixels, state = [], [], []
     for seed in range(args.episodes):
         t0 = time.perf_counter()
-        ep = play_sim(env, BUILTIN[args.policy](env.chunk), seed, seed)
+        ep = play_sim(env, load_factory(args.policy)(env.chunk), seed, seed)
         seconds.append(time.perf_counter() - t0)
         pixels.append(ep["success"])
         state.append(ep["success_state"])

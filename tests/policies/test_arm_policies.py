@@ -8,7 +8,7 @@ import numpy as np
 from freeaction.data.poses import states_from_actions
 from freeaction.envs.arm import ACTION_HIGH, ACTION_LOW
 from freeaction.envs.arm_tasks import ArmTask, CameraView
-from freeaction.policies import BUILTIN
+from freeaction.policies import load_factory
 from freeaction.policies.arm import ArmController
 
 TABLE_Z, HALF = 0.8, 0.027
@@ -31,7 +31,7 @@ def scene(kind: str) -> tuple[ArmTask, np.ndarray]:
 
 def test_expert_reads_the_cube_and_heads_above_it():
     task, frame = scene("lift")
-    policy = BUILTIN["arm-expert"](7)
+    policy = load_factory("arm-expert")(7)
     assert isinstance(policy, ArmController)
     policy.reset(task, 0)
     actions = policy.act(frame)
@@ -46,7 +46,7 @@ def test_expert_reads_the_cube_and_heads_above_it():
 
 def test_random_policy_stays_in_the_action_space():
     task, frame = scene("reach")
-    policy = BUILTIN["arm-random"](5)
+    policy = load_factory("arm-random")(5)
     policy.reset(task, 3)
     actions = policy.act(frame)
     assert actions.shape == (5, 7) and np.all(actions >= ACTION_LOW) and np.all(actions <= ACTION_HIGH)

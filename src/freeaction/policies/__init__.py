@@ -20,8 +20,9 @@ Built-ins (:data:`BUILTIN`), scripted controllers from pixels of decreasing skil
 ``random``         uniform random displacements
 =================  =====================================================================
 
-Arm policies (``arm-expert``, ``arm-fast``, ``arm-noisy``, ``arm-high``, ``arm-random``) act on
-:class:`~freeaction.envs.arm.ArmEnv` and arm world models: :mod:`freeaction.policies.arm`.
+Arm policies (:data:`~freeaction.policies.arm.ARM_BUILTIN`: ``arm-expert``, ``arm-fast``,
+``arm-noisy``, ``arm-high``, ``arm-random``) act on :class:`~freeaction.envs.arm.ArmEnv` and arm
+world models (:mod:`freeaction.policies.arm`); :func:`load_factory` knows their names too.
 """
 
 from __future__ import annotations
@@ -65,15 +66,18 @@ def _builtin(name: str) -> Callable[..., Policy]:
     return factory
 
 
-BUILTIN: dict[str, Callable[..., Policy]] = {**{name: _builtin(name) for name in PRESETS}, **ARM_BUILTIN}
+BUILTIN: dict[str, Callable[..., Policy]] = {name: _builtin(name) for name in PRESETS}
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
-    """A built-in's name, or ``module:attribute`` naming a policy factory."""
+    """A built-in's name (pusher or arm), or ``module:attribute`` naming a policy factory."""
     if spec in BUILTIN:
         return BUILTIN[spec]
+    if spec in ARM_BUILTIN:
+        return ARM_BUILTIN[spec]
     if ":" not in spec:
-        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}) or 'module:factory'")
+        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}, arm: {sorted(ARM_BUILTIN)}) "
+                         "or 'module:factory'")
     module, _, attr = spec.partition(":")
     try:
         obj: Any = importlib.import_module(module)
