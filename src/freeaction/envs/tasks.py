@@ -53,6 +53,11 @@ class PusherTask:
         found = locate_color(frame, self.target, self.palette)
         return None if found is None else found[0]
 
+    def locate_effector(self, frame: np.ndarray) -> np.ndarray | None:
+        """The effector's [column, row] in a frame, or None when it is not seen."""
+        found = locate_color(frame, "effector", self.palette)
+        return None if found is None else found[0]
+
     def success_from_pixels(self, frame: np.ndarray) -> bool:
         return in_goal(self.locate_target(frame), self.goal_px, self.goal_radius_px)
 

@@ -1,21 +1,24 @@
 """The world model as an environment: ``WorldModelEnv`` and its batched form ``WorldModelVectorEnv``.
 
-Both have the simulator env's spaces (:mod:`freeaction.envs.pusher`): one step commits one chunk
-of ``chunk = num_frames - 1`` displacements in metres (the model's window) and returns the last of
-the ``chunk`` frames the model generates for it. Reset takes the **simulator's** first frame of the
-scene the seed fixes (and its task), so an episode in the world model starts from exactly the
-scene the same seed gives in :class:`~freeaction.envs.pusher.PusherEnv`; from then on the world
+Both have the simulator env's spaces: one step commits one chunk of ``chunk = num_frames - 1``
+actions (the model's window) and returns the last of the ``chunk`` frames the model generates for
+it. The simulator is the one the model's actions belong to: :class:`~freeaction.envs.arm.ArmEnv`
+for 7-D actions (needs the ``arm`` extra), :class:`~freeaction.envs.pusher.PusherEnv` otherwise
+(:func:`scene_env`); ``world`` and ``task`` are that simulator's. Reset takes the **simulator's**
+first frame of the scene the seed fixes (and its task), so an episode in the world model starts
+from exactly the scene the same seed gives in the simulator env; from then on the world
 model's own frames are its state: the last generated latent is the context of the next chunk (as
 in :func:`freeaction.diffusion.rollout.rollout`), and only the decoded frames reach the policy.
 
-Actions are multiplied by the datasets' model-space scaler (x20) before they reach the model;
-the model was trained on achieved displacements, and gets the commanded ones, as a simulator's
-effector would follow them where nothing blocks it. Sampling noise of chunk ``i`` of the episode
+Actions are multiplied by the datasets' model-space scaler (x20 for displacements and rotations,
+x1 for the arm's absolute gripper closedness) before they reach the model; the model was trained
+on achieved displacements, and gets the commanded ones, as a simulator's effector would follow
+them where nothing blocks it. Sampling noise of chunk ``i`` of the episode
 seeded ``s`` comes from a hash of ``(s, i)``, the same for every inference method and independent
 of what else shares the batch, so methods are compared on the same noise.
 
-Success is judged by the same pixel test as in the simulator
-(:meth:`~freeaction.envs.tasks.PusherTask.success_from_pixels`).
+Success is judged by the same pixel test as in the simulator (the task's ``success_from_pixels``:
+:class:`~freeaction.envs.tasks.PusherTask`, :class:`~freeaction.envs.arm_tasks.ArmTask`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from freeaction.actions import action_scaler
-from freeaction.envs.pusher import DEFAULT_HORIZON, PusherEnv, action_space, observation_space
+from freeaction.envs.arm import ArmEnv
+from freeaction.envs.arm_tasks import ArmTask
+from freeaction.envs.pusher import PusherEnv
 from freeaction.envs.tasks import PusherTask
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
@@ -41,6 +46,19 @@ def chunk_seed(scene_seed: int, index: int) -> int:
     """The sampler seed of chunk ``index`` of the episode whose scene seed is ``scene_seed``."""
     digest = hashlib.sha256(f"wm-chunk|{int(scene_seed)}|{int(index)}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+ARM_ACTION_DIM = 7
+
+
+def scene_env(action_dim: int, size: tuple[int, int], chunk: int, *, world: int = 1, horizon: int | None = None,
+              task: str | None = None) -> PusherEnv | ArmEnv:
+    """The simulator env whose scenes start a world model's episodes: the arm for 7-D actions, the
+    pusher otherwise; ``horizon`` and ``task`` default to that env's."""
+    options: dict[str, Any] = {k: v for k, v in (("horizon", horizon), ("task", task)) if v is not None}
+    if action_dim == ARM_ACTION_DIM:
+        return ArmEnv(world=world, size=size, chunk=chunk, **options)
+    return PusherEnv(world=world, size=size, chunk=chunk, **options)
 
 
 def resolve_method(method: str | Method) -> Method:
@@ -74,7 +92,8 @@ class WorldModelScenes:
         self.chunks_done = 0
 
     def advance(self, chunks: np.ndarray) -> np.ndarray:
-        """Generate the frames (N, chunk, H, W, 3) that follow a chunk of actions (N, chunk, 2) in metres."""
+        """Generate the frames (N, chunk, H, W, 3) that follow a chunk of actions (N, chunk, action_dim)
+        in the simulator's units."""
         if self.contexts is None:
             raise RuntimeError("start() the scenes before advancing them")
         actions = torch.as_tensor(np.asarray(chunks, np.float32)) * self.scaler
@@ -91,21 +110,23 @@ class WorldModelScenes:
 class WorldModelEnv(gym.Env):
     """One episode at a time inside a world model (see the module doc). ``world`` picks the
     simulator world whose scenes start the episodes; ``horizon`` is the number of chunks; ``task``
-    is ``push`` or ``reach`` (:mod:`freeaction.envs.tasks`)."""
+    is the simulator's (pusher: ``push`` or ``reach``, :mod:`freeaction.envs.tasks`; arm: ``reach``
+    or ``lift``, :mod:`freeaction.envs.arm_tasks`); both default to the simulator env's."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, world_model: WorldModel, method: str | Method = "unguided", sampler: str = "ddpm",
-                 steps: int | None = None, *, world: int = 1, horizon: int = DEFAULT_HORIZON, task: str = "push",
+                 steps: int | None = None, *, world: int = 1, horizon: int | None = None, task: str | None = None,
                  render_mode: str | None = "rgb_array") -> None:
         self.scenes = WorldModelScenes(world_model, method, sampler, steps)
         size = world_model.frame_size
         assert size is not None
-        self.scene_env = PusherEnv(world=world, size=size, chunk=self.scenes.chunk, horizon=horizon, task=task)
-        self.chunk, self.horizon, self.render_mode = self.scenes.chunk, int(horizon), render_mode
-        self.observation_space = observation_space(size)
-        self.action_space = action_space(self.chunk)
-        self.task: PusherTask | None = None
+        self.action_dim = world_model.config.action_dim
+        self.scene_env = scene_env(self.action_dim, size, self.scenes.chunk, world=world, horizon=horizon, task=task)
+        self.chunk, self.horizon, self.render_mode = self.scenes.chunk, self.scene_env.horizon, render_mode
+        self.observation_space = self.scene_env.observation_space
+        self.action_space = self.scene_env.action_space
+        self.task: PusherTask | ArmTask | None = None
         self.frame: np.ndarray | None = None
         self.steps = 0
 
@@ -120,7 +141,7 @@ class WorldModelEnv(gym.Env):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.task is None:
             raise RuntimeError("call reset() before step()")
-        chunk = np.clip(np.asarray(action, np.float32).reshape(1, self.chunk, 2),
+        chunk = np.clip(np.asarray(action, np.float32).reshape(1, self.chunk, self.action_dim),
                         self.action_space.low, self.action_space.high)
         frames = self.scenes.advance(chunk)[0]
         self.steps += 1
@@ -145,18 +166,20 @@ class WorldModelVectorEnv(VectorEnv):
 
     def __init__(self, world_model: WorldModel, num_envs: int, method: str | Method = "unguided",
                  sampler: str = "ddpm", steps: int | None = None, *, world: int = 1,
-                 horizon: int = DEFAULT_HORIZON, task: str = "push") -> None:
+                 horizon: int | None = None, task: str | None = None) -> None:
         self.scenes = WorldModelScenes(world_model, method, sampler, steps)
         size = world_model.frame_size
         assert size is not None
-        self.num_envs, self.chunk, self.horizon = int(num_envs), self.scenes.chunk, int(horizon)
-        self.scene_envs = [PusherEnv(world=world, size=size, chunk=self.chunk, horizon=horizon, task=task)
+        self.num_envs, self.chunk = int(num_envs), self.scenes.chunk
+        self.action_dim = world_model.config.action_dim
+        self.scene_envs = [scene_env(self.action_dim, size, self.chunk, world=world, horizon=horizon, task=task)
                            for _ in range(self.num_envs)]
-        self.single_observation_space = observation_space(size)
-        self.single_action_space = action_space(self.chunk)
+        self.horizon = self.scene_envs[0].horizon
+        self.single_observation_space = self.scene_envs[0].observation_space
+        self.single_action_space = self.scene_envs[0].action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.tasks: list[PusherTask] = []
+        self.tasks: list[PusherTask | ArmTask] = []
         self.steps = 0
 
     def reset(self, *, seed: int | Sequence[int] | None = None,
@@ -184,7 +207,7 @@ class WorldModelVectorEnv(VectorEnv):
             raise RuntimeError("call reset() before step()")
         if self.steps >= self.horizon:
             raise RuntimeError("the episodes are over (horizon reached): call reset()")
-        chunks = np.clip(np.asarray(actions, np.float32).reshape(self.num_envs, self.chunk, 2),
+        chunks = np.clip(np.asarray(actions, np.float32).reshape(self.num_envs, self.chunk, self.action_dim),
                          self.single_action_space.low, self.single_action_space.high)
         frames = self.scenes.advance(chunks)
         self.steps += 1

@@ -1,7 +1,8 @@
 """``freeaction policy-eval``: rank policies inside a world model and compare with the simulator.
 
 For every policy and episode ``e`` the scene seeded ``seed + e`` is played once in the simulator
-(:class:`~freeaction.envs.PusherEnv`) and once in the world model under each inference method
+(:class:`~freeaction.envs.PusherEnv`; :class:`~freeaction.envs.ArmEnv` for ``world: arm``) and
+once in the world model under each inference method
 (:class:`~freeaction.envs.WorldModelVectorEnv`, ``batch_size`` episodes per sampler call). The
 policy gets the same per-episode seed in every environment. World-model episodes are also
 replayed open loop in the simulator (their actions, the same scene), which gives the per-step
@@ -41,7 +42,7 @@ import numpy as np
 import torch
 
 from freeaction.config_files import read_mapping
-from freeaction.envs import PusherEnv, PusherTask, WorldModelVectorEnv, locate_color
+from freeaction.envs import ArmEnv, ArmTask, PusherEnv, PusherTask, WorldModelVectorEnv, scene_env
 from freeaction.errors import InputError
 from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, ranking_bootstrap, rate
 from freeaction.eval.results_folder import ShardWriter, merge_shards, read_rows
@@ -63,8 +64,10 @@ class PolicyEvalConfig:
     """One policy evaluation (YAML/TOML keys of the same names; relative paths from the file's folder)::
 
         checkpoint: pusher-64          # a shipped model's name or a freeaction checkpoint folder
-        world: 1                       # the pusher world the scenes come from (1 or 2)
-        task: push                     # push (a named block into a goal disc) | reach (the effector)
+        world: 1                       # the pusher world the scenes come from (1 or 2), or arm / arm-2
+                                       #   (the arm simulator's worlds; needs the arm extra and a 7-D model)
+        task: push                     # pusher: push (a named block into a goal disc) | reach (the effector);
+                                       #   arm: reach (above the red cube) | lift (the red cube)
         horizon: 3                     # chunks per episode (a chunk = the model's window, 7 steps)
         episodes: 30                   # per policy; scene e has seed ``seed + e``
         sim_episodes: 30               # per policy in the simulator alone (>= episodes; default: episodes),
@@ -83,7 +86,7 @@ class PolicyEvalConfig:
 
     checkpoint: str = "pusher-64"
     vae: str | None = None
-    world: int = 1
+    world: int | str = 1
     task: str = "push"
     horizon: int = 3
     episodes: int = 30
@@ -117,6 +120,14 @@ class PolicyEvalConfig:
         if isinstance(data.get("policies"), list):
             data["policies"] = [policy_folder_from(base, p) for p in data["policies"]]
         return cls(**data)
+
+    def scene_world(self) -> tuple[str, int]:
+        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-2`` the arm's."""
+        if isinstance(self.world, str) and self.world in ("arm", "arm-1", "arm-2"):
+            return "arm", 2 if self.world == "arm-2" else 1
+        if isinstance(self.world, int) and not isinstance(self.world, bool) and self.world in (1, 2):
+            return "pusher", int(self.world)
+        raise InputError(f"world must be 1 or 2 (the pusher's) or arm / arm-2 (the arm's), got {self.world!r}")
 
     def method_objects(self) -> list[Method]:
         out = []
@@ -191,7 +202,7 @@ def load_frames(out: str | Path, env: str, policy: str, episode: int) -> np.ndar
 
 
 # -- the simulator side ---------------------------------------------------------------------------
-def play_sim(env: PusherEnv, policy: Any, scene_seed: int, seed: int) -> dict[str, Any]:
+def play_sim(env: PusherEnv | ArmEnv, policy: Any, scene_seed: int, seed: int) -> dict[str, Any]:
     """One episode in the simulator: frames, actions, pixel and state success."""
     obs, info = env.reset(seed=scene_seed)
     policy.reset(info["task"], seed)
@@ -206,7 +217,7 @@ def play_sim(env: PusherEnv, policy: Any, scene_seed: int, seed: int) -> dict[st
             "success_state": bool(step["success_state"]), "task": info["task"]}
 
 
-def replay(env: PusherEnv, scene_seed: int, actions: np.ndarray) -> dict[str, Any]:
+def replay(env: PusherEnv | ArmEnv, scene_seed: int, actions: np.ndarray) -> dict[str, Any]:
     """The simulator's answer to a fixed action sequence (chunks, chunk, 2) from the seeded scene."""
     env.reset(seed=scene_seed)
     ee, target = [], []
@@ -217,15 +228,14 @@ def replay(env: PusherEnv, scene_seed: int, actions: np.ndarray) -> dict[str, An
     return {"ee_px": np.asarray(ee), "target_px": np.asarray(target), "success_state": bool(step["success_state"])}
 
 
-def drift(frames: np.ndarray, truth: dict[str, Any], task: PusherTask) -> dict[str, list[float]]:
-    """Per generated frame: effector and target-block distance (px) from the simulator's replay."""
+def drift(frames: np.ndarray, truth: dict[str, Any], task: PusherTask | ArmTask) -> dict[str, list[float]]:
+    """Per generated frame: effector and target-object distance (px) from the simulator's replay."""
     worst = float(np.hypot(*frames.shape[1:3]))
     ee_err, obj_err = [], []
     for frame, ee, obj in zip(frames[1:], truth["ee_px"], truth["target_px"], strict=True):
-        found_ee = locate_color(frame, "effector", task.palette)
-        found_obj = locate_color(frame, task.target, task.palette)
-        ee_err.append(worst if found_ee is None else float(np.hypot(*(found_ee[0] - ee))))
-        obj_err.append(worst if found_obj is None else float(np.hypot(*(found_obj[0] - obj))))
+        found_ee, found_obj = task.locate_effector(frame), task.locate_target(frame)
+        ee_err.append(worst if found_ee is None else float(np.hypot(*(found_ee - ee))))
+        obj_err.append(worst if found_obj is None else float(np.hypot(*(found_obj - obj))))
     return {"ee_error": ee_err, "object_error": obj_err}
 
 
@@ -283,10 +293,19 @@ class PolicyEvaluation:
     def chunk(self) -> int:
         return self._load_model().config.num_frames - 1
 
+    def sim_env(self) -> PusherEnv | ArmEnv:
+        """The simulator env of the config's world, for the model's frame size and window."""
+        simulator, world = self.cfg.scene_world()
+        wm = self._load_model()
+        if (simulator == "arm") != (wm.config.action_dim == 7):
+            raise InputError(f"world {self.cfg.world!r} is the {simulator}'s, but {self.cfg.checkpoint} takes "
+                             f"{wm.config.action_dim}-D actions")
+        assert wm.frame_size is not None
+        return scene_env(wm.config.action_dim, wm.frame_size, self.chunk(), world=world, horizon=self.cfg.horizon,
+                         task=self.cfg.task)
+
     def run_sim(self, writer: ShardWriter) -> None:
-        size = self._load_model().frame_size
-        env = PusherEnv(world=self.cfg.world, size=size, chunk=self.chunk(), horizon=self.cfg.horizon,
-                        task=self.cfg.task)
+        env = self.sim_env()
         for name, e in self.episodes(self.sim_episodes()):
             key = ("episode", SIM, None, episode_key(name, e), e)
             if key in writer.done:
@@ -305,12 +324,11 @@ class PolicyEvaluation:
         chunk = self.chunk()
         pending = [(n, e) for n, e in self.episodes()
                    if ("episode", "wm", method.name, episode_key(n, e), e) not in writer.done]
-        replay_env = PusherEnv(world=self.cfg.world, size=wm.frame_size, chunk=chunk, horizon=self.cfg.horizon,
-                               task=self.cfg.task)
+        replay_env = self.sim_env()
         for i in range(0, len(pending), self.cfg.batch_size):
             batch = pending[i : i + self.cfg.batch_size]
             t0 = time.perf_counter()
-            venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=self.cfg.world,
+            venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=replay_env.world,
                                        horizon=self.cfg.horizon, task=self.cfg.task)
             obs, info = venv.reset(seed=[self.cfg.seed + e for _, e in batch])
             policies = [self.policy(n, chunk) for n, _ in batch]
@@ -324,7 +342,7 @@ class PolicyEvaluation:
                 actions.append(act)
             seconds = (time.perf_counter() - t0) / len(batch)
             video = np.concatenate([frames[0][:, None], *frames[1:]], axis=1)  # (B, 1 + horizon * chunk, H, W, 3)
-            acts = np.stack(actions, axis=1)  # (B, horizon, chunk, 2)
+            acts = np.stack(actions, axis=1)  # (B, horizon, chunk, action_dim)
             rows = []
             for b, (n, e) in enumerate(batch):
                 task = info["task"][b]

@@ -23,6 +23,10 @@ Built-ins (:data:`BUILTIN`): scripted controllers from pixels of decreasing skil
 and small behaviour-cloned CNNs (:mod:`freeaction.policies.bc`) trained on 10, 50 and 400 ``expert``
 demonstrations: ``bc-10``, ``bc-50``, ``bc-400``. A BC policy a user trained (``freeaction
 train-policy``) loads by its folder's path in place of a name.
+
+Arm policies (:data:`~freeaction.policies.arm.ARM_BUILTIN`: ``arm-expert``, ``arm-fast``,
+``arm-noisy``, ``arm-high``, ``arm-random``) act on :class:`~freeaction.envs.arm.ArmEnv` and arm
+world models (:mod:`freeaction.policies.arm`); :func:`load_factory` knows their names too.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from freeaction.envs.tasks import PusherTask
+from freeaction.policies.arm import ARM_BUILTIN
 from freeaction.policies.bc import BUILTIN_BC, BUILTIN_DIR, bc_factory, is_bc_folder
 from freeaction.policies.scripted import PusherController, PusherControllerParams, preset
 
@@ -73,14 +78,17 @@ BUILTIN: dict[str, Callable[..., Policy]] = {
 
 
 def load_factory(spec: str) -> Callable[..., Policy]:
-    """A built-in's name, a BC policy folder (``freeaction train-policy``), or ``module:attribute``
-    naming a policy factory."""
+    """A built-in's name (pusher or arm), a BC policy folder (``freeaction train-policy``), or
+    ``module:attribute`` naming a policy factory."""
     if spec in BUILTIN:
         return BUILTIN[spec]
+    if spec in ARM_BUILTIN:
+        return ARM_BUILTIN[spec]
     if is_bc_folder(spec):
         return bc_factory(spec)
     if ":" not in spec:
-        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}), a BC policy folder "
+        raise ValueError(f"unknown policy {spec!r}: name a built-in ({sorted(BUILTIN)}, arm: {sorted(ARM_BUILTIN)}), "
+                         "a BC policy folder "
                          "or 'module:factory'")
     module, _, attr = spec.partition(":")
     try:
