@@ -19,20 +19,17 @@ Results folder::
 
 Rows are written durably after each episode (simulator) or batch (world model); a killed run
 resumes where it stopped without losing or duplicating a row, and a second run on the same
-folder while one is going is refused (an exclusive lock on ``.policy_eval.lock``).
+folder while one is going is refused (the OS lock on ``.policy_eval.lock``, :class:`~freeaction.files.FolderLock`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
 import resource
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +42,7 @@ from freeaction.envs import PusherEnv, PusherTask, WorldModelVectorEnv, locate_c
 from freeaction.errors import InputError
 from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, ranking_bootstrap, rate
 from freeaction.eval.results_folder import ShardWriter, merge_shards, read_rows
+from freeaction.files import FolderLock
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
 from freeaction.policies import load_factory
@@ -149,19 +147,10 @@ def episode_key(policy: str, episode: int) -> str:
     return f"{policy}/{episode:03d}"
 
 
-@contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """Hold the results folder's lock; refuse when another process holds it."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK_FILE, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise InputError(f"{out}: another policy-eval run is using this folder (lock {LOCK_FILE})") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def exclusive(out: Path) -> FolderLock:
+    """The results folder's lock (``with exclusive(out):``): entering it while another process holds
+    it raises :class:`InputError`; it dies with its process, so a killed run does not block."""
+    return FolderLock(out, LOCK_FILE, "policy-eval")
 
 
 def save_frames(out: Path, env: str, policy: str, episode: int, frames: np.ndarray) -> None:
