@@ -30,6 +30,8 @@ import json
 import os
 import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +72,9 @@ class PolicyEvalConfig:
         seed: 0
         sampler: ddim                  # default: what the checkpoint recommends
         steps: 10
-        precision: fp32                # fp32 | bf16
+        precision: fp32                # fp32 | bf16 (autocast: the DiT and the VAE's decoder)
         batch_size: 16                 # world-model episodes per sampler call
+        threads: 1                     # torch's CPU threads for the run (default: torch's, one per core)
         methods: [unguided, freeaction]
         policies: [expert, noisy, {name: mine, factory: "my_module:make_policy", kwargs: {gain: 2}}]
         out: results/policy-eval
@@ -91,6 +94,7 @@ class PolicyEvalConfig:
     precision: str = "fp32"
     device: str = "cpu"
     batch_size: int = 16
+    threads: int | None = None
     methods: list[Any] = field(default_factory=lambda: ["unguided", "freeaction"])
     policies: list[Any] = field(default_factory=lambda: ["expert", "noisy", "aim-off", "timid", "distracted",
                                                          "fast", "sloppy", "delayed"])
@@ -145,6 +149,20 @@ def policy_seed(policy: str, episode: int) -> int:
 
 def episode_key(policy: str, episode: int) -> str:
     return f"{policy}/{episode:03d}"
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads (None: leave torch's setting), then restore it."""
+    before = torch.get_num_threads()
+    if count is not None:
+        if count < 1:
+            raise InputError(f"threads must be >= 1 (or left out for torch's default), got {count}")
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def exclusive(out: Path) -> FolderLock:
@@ -227,7 +245,7 @@ class PolicyEvaluation:
                 "seed": c.seed, "sampler": self.sampler, "steps": self.steps, "precision": c.precision,
                 "methods": [dataclasses.asdict(m) for m in self.methods], "policies": self.policies,
                 "episodes": c.episodes, "sim_episodes": self.sim_episodes(), "batch_size": c.batch_size,
-                "bootstrap": c.bootstrap}
+                "threads": c.threads, "bootstrap": c.bootstrap}
 
     def _write_run_file(self) -> None:
         path, now = self.out / RUN_FILE, self.settings()
@@ -267,14 +285,14 @@ class PolicyEvaluation:
             key = ("episode", SIM, None, episode_key(name, e), e)
             if key in writer.done:
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ep = play_sim(env, self.policy(name, self.chunk()), self.cfg.seed + e, policy_seed(name, e))
             save_frames(self.out, SIM, name, e, ep["frames"])
             writer.append([{"kind": "episode", "protocol": SIM, "method": None, "clip": episode_key(name, e),
                             "seed": e, "policy": name, "episode": e, "scene_seed": self.cfg.seed + e,
                             "success": ep["success"], "success_state": ep["success_state"],
                             "actions": ep["actions"].tolist(), "task": ep["task"].to_dict(),
-                            "seconds": time.perf_counter() - t0}])
+                            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}])
 
     def run_method(self, method: Method, writer: ShardWriter) -> None:
         wm = self._load_model()
@@ -285,7 +303,7 @@ class PolicyEvaluation:
                                task=self.cfg.task)
         for i in range(0, len(pending), self.cfg.batch_size):
             batch = pending[i : i + self.cfg.batch_size]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=self.cfg.world,
                                        horizon=self.cfg.horizon, task=self.cfg.task)
             obs, info = venv.reset(seed=[self.cfg.seed + e for _, e in batch])
@@ -298,7 +316,6 @@ class PolicyEvaluation:
                 obs, _, _, _, step = venv.step(act)
                 frames.append(step["frames"])
                 actions.append(act)
-            seconds = (time.perf_counter() - t0) / len(batch)
             video = np.concatenate([frames[0][:, None], *frames[1:]], axis=1)  # (B, 1 + horizon * chunk, H, W, 3)
             acts = np.stack(actions, axis=1)  # (B, horizon, chunk, 2)
             rows = []
@@ -309,13 +326,15 @@ class PolicyEvaluation:
                 rows.append({"kind": "episode", "protocol": "wm", "method": method.name, "clip": episode_key(n, e),
                              "seed": e, "policy": n, "episode": e, "scene_seed": self.cfg.seed + e,
                              "success": bool(step["success"][b]), "replay_success_state": truth["success_state"],
-                             "actions": acts[b].tolist(), **drift(video[b], truth, task), "seconds": seconds,
+                             "actions": acts[b].tolist(), **drift(video[b], truth, task),
                              "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
-            writer.append(rows)
+            # per episode, the batch's share: generating, judging, replaying, measuring drift, saving frames
+            seconds, cpu_seconds = (time.perf_counter() - t0) / len(batch), (time.process_time() - c0) / len(batch)
+            writer.append([{**r, "seconds": seconds, "cpu_seconds": cpu_seconds} for r in rows])
             self.log(f"{method.name}: {i + len(batch)}/{len(pending)} episodes ({seconds:.1f} s each)")
 
     def run(self) -> Path:
-        with exclusive(self.out), torch.no_grad():
+        with exclusive(self.out), torch.no_grad(), torch_threads(self.cfg.threads):
             self._write_run_file()
             writer = ShardWriter(self.out)
             self.log(f"simulator: {len(self.episodes(self.sim_episodes()))} episodes")
