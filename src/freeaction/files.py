@@ -237,17 +237,22 @@ class FolderLock:
         busy = (f"another {self.purpose} run{who} is writing into {self.folder} (lock file {self.path}); "
                 "wait for it or stop it")
         for _ in range(3):
-            self._lock = try_lock(self.path, busy)
+            lock = try_lock(self.path, busy)
             if self.path.exists():
+                self._lock = lock
                 break
-            self._lock.release()  # we locked a file its previous holder had just deleted: lock the new one
+            lock.release()  # we locked a file its previous holder had just deleted: lock the new one
+        else:
+            raise InputError(f"could not take the lock {self.path} of {self.folder}")
         self.path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose}),
                              encoding="utf-8")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._lock is not None:
-            self.path.unlink(missing_ok=True)  # before releasing: a waiter never sees our file unlocked
+            # delete while still holding it: whoever locks the old file after us finds its path gone
+            # and locks a new one (__enter__), instead of a deleted file nobody else can see
+            self.path.unlink(missing_ok=True)
             self._lock.release()
             self._lock = None
 
