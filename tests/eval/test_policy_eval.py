@@ -145,3 +145,22 @@ def test_the_run_uses_the_configured_threads_and_restores_them(tmp_path, tiny_ch
     cfg.threads, cfg.out = 0, str(tmp_path / "other")
     with pytest.raises(InputError, match="threads must be >= 1"):
         PolicyEvaluation(cfg, progress=False).run()
+
+
+def test_cli_threads_override_the_configs(tmp_path, tiny_checkpoint, monkeypatch):
+    from freeaction.cli import main
+
+    config = tmp_path / "eval.yaml"
+    config.write_text(f"checkpoint: {tiny_checkpoint}\nhorizon: 1\nepisodes: 1\nsampler: ddim\nsteps: 1\n"
+                      f"methods: [unguided]\npolicies: [random]\nthreads: 2\nout: {tmp_path / 'run'}\n"
+                      "bootstrap: {resamples: 100}\n")
+    seen = []
+    real = PolicyEvaluation.run_method
+
+    def spy(self, method, writer):
+        seen.append(torch.get_num_threads())
+        return real(self, method, writer)
+
+    monkeypatch.setattr(PolicyEvaluation, "run_method", spy)
+    assert main(["policy-eval", str(config), "--threads", "1", "--quiet"]) == 0
+    assert seen == [1] and json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1
