@@ -1,106 +1,131 @@
 """Policy-evaluation throughput: episodes per minute in the simulator and in the world model per
-method, the wall time of the documented configuration, and peak memory.
+method, the time of the documented configuration, and peak memory.
 
-    python benchmarks/bench_policy_eval.py                            # pusher-64, the documented config's settings
-    python benchmarks/bench_policy_eval.py --episodes 8 --batch 8     # more episodes per measurement
-    python benchmarks/bench_policy_eval.py --precision bf16           # bf16 autocast on CPU
-    python benchmarks/bench_policy_eval.py --results runs/policy-eval/pusher-64   # figures of a finished run
+    python benchmarks/bench_policy_eval.py                                     # configs/policy_eval/pusher-64.yaml
+    python benchmarks/bench_policy_eval.py --compare precision=fp32,threads=0  # and the same with other settings
+    python benchmarks/bench_policy_eval.py --episodes 3                        # 3 scenes per policy (default 1)
+    python benchmarks/bench_policy_eval.py --results runs/policy-eval/pusher-64   # the figures of a finished run
 
-Without ``--results`` it plays ``--episodes`` episodes of the ``expert`` policy per environment
-(one world-model batch of ``--batch`` episodes per method) with the settings of
-``configs/policy_eval/pusher-64.yaml`` and extrapolates the documented run (8 policies x 30
-episodes, simulator + every method) from the measured rates. With ``--results`` it reads the
-measured seconds per episode of a real run instead. Figures depend on the machine and its load.
+Without ``--results`` it runs ``freeaction policy-eval``'s own code (:class:`PolicyEvaluation`,
+every step of a real run: generating, judging, replaying, drift, saving frames) on ``--episodes``
+scenes of every policy of the config, into a temporary folder, once per setting: the config as
+it is, then each ``--compare`` variant (keys of the config; ``threads=0`` means torch's default).
+Each setting runs in a fresh process, one after the other, so their peak memory is their own
+and they meet the same machine. From the measured seconds per episode it extrapolates the
+documented run (every policy x ``episodes`` in every method, x ``sim_episodes`` in the simulator).
+
+Two clocks: wall time, and CPU time (all threads of the process). On a machine shared with
+other jobs the wall figure depends on the load; the CPU figure hardly does, and with one thread
+it is the wall time the run would take on one free core.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import time
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
+import yaml
 
-from freeaction.envs import PusherEnv, WorldModelVectorEnv
-from freeaction.eval.policy_eval import PolicyEvalConfig, play_sim, policy_seed
+from freeaction.eval.policy_eval import SIM, PolicyEvalConfig, PolicyEvaluation
 from freeaction.eval.results_folder import read_rows
-from freeaction.pipeline import WorldModel
-from freeaction.policies import BUILTIN
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "policy_eval" / "pusher-64.yaml"
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def parse_overrides(text: str) -> dict[str, Any]:
+    """``"precision=fp32,threads=0"`` -> ``{"precision": "fp32", "threads": None}`` (values read as YAML)."""
+    out: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        out[key.strip()] = yaml.safe_load(value)
+    if out.get("threads") == 0:
+        out["threads"] = None
+    return out
 
 
-def time_sim(cfg: PolicyEvalConfig, chunk: int, episodes: int) -> float:
-    """Seconds per simulator episode."""
-    env = PusherEnv(world=cfg.world, chunk=chunk, horizon=cfg.horizon)
-    t0 = time.perf_counter()
-    for e in range(episodes):
-        play_sim(env, BUILTIN["expert"](chunk), cfg.seed + e, policy_seed("expert", e))
-    return (time.perf_counter() - t0) / episodes
+def per_episode(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean wall and CPU seconds per episode of each environment (``simulator``, ``world model, <method>``)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        env = "simulator" if r["protocol"] == SIM else f"world model, {r['method']}"
+        groups.setdefault(env, []).append(r)
+    return {env: {"wall": float(np.mean([r["seconds"] for r in rs])),
+                  "cpu": float(np.mean([r["cpu_seconds"] for r in rs])) if all("cpu_seconds" in r for r in rs)
+                  else float("nan"), "n": len(rs)}
+            for env, rs in groups.items()}
 
 
-def time_world_model(wm: WorldModel, cfg: PolicyEvalConfig, method: str, batch: int) -> float:
-    """Seconds per world-model episode, ``batch`` episodes generated together."""
-    chunk = wm.config.num_frames - 1
-    venv = WorldModelVectorEnv(wm, batch, method, cfg.sampler or "ddpm", cfg.steps, world=cfg.world,
-                               horizon=cfg.horizon)
-    t0 = time.perf_counter()
-    obs, info = venv.reset(seed=[cfg.seed + e for e in range(batch)])
-    policies = [BUILTIN["expert"](chunk) for _ in range(batch)]
-    for e, (p, task) in enumerate(zip(policies, info["task"], strict=True)):
-        p.reset(task, policy_seed("expert", e))
-    for _ in range(cfg.horizon):
-        obs, *_ = venv.step(np.stack([p.act(o) for p, o in zip(policies, obs, strict=True)]))
-    return (time.perf_counter() - t0) / batch
-
-
-def report(per_episode: dict[str, float], n_policies: int, n_episodes: int) -> None:
+def documented_minutes(per: dict[str, dict[str, float]], cfg: PolicyEvalConfig, clock: str) -> float:
+    """Minutes of the documented run: every policy x ``episodes`` per method, x ``sim_episodes`` in the simulator."""
+    n_policies = len(cfg.policies)
+    sim_episodes = max(cfg.sim_episodes or 0, cfg.episodes)
     total = 0.0
-    for env, seconds in per_episode.items():
-        print(f"{env:>24s}: {60.0 / seconds:8.2f} episodes/min ({seconds:.2f} s/episode)")
-        total += seconds * n_policies * n_episodes
-    print(f"documented config ({n_policies} policies x {n_episodes} episodes, simulator + {len(per_episode) - 1} "
-          f"method(s)): {total / 60:.1f} min")
+    for env, t in per.items():
+        total += t[clock] * n_policies * (sim_episodes if env == "simulator" else cfg.episodes)
+    return total / 60.0
+
+
+def report(label: str, per: dict[str, dict[str, float]], cfg: PolicyEvalConfig, peak_mib: float | None) -> None:
+    print(f"\n{label}")
+    for env, t in per.items():
+        print(f"  {env:>26s}: {60.0 / t['wall']:7.2f} episodes/min wall ({t['wall']:.2f} s), "
+              f"{60.0 / t['cpu']:7.2f} per CPU-minute ({t['cpu']:.2f} CPU s)   [{t['n']} episodes]")
+    n_sim = max(cfg.sim_episodes or 0, cfg.episodes)
+    print(f"  documented config ({len(cfg.policies)} policies x {cfg.episodes} episodes per method, x {n_sim} in "
+          f"the simulator): {documented_minutes(per, cfg, 'wall'):.1f} min wall at this load, "
+          f"{documented_minutes(per, cfg, 'cpu'):.1f} CPU-min")
+    if peak_mib is not None:
+        print(f"  peak memory (RSS): {peak_mib:.0f} MiB")
+
+
+def measure(config: str, overrides: dict[str, Any], episodes: int) -> dict[str, Any]:
+    """Run the config with ``overrides`` on ``episodes`` scenes per policy; per-episode seconds and peak RSS."""
+    cfg = dataclasses.replace(PolicyEvalConfig.from_file(config), **overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = dataclasses.replace(cfg, episodes=episodes, sim_episodes=episodes, out=tmp)
+        PolicyEvaluation(cfg, progress=False).run()
+        rows = read_rows(Path(tmp) / "results.jsonl")
+    return {"per_episode": per_episode(rows), "peak_rss_mib": max(r.get("peak_rss_mib", 0.0) for r in rows),
+            "settings": {k: getattr(cfg, k) for k in ("precision", "threads", "sampler", "steps", "batch_size")}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(CONFIG))
-    ap.add_argument("--episodes", type=int, default=4, help="simulator episodes timed")
-    ap.add_argument("--batch", type=int, default=4, help="world-model episodes per batch (one batch per method)")
-    ap.add_argument("--precision", default=None, help="override the config's precision (fp32 | bf16)")
+    ap.add_argument("--episodes", type=int, default=1, help="scenes per policy per setting (default 1)")
+    ap.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE,...",
+                    help="also measure the config with these settings, e.g. precision=fp32,threads=0 (repeatable)")
     ap.add_argument("--results", help="a finished policy-eval folder: report its measured rates instead")
+    ap.add_argument("--child", help=argparse.SUPPRESS)  # one setting, measured in this process, as JSON
     args = ap.parse_args()
     cfg = PolicyEvalConfig.from_file(args.config)
-    methods = [m if isinstance(m, str) else m["name"] for m in cfg.methods]
+    if args.child is not None:
+        print(json.dumps(measure(args.config, json.loads(args.child), args.episodes)))
+        return
     if args.results:
         rows = read_rows(Path(args.results) / "results.jsonl")
-        per = {"simulator": float(np.mean([r["seconds"] for r in rows if r["protocol"] == "sim"]))}
-        for m in methods:
-            secs = [r["seconds"] for r in rows if r["protocol"] == "wm" and r["method"] == m]
-            if secs:
-                per[f"world model, {m}"] = float(np.mean(secs))
-        report(per, len(cfg.policies), cfg.episodes)
         peaks = [r["peak_rss_mib"] for r in rows if "peak_rss_mib" in r]
-        if peaks:
-            print(f"peak memory of the run (RSS): {max(peaks):.0f} MiB")
+        report(f"measured in {args.results}", per_episode(rows), cfg, max(peaks) if peaks else None)
         return
-    torch.set_grad_enabled(False)
-    wm = WorldModel.load(cfg.checkpoint, precision=args.precision or cfg.precision)
-    chunk = wm.config.num_frames - 1
-    print(f"{cfg.checkpoint}: {cfg.sampler} {cfg.steps} steps, horizon {cfg.horizon} x {chunk} actions, "
-          f"precision {args.precision or cfg.precision}, torch threads {torch.get_num_threads()}")
-    per = {"simulator": time_sim(cfg, chunk, args.episodes)}
-    for m in methods:
-        per[f"world model, {m}"] = time_world_model(wm, cfg, m, args.batch)
-    report(per, len(cfg.policies), cfg.episodes)
-    print(f"peak memory (RSS): {peak_rss_mib():.0f} MiB")
+    print(f"{args.config}: {args.episodes} scene(s) x {len(cfg.policies)} policies per setting; "
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for text in ["", *args.compare]:
+        overrides = parse_overrides(text)
+        child = subprocess.run([sys.executable, __file__, "--config", args.config, "--episodes", str(args.episodes),
+                                "--child", json.dumps(overrides)], check=True, capture_output=True, text=True)
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        label = "the config as it is" if not text else f"with {text}"
+        shown = dataclasses.replace(cfg, **overrides)
+        report(f"{label}: {json.dumps(result['settings'])}", result["per_episode"], shown, result["peak_rss_mib"])
+    print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

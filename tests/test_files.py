@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -124,21 +126,36 @@ def test_sha256_file(tmp_path):
     assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
 
 
-def test_lock_refuses_a_second_holder_and_takes_over_stale_ones(tmp_path):
+def hold_lock_in_child(folder, name: str, purpose: str) -> subprocess.Popen:
+    """A child process that holds ``FolderLock(folder, name, purpose)`` until it is killed."""
+    code = ("import time; from freeaction.files import FolderLock; "
+            f"held = FolderLock({str(folder)!r}, {name!r}, {purpose!r}).__enter__(); print('held', flush=True); "
+            "time.sleep(120)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_lock_refuses_a_second_holder_and_a_killed_holder_does_not_block(tmp_path):
     lock = FolderLock(tmp_path, ".job.lock", "make_dataset")
     with lock:
         assert lock.holder() == {"pid": os.getpid(), "host": socket.gethostname()}
-        other = {"pid": os.getppid(), "host": socket.gethostname()}  # a live process that is not this one
-        (tmp_path / ".job.lock").write_text(json.dumps(other))
-        message = rf"another make_dataset run \(process {os.getppid()} .*{tmp_path}"
+        message = rf"another make_dataset run \(process {os.getpid()} .*{tmp_path}"
         with pytest.raises(InputError, match=message), FolderLock(tmp_path, ".job.lock", "make_dataset"):
             pass
-        (tmp_path / ".job.lock").write_text(json.dumps({"pid": 1, "host": "elsewhere"}))
-        # another host's process cannot be checked from here
-        with pytest.raises(InputError, match="on elsewhere"), FolderLock(tmp_path, ".job.lock", "make_dataset"):
-            pass
     assert not (tmp_path / ".job.lock").exists()
-    (tmp_path / ".job.lock").write_text("999999999")  # a dead process's lock, as older runs wrote it
+    child = hold_lock_in_child(tmp_path, ".job.lock", "make_dataset")
+    try:
+        message = rf"another make_dataset run \(process {child.pid} on {socket.gethostname()}\) .*{tmp_path}"
+        with pytest.raises(InputError, match=message), FolderLock(tmp_path, ".job.lock", "make_dataset"):
+            pass
+    finally:
+        child.kill()  # SIGKILL: nothing of the child's runs; its OS lock ends with it
+        child.wait()
+    assert (tmp_path / ".job.lock").exists()  # the killed holder's file stays behind and blocks nothing
+    with FolderLock(tmp_path, ".job.lock", "make_dataset") as again:
+        assert again.holder()["pid"] == os.getpid()
+    (tmp_path / ".job.lock").write_text("999999999")  # a dead process's pid file, as older versions wrote it
     with FolderLock(tmp_path, ".job.lock", "make_dataset") as again:
         assert again.holder()["pid"] == os.getpid()
     assert not (tmp_path / ".job.lock").exists()

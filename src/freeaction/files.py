@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from filelock import FileLock, Timeout
+
 from freeaction.errors import InputError
 
 TEMP_MARK = ".tmp-"
@@ -186,48 +188,78 @@ def sha256_file(path: Path | str) -> str:
 
 
 # -- an exclusive folder lock ---------------------------------------------------------------------
-class FolderLock:
-    """An exclusive lock file in ``folder``, so two runs never write into the same folder at once.
+def try_lock(path: Path | str, busy: str) -> FileLock:
+    """Hold the OS lock (``flock``, through ``filelock``) on ``path`` (created if absent) or raise
+    :class:`~freeaction.errors.InputError` with the message ``busy`` at once. The lock is released
+    by ``.release()`` or when the process ends, however it ends, so a killed run leaves no lock
+    that blocks the next one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise InputError(busy) from None
+    return lock
 
-    ``with FolderLock(folder, ".make_dataset.lock", "make_dataset"):`` creates the lock file
-    (``O_EXCL``) holding the process id and host, and deletes it on exit. A lock whose holder is
-    gone (a process of this host that no longer exists, or an unreadable lock file) is stale and
-    taken over; a live holder, or one on another host, makes entering raise
-    :class:`~freeaction.errors.InputError` naming the folder and the holder.
+
+def is_locked(path: Path | str) -> bool:
+    """Whether another holder has the lock on ``path`` now."""
+    probe = FileLock(path, timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
+class FolderLock:
+    """An exclusive lock on ``folder``, so two runs never write into the same folder at once.
+
+    ``with FolderLock(folder, ".make_dataset.lock", "make_dataset"):`` takes the OS lock on that
+    file (:func:`try_lock`) and writes the holder's process id and host into it for messages;
+    leaving the block releases the lock and deletes the file. Entering while another process
+    holds the lock raises :class:`~freeaction.errors.InputError` naming the folder and the
+    holder; a lock file left by a killed run (or an older version's pid file) is not held by
+    anyone and is simply taken over.
     """
 
     def __init__(self, folder: Path | str, name: str = ".lock", purpose: str = "freeaction") -> None:
         self.folder = Path(folder)
         self.path = self.folder / name
         self.purpose = purpose
+        self._lock: FileLock | None = None
 
     def __enter__(self) -> FolderLock:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self.holder()
-                if holder is not None and _alive(holder):
-                    raise InputError(
-                        f"another {self.purpose} run (process {holder['pid']} on {holder['host']}) is writing into "
-                        f"{self.folder} (lock file {self.path}); wait for it, or delete the lock file if that run "
-                        "is gone"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose}))
-            return self
-        raise InputError(f"could not take the lock {self.path} of {self.folder}")
+        holder = self.holder()
+        who = f" (process {holder['pid']} on {holder['host']})" if holder else ""
+        busy = (f"another {self.purpose} run{who} is writing into {self.folder} (lock file {self.path}); "
+                "wait for it or stop it")
+        for _ in range(3):
+            lock = try_lock(self.path, busy)
+            if self.path.exists():
+                self._lock = lock
+                break
+            lock.release()  # we locked a file its previous holder had just deleted: lock the new one
+        else:
+            raise InputError(f"could not take the lock {self.path} of {self.folder}")
+        self.path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose}),
+                             encoding="utf-8")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
+        if self._lock is not None:
+            # delete while still holding it: whoever locks the old file after us finds its path gone
+            # and locks a new one (__enter__), instead of a deleted file nobody else can see
+            self.path.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
 
     def holder(self) -> dict[str, Any] | None:
-        """``{"pid", "host"}`` of the lock's holder; None when there is no readable lock file.
+        """``{"pid", "host"}`` written by the lock's latest holder; None when there is none to read.
 
-        A file holding just a process id (as older locks did) counts as this host's.
+        A file holding just a process id (as older versions wrote) counts as this host's.
         """
         try:
             text = self.path.read_text(encoding="utf-8").strip()
@@ -242,18 +274,3 @@ class FolderLock:
         if isinstance(info, dict) and isinstance(info.get("pid"), int):
             return {"pid": info["pid"], "host": str(info.get("host", socket.gethostname()))}
         return None
-
-
-def _alive(holder: dict[str, Any]) -> bool:
-    """Whether the lock holder may still run: true for another host (it cannot be checked from here)."""
-    if holder["host"] != socket.gethostname():
-        return True
-    if holder["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

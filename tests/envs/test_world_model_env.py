@@ -68,3 +68,24 @@ def test_registered_with_gymnasium(tiny_world_model):
     assert info["task"].target == "effector"
     obs, _, _, truncated, _ = env.step(env.action_space.sample())
     assert obs.shape == (64, 64, 3) and truncated
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_frames_are_decoded_at_the_world_models_precision(tiny_world_model, monkeypatch, precision):
+    import torch
+
+    wm = WorldModel(tiny_world_model.model, tiny_world_model.vae, precision=precision)
+    wm.action_stats = {"mu_act": 1.0}
+    seen = []
+    real = wm.decode
+
+    def spy(latents):
+        seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+        return real(latents)
+
+    monkeypatch.setattr(wm, "decode", spy)
+    env = WorldModelEnv(wm, "unguided", "ddim", 1, horizon=1)
+    env.reset(seed=3)
+    _, _, _, _, step = env.step(np.full((3, 2), 0.01, np.float32))
+    assert step["frames"].dtype == np.uint8 and step["frames"].shape == (3, 64, 64, 3)
+    assert seen == [None if precision == "fp32" else torch.bfloat16]

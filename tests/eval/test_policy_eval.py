@@ -120,3 +120,47 @@ def test_a_resumed_run_must_keep_its_settings(tmp_path, tiny_checkpoint):
     cfg.horizon = 2
     with pytest.raises(InputError, match="other settings"):
         PolicyEvaluation(cfg, progress=False).run()
+
+
+def test_the_run_uses_the_configured_threads_and_restores_them(tmp_path, tiny_checkpoint, monkeypatch):
+    cfg = _config(tmp_path, tiny_checkpoint)
+    cfg.policies, cfg.threads = ["random"], 1
+    seen = []
+    real = PolicyEvaluation.run_method
+
+    def spy(self, method, writer):
+        seen.append(torch.get_num_threads())
+        return real(self, method, writer)
+
+    monkeypatch.setattr(PolicyEvaluation, "run_method", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        out = PolicyEvaluation(cfg, progress=False).run()
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    rows = read_rows(out / "results.jsonl")
+    assert len(rows) == 4 and all(r["cpu_seconds"] >= 0 and r["seconds"] > 0 for r in rows)
+    cfg.threads, cfg.out = 0, str(tmp_path / "other")
+    with pytest.raises(InputError, match="threads must be >= 1"):
+        PolicyEvaluation(cfg, progress=False).run()
+
+
+def test_cli_threads_override_the_configs(tmp_path, tiny_checkpoint, monkeypatch):
+    from freeaction.cli import main
+
+    config = tmp_path / "eval.yaml"
+    config.write_text(f"checkpoint: {tiny_checkpoint}\nhorizon: 1\nepisodes: 1\nsampler: ddim\nsteps: 1\n"
+                      f"methods: [unguided]\npolicies: [random]\nthreads: 2\nout: {tmp_path / 'run'}\n"
+                      "bootstrap: {resamples: 100}\n")
+    seen = []
+    real = PolicyEvaluation.run_method
+
+    def spy(self, method, writer):
+        seen.append(torch.get_num_threads())
+        return real(self, method, writer)
+
+    monkeypatch.setattr(PolicyEvaluation, "run_method", spy)
+    assert main(["policy-eval", str(config), "--threads", "1", "--quiet"]) == 0
+    assert seen == [1] and json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1

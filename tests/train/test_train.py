@@ -366,14 +366,17 @@ def test_a_second_run_on_the_same_folder_is_refused(data, tmp_path):
 
     run = tmp_path / "busy"
     run.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    code = ("import time; from freeaction.files import FolderLock; "
+            f"held = FolderLock({str(run)!r}, {TRAIN_LOCK!r}, 'train').__enter__(); print('held', flush=True); "
+            "time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
-        (run / TRAIN_LOCK).write_text(str(holder.pid))
-        with pytest.raises(InputError, match=r"another train run.* is writing into .*busy"):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError, match=rf"another train run \(process {holder.pid} .* is writing into .*busy"):
             train(tiny_config(data, run, max_steps=1))
         assert not list(run.glob("checkpoints*"))
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: its OS lock ends with it, its lock file stays
         holder.wait()
     train(tiny_config(data, run, max_steps=1, save_every=1, action_check_every=0))  # its holder is gone
     assert not (run / TRAIN_LOCK).exists()

@@ -19,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="YAML/TOML policy-eval config")
     p.add_argument("--out", help="results folder (overrides the config's out)")
     p.add_argument("--episodes", type=int, help="episodes per policy (overrides the config)")
+    p.add_argument("--threads", type=int, help="torch CPU threads for the run (overrides the config)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from the rows already written")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run)
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.out = args.out
     if args.episodes:
         cfg.episodes = args.episodes
+    if args.threads is not None:
+        cfg.threads = args.threads
     if not args.report_only:
         PolicyEvaluation(cfg, progress=not args.quiet).run()
     summary = write_report(cfg.out)

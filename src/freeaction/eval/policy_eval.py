@@ -20,13 +20,12 @@ Results folder::
 
 Rows are written durably after each episode (simulator) or batch (world model); a killed run
 resumes where it stopped without losing or duplicating a row, and a second run on the same
-folder while one is going is refused (an exclusive lock on ``.policy_eval.lock``).
+folder while one is going is refused (the OS lock on ``.policy_eval.lock``, :class:`~freeaction.files.FolderLock`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -46,6 +45,7 @@ from freeaction.envs import ArmEnv, ArmTask, PusherEnv, PusherTask, WorldModelVe
 from freeaction.errors import InputError
 from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, ranking_bootstrap, rate
 from freeaction.eval.results_folder import ShardWriter, merge_shards, read_rows
+from freeaction.files import FolderLock
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
 from freeaction.policies import BUILTIN, load_factory
@@ -75,8 +75,9 @@ class PolicyEvalConfig:
         seed: 0
         sampler: ddim                  # default: what the checkpoint recommends
         steps: 10
-        precision: fp32                # fp32 | bf16
+        precision: fp32                # fp32 | bf16 (autocast: the DiT and the VAE's decoder)
         batch_size: 16                 # world-model episodes per sampler call
+        threads: 1                     # torch's CPU threads for the run (default: torch's, one per core)
         methods: [unguided, freeaction]
         policies: [expert, bc-50, {name: mine, factory: "my_module:make_policy", kwargs: {gain: 2}},
                    {name: my-bc, factory: runs/my-bc}]   # a train-policy folder, relative to this file
@@ -97,6 +98,7 @@ class PolicyEvalConfig:
     precision: str = "fp32"
     device: str = "cpu"
     batch_size: int = 16
+    threads: int | None = None
     methods: list[Any] = field(default_factory=lambda: ["unguided", "freeaction"])
     policies: list[Any] = field(default_factory=lambda: ["expert", "noisy", "aim-off", "timid", "distracted",
                                                          "fast", "sloppy", "delayed"])
@@ -174,18 +176,23 @@ def episode_key(policy: str, episode: int) -> str:
 
 
 @contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """Hold the results folder's lock; refuse when another process holds it."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK_FILE, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise InputError(f"{out}: another policy-eval run is using this folder (lock {LOCK_FILE})") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads (None: leave torch's setting), then restore it."""
+    before = torch.get_num_threads()
+    if count is not None:
+        if count < 1:
+            raise InputError(f"threads must be >= 1 (or left out for torch's default), got {count}")
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def exclusive(out: Path) -> FolderLock:
+    """The results folder's lock (``with exclusive(out):``): entering it while another process holds
+    it raises :class:`InputError`; it dies with its process, so a killed run does not block."""
+    return FolderLock(out, LOCK_FILE, "policy-eval")
 
 
 def save_frames(out: Path, env: str, policy: str, episode: int, frames: np.ndarray) -> None:
@@ -261,7 +268,7 @@ class PolicyEvaluation:
                 "seed": c.seed, "sampler": self.sampler, "steps": self.steps, "precision": c.precision,
                 "methods": [dataclasses.asdict(m) for m in self.methods], "policies": self.policies,
                 "episodes": c.episodes, "sim_episodes": self.sim_episodes(), "batch_size": c.batch_size,
-                "bootstrap": c.bootstrap}
+                "threads": c.threads, "bootstrap": c.bootstrap}
 
     def _write_run_file(self) -> None:
         path, now = self.out / RUN_FILE, self.settings()
@@ -310,14 +317,14 @@ class PolicyEvaluation:
             key = ("episode", SIM, None, episode_key(name, e), e)
             if key in writer.done:
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ep = play_sim(env, self.policy(name, self.chunk()), self.cfg.seed + e, policy_seed(name, e))
             save_frames(self.out, SIM, name, e, ep["frames"])
             writer.append([{"kind": "episode", "protocol": SIM, "method": None, "clip": episode_key(name, e),
                             "seed": e, "policy": name, "episode": e, "scene_seed": self.cfg.seed + e,
                             "success": ep["success"], "success_state": ep["success_state"],
                             "actions": ep["actions"].tolist(), "task": ep["task"].to_dict(),
-                            "seconds": time.perf_counter() - t0}])
+                            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}])
 
     def run_method(self, method: Method, writer: ShardWriter) -> None:
         wm = self._load_model()
@@ -327,7 +334,7 @@ class PolicyEvaluation:
         replay_env = self.sim_env()
         for i in range(0, len(pending), self.cfg.batch_size):
             batch = pending[i : i + self.cfg.batch_size]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=replay_env.world,
                                        horizon=self.cfg.horizon, task=self.cfg.task)
             obs, info = venv.reset(seed=[self.cfg.seed + e for _, e in batch])
@@ -340,7 +347,6 @@ class PolicyEvaluation:
                 obs, _, _, _, step = venv.step(act)
                 frames.append(step["frames"])
                 actions.append(act)
-            seconds = (time.perf_counter() - t0) / len(batch)
             video = np.concatenate([frames[0][:, None], *frames[1:]], axis=1)  # (B, 1 + horizon * chunk, H, W, 3)
             acts = np.stack(actions, axis=1)  # (B, horizon, chunk, action_dim)
             rows = []
@@ -351,13 +357,15 @@ class PolicyEvaluation:
                 rows.append({"kind": "episode", "protocol": "wm", "method": method.name, "clip": episode_key(n, e),
                              "seed": e, "policy": n, "episode": e, "scene_seed": self.cfg.seed + e,
                              "success": bool(step["success"][b]), "replay_success_state": truth["success_state"],
-                             "actions": acts[b].tolist(), **drift(video[b], truth, task), "seconds": seconds,
+                             "actions": acts[b].tolist(), **drift(video[b], truth, task),
                              "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0})
-            writer.append(rows)
+            # per episode, the batch's share: generating, judging, replaying, measuring drift, saving frames
+            seconds, cpu_seconds = (time.perf_counter() - t0) / len(batch), (time.process_time() - c0) / len(batch)
+            writer.append([{**r, "seconds": seconds, "cpu_seconds": cpu_seconds} for r in rows])
             self.log(f"{method.name}: {i + len(batch)}/{len(pending)} episodes ({seconds:.1f} s each)")
 
     def run(self) -> Path:
-        with exclusive(self.out), torch.no_grad():
+        with exclusive(self.out), torch.no_grad(), torch_threads(self.cfg.threads):
             self._write_run_file()
             writer = ShardWriter(self.out)
             self.log(f"simulator: {len(self.episodes(self.sim_episodes()))} episodes")

@@ -45,10 +45,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from freeaction.diffusion.schedulers import DEFAULT_STEPS
 from freeaction.errors import InputError
+from freeaction.files import is_locked, try_lock
 from freeaction.method import Method, migrate_legacy
 
 FORMAT = "freeaction-eval/1"
@@ -196,34 +197,14 @@ def write_run(out: str | Path, run: dict[str, Any]) -> None:
 
 
 # -- one writer per share -------------------------------------------------------------------------
-def try_lock(path: Path, what: str) -> FileLock:
-    """Hold an exclusive lock on ``path`` (created if absent) or raise :class:`InputError` at once
-    saying ``what`` is in use; released by ``.release()`` or when the process ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise InputError(f"{what} is in use by another process (lock {path}); wait for it or stop it") from None
-    return lock
-
-
-def _is_locked(path: Path) -> bool:
-    probe = FileLock(path, timeout=0)
-    try:
-        probe.acquire()
-    except Timeout:
-        return True
-    probe.release()
-    return False
-
-
 def lock_share(out: str | Path, rank: int, world: int) -> FileLock:
     """Lock this process's share of ``out`` (rank ``rank`` of ``world``), refusing a second run into the
     same folder: one with the same share, or one running with another number of processes."""
-    lock = try_lock(shard_path(out, rank, world).with_suffix(".lock"), f"{out} (rank {rank} of {world})")
+    lock_file = shard_path(out, rank, world).with_suffix(".lock")
+    lock = try_lock(lock_file, f"{out} (rank {rank} of {world}) is in use by another process (lock {lock_file}); "
+                               "wait for it or stop it")
     for other in (Path(out) / SHARD_DIR).glob("rank*-of-*.lock"):
-        if not other.name.endswith(f"-of-{world:03d}.lock") and _is_locked(other):
+        if not other.name.endswith(f"-of-{world:03d}.lock") and is_locked(other):
             lock.release()
             raise InputError(f"{out} is in use by another evaluation with another number of processes "
                              f"(lock {other}); wait for it or stop it")
