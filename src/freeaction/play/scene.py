@@ -85,6 +85,15 @@ class ArmScene:
     def first_frame(self) -> np.ndarray:
         return self._first
 
+    def grip(self) -> tuple[np.ndarray, float]:
+        """Where the gripper is now: the grip site's position in the robot's base frame (metres) and
+        its closedness (0 open, 1 closed)."""
+        with _ARM_LOCK:
+            sim = self.arm.get_sim()
+            self._restore(sim)
+            base_pos, base_rot = sim.base_pose()
+            return base_rot.T @ (sim.observe().pos - base_pos), sim.gripper_state()
+
     def step(self, command: np.ndarray) -> np.ndarray:
         """One control step with a normalised OSC_POSE command plus gripper; the new frame."""
         with _ARM_LOCK:
