@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("starlette", reason="the play extra (starlette, uvicorn, websockets) is not installed")
 from websockets.sync.client import connect  # noqa: E402
 
-from freeaction.play.controls import PlaySettings  # noqa: E402
+from freeaction.play.controls import PLAY_SAMPLERS, PlaySettings  # noqa: E402
 from freeaction.play.server import BackgroundServer, PlayApp, create_app  # noqa: E402
 
 FAST = PlaySettings(sampler="ddim", steps=1, fps=30)
@@ -122,3 +122,10 @@ def test_a_short_soak_keeps_memory_bounded(served) -> None:
         assert session.recording.length <= 45
         assert frames > 30, f"only {frames} frames in 25 s"
         assert rss_mib() - start_rss < 150
+
+
+def test_an_app_without_settings_starts_with_the_models_own(tiny_world, tmp_path) -> None:
+    shipped = PlayApp(tiny_world, "pusher-64", "pusher", save_dir=tmp_path)
+    assert (shipped.settings.sampler, shipped.settings.steps) == PLAY_SAMPLERS["pusher-64"]
+    assert PlayApp(tiny_world, "my-checkpoint", None, save_dir=tmp_path).settings == PlaySettings()
+    assert PlayApp(tiny_world, "pusher-64", "pusher", settings=FAST, save_dir=tmp_path).settings == FAST

@@ -50,7 +50,7 @@ from freeaction import STANDARD_METHODS
 from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import FreeActionError
 from freeaction.pipeline import WorldModel
-from freeaction.play.controls import OFF, PlaySettings, key_vector
+from freeaction.play.controls import OFF, PlaySettings, initial_settings, key_vector
 from freeaction.play.scene import open_scene
 from freeaction.play.session import PlaySession, Shown
 from freeaction.play.upload import read_upload
@@ -67,7 +67,7 @@ class PlayApp:
     model_name: str
     sim_kind: str | None
     precision: str = "fp32"
-    settings: PlaySettings = field(default_factory=PlaySettings)
+    settings: PlaySettings | None = None  # None: the model's initial settings (controls.initial_settings)
     save_dir: Path = Path("freeaction-play")
     max_sessions: int = 4
     max_ahead: int = 1
@@ -81,6 +81,8 @@ class PlayApp:
 
     def __post_init__(self) -> None:
         self.save_dir = Path(self.save_dir)
+        if self.settings is None:
+            self.settings = initial_settings(self.model_name)
 
     def open_scene(self, seed: int) -> Any:
         return open_scene(self.sim_kind, seed, self.wm.frame_size, self.sim_world) if self.sim_kind else None
