@@ -16,8 +16,9 @@ The cost of each fast setting is the generating thread's CPU time per chunk of o
 (:class:`freeaction.play.stream.PanelStream`, one torch thread, the page's precision, the median
 of ``--cost-chunks`` chunks): ``chunk / cpu_s`` is the frames/s one otherwise idle core sustains
 for that panel, and one chunk's CPU time is the floor of the key-press latency (a chunk's frames
-come out together), which bounds the latency goal from below. The machine may be shared: CPU time,
-unlike wall-clock time, hardly depends on the load.
+come out together), which bounds the latency goal from below. The machine may be shared: CPU time
+depends far less on the load than wall-clock time, though it still rises with it (shared caches
+and cores), so on a loaded machine it is an upper estimate.
 """
 
 from __future__ import annotations
@@ -133,19 +134,25 @@ def main() -> None:
 
 
 def print_costs(model: str, fast: list[tuple[str, int]], chunks: int) -> None:
-    """CPU time per chunk of one play panel for each fast setting and method, on one torch thread."""
+    """CPU time per chunk of one play panel for each fast setting and method, on one torch thread
+    (the evaluation afterwards runs with the thread count it had before)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    precision = default_precision()
-    wm = WorldModel.load(model, precision=precision)
-    first = open_scene(simulator_of(model), 0, wm.frame_size).first_frame()
-    print(f"{model}: CPU time per chunk of {wm.config.num_frames - 1} frames, one panel, one torch thread, "
-          f"{precision} (median of {chunks})")
-    print("| setting | method | CPU s per chunk | frames/s from CPU time |")
-    print("|---|---|---|---|")
-    for sampler, steps in fast:
-        for method in METHODS:
-            cpu = chunk_cpu_seconds(wm, first, method, sampler, steps, chunks)
-            print(f"| {sampler} {steps} | {method} | {cpu:.3f} | {(wm.config.num_frames - 1) / cpu:.1f} |", flush=True)
+    try:
+        precision = default_precision()
+        wm = WorldModel.load(model, precision=precision)
+        first = open_scene(simulator_of(model), 0, wm.frame_size).first_frame()
+        print(f"{model}: CPU time per chunk of {wm.config.num_frames - 1} frames, one panel, one torch thread, "
+              f"{precision} (median of {chunks})")
+        print("| setting | method | CPU s per chunk | frames/s from CPU time |")
+        print("|---|---|---|---|")
+        for sampler, steps in fast:
+            for method in METHODS:
+                cpu = chunk_cpu_seconds(wm, first, method, sampler, steps, chunks)
+                print(f"| {sampler} {steps} | {method} | {cpu:.3f} | {(wm.config.num_frames - 1) / cpu:.1f} |",
+                      flush=True)
+    finally:
+        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":
