@@ -30,6 +30,7 @@ from freeaction import WorldModel  # noqa: E402
 from freeaction.cli import main  # noqa: E402
 from freeaction.eval.effector import locate  # noqa: E402
 from freeaction.play.controls import PlaySettings  # noqa: E402
+from freeaction.play.scene import free_renderers  # noqa: E402
 from freeaction.play.server import BackgroundServer, PlayApp, create_app  # noqa: E402
 from freeaction.sim import MissingDependencyError, load_kind  # noqa: E402
 from freeaction.sim.pusher import EE_COLOR, TABLE_COLOR  # noqa: E402
@@ -157,8 +158,12 @@ def arm_play(tmp_path_factory):
     # the direction checks read the simulator's state, so the world-model panels may use the
     # fastest sampler: they only have to keep making frames
     play = PlayApp(wm, "arm-64", "arm", settings=PlaySettings(fps=30, sampler="dpm++", steps=2), save_dir=save_dir)
-    with BackgroundServer(create_app(play)) as url:
-        yield play, url
+    free_renderers("arm")  # the process's arm simulator renders on the server's thread from here on
+    try:
+        with BackgroundServer(create_app(play)) as url:
+            yield play, url
+    finally:
+        play.close()  # and on the thread of whoever renders next (the simulator tests)
 
 
 def grip_now(play: PlayApp) -> tuple[np.ndarray, float]:

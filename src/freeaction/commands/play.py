@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"freeaction play: {args.model} ({precision}), simulator {sim or 'none'}; open {url} (Ctrl-C stops)")
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(play), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    try:
+        uvicorn.run(create_app(play), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    finally:
+        play.close()
     return 0
 
 

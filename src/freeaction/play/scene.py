@@ -108,6 +108,15 @@ class ArmScene:
 SCENES = {"pusher": PusherScene, "arm": ArmScene}
 
 
+def free_renderers(kind: str) -> None:
+    """Free the ``kind`` simulator's offscreen GL contexts. The arm's are current on the thread that
+    rendered with them, so call this from that thread; the next frame makes new ones on its own
+    thread. The pusher draws with numpy and holds none."""
+    if kind == "arm":
+        with _ARM_LOCK:
+            load_kind("arm").get_sim().close()
+
+
 def open_scene(kind: str, seed: int, size: tuple[int, int], world: int = 1) -> Scene:
     """A fresh ``kind`` scene (``pusher`` or ``arm``) drawn from ``seed`` at frame ``size`` (H, W)."""
     return SCENES[kind](seed, size, world)

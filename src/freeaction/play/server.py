@@ -51,7 +51,7 @@ from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import FreeActionError
 from freeaction.pipeline import WorldModel
 from freeaction.play.controls import OFF, PlaySettings, initial_settings, key_vector
-from freeaction.play.scene import open_scene
+from freeaction.play.scene import free_renderers, open_scene
 from freeaction.play.session import PlaySession, Shown
 from freeaction.play.upload import read_upload
 
@@ -86,6 +86,14 @@ class PlayApp:
 
     def open_scene(self, seed: int) -> Any:
         return open_scene(self.sim_kind, seed, self.wm.frame_size, self.sim_world) if self.sim_kind else None
+
+    def close(self) -> None:
+        """Free the simulator's GL contexts (on the thread that made them) and stop the worker threads;
+        for when the server has stopped, so that this process can render the simulator elsewhere."""
+        if self.sim_kind:
+            self.sim_thread.submit(free_renderers, self.sim_kind).result()
+        self.sim_thread.shutdown()
+        self.executor.shutdown(cancel_futures=True)
 
 
 def png_url(frame: np.ndarray) -> str:
