@@ -1,6 +1,7 @@
 """`freeaction play` responsiveness: key-press-to-first-new-frame latency and sustained frames/s.
 
-    python benchmarks/bench_play.py                               # pusher-64 and arm-64, default sampler
+    python benchmarks/bench_play.py                               # pusher-64 and arm-64, the page's samplers
+    python benchmarks/bench_play.py --seconds 5 --presses 4       # a short run
     python benchmarks/bench_play.py --models pusher-64 --sampler dpm++ --steps 4 --seconds 20
     python benchmarks/bench_play.py --models pusher-64 --soak 600  # a 10-minute session's memory
 
@@ -14,8 +15,9 @@ panel set (one unguided panel; unguided + FreeAction, the page's default; one Fr
   and the same figure computed from the generating thread's CPU time per chunk: what one core
   that nothing else uses would give (the machine is shared, so wall-clock rates understate it).
 
-The simulator panel is on (as on the page). Figures depend on the machine and its load: the load
-average is printed with them.
+Each model runs with the sampler and steps its page starts with (``play.controls.PLAY_SAMPLERS``)
+unless ``--sampler``/``--steps`` say otherwise; every row states them. The simulator panel is on (as
+on the page). Figures depend on the machine and its load: the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from websockets.sync.client import connect
 
 from freeaction.commands.play import default_precision, simulator_of
 from freeaction.pipeline import WorldModel
-from freeaction.play.controls import PlaySettings
+from freeaction.play.controls import PlaySettings, initial_settings
 from freeaction.play.server import BackgroundServer, PlayApp, create_app
 
 PANEL_SETS = {
@@ -62,8 +64,7 @@ def measure(url: str, action_dim: int, panels: dict, args: argparse.Namespace) -
     """Latency and frames/s of one panel set on a fresh connection (one tab)."""
     with connect(url) as ws:
         chunk = json.loads(ws.recv(timeout=120))["chunk"]  # hello
-        ws.send(json.dumps({"type": "settings", "settings": {**panels, "fps": 30, "sampler": args.sampler,
-                                                              "steps": args.steps}}))
+        ws.send(json.dumps({"type": "settings", "settings": {**panels, "fps": 30}}))
         seq = 1
         ws.send(json.dumps({"type": "keys", "keys": keys_for(action_dim, 0), "seq": seq}))
         frames_until(ws, lambda m: m["key_seq"] >= seq)  # warm up
@@ -120,8 +121,8 @@ def soak(url: str, action_dim: int, seconds: float) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["pusher-64", "arm-64"])
-    p.add_argument("--sampler", default=PlaySettings.sampler)
-    p.add_argument("--steps", type=int, default=PlaySettings.steps)
+    p.add_argument("--sampler", default=None, help="default: each model's page default (PLAY_SAMPLERS)")
+    p.add_argument("--steps", type=int, default=None, help="default: each model's page default")
     p.add_argument("--precision", default=None, help="default: what `freeaction play` picks (bf16 where native)")
     p.add_argument("--seconds", type=float, default=20.0, help="frames/s measuring time per panel set")
     p.add_argument("--presses", type=int, default=10, help="key presses timed per panel set")
@@ -131,13 +132,16 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     precision = args.precision or default_precision()
-    load = os.getloadavg()
+    load, began = os.getloadavg(), time.monotonic()
     print(f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min); "
-          f"torch threads {torch.get_num_threads()}; {args.sampler} {args.steps} steps, {precision}")
+          f"torch threads {torch.get_num_threads()}; {precision}")
     rows = []
     for model in args.models:
         wm = WorldModel.load(model, precision=precision)
-        play = PlayApp(wm, model, simulator_of(model), precision=precision, save_dir=Path("/dev/null"))
+        settings = sampler_settings(model, args.sampler, args.steps)
+        sampler = f"{settings.sampler} {settings.steps}"
+        play = PlayApp(wm, model, simulator_of(model), precision=precision, settings=settings,
+                       save_dir=Path("/dev/null"))
         with BackgroundServer(create_app(play)) as url:
             ws_url = url.replace("http", "ws") + "/ws"
             if args.soak:
@@ -145,19 +149,26 @@ def main() -> None:
                 continue
             for name, panels in PANEL_SETS.items():
                 r = measure(ws_url, wm.config.action_dim, panels, args)
-                rows.append({"model": model, "panels": name, **r})
-                print(f"{model:10s} {name:36s} latency median {r['latency_median']:.2f} s, p95 "
+                rows.append({"model": model, "sampler": sampler, "panels": name, **r})
+                print(f"{model:10s} {sampler:8s} {name:36s} latency median {r['latency_median']:.2f} s, p95 "
                       f"{r['latency_p95']:.2f} s; {r['fps']:.1f} frames/s per panel ({r['cpu_fps']:.1f} "
                       "from the generating thread's CPU time)", flush=True)
     if rows:
-        print("| model | panels | latency median (s) | latency p95 (s) | frames/s per panel | "
+        print("| model | sampler | panels | latency median (s) | latency p95 (s) | frames/s per panel | "
               "frames/s from CPU time |")
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['model']} | {r['panels']} | {r['latency_median']:.2f} | {r['latency_p95']:.2f} | "
-                  f"{r['fps']:.1f} | {r['cpu_fps']:.1f} |")
-        load = os.getloadavg()
-        print(f"load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+            print(f"| {r['model']} | {r['sampler']} | {r['panels']} | {r['latency_median']:.2f} | "
+                  f"{r['latency_p95']:.2f} | {r['fps']:.1f} | {r['cpu_fps']:.1f} |")
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
+          f"the run took {time.monotonic() - began:.0f} s")
+
+
+def sampler_settings(model: str, sampler: str | None, steps: int | None) -> PlaySettings:
+    """The page's initial settings for ``model`` with ``sampler``/``steps`` replaced where given."""
+    changes = {k: v for k, v in {"sampler": sampler, "steps": steps}.items() if v is not None}
+    return initial_settings(model).updated(changes)
 
 
 if __name__ == "__main__":

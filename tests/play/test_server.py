@@ -3,8 +3,10 @@ malformed messages, the session limit, and a short soak with bounded memory."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 pytest.importorskip("starlette", reason="the play extra (starlette, uvicorn, websockets) is not installed")
 from websockets.sync.client import connect  # noqa: E402
 
-from freeaction.play.controls import PlaySettings  # noqa: E402
+from freeaction.play.controls import PLAY_SAMPLERS, PlaySettings  # noqa: E402
 from freeaction.play.server import BackgroundServer, PlayApp, create_app  # noqa: E402
 
 FAST = PlaySettings(sampler="ddim", steps=1, fps=30)
@@ -54,10 +56,13 @@ def test_tabs_get_their_own_sessions_and_a_closed_tab_frees_its_own(served) -> N
         assert f1["keys"] == [1.0, 0.0] and f2["keys"] == [0.0, -1.0]  # no mixing
         assert set(f1["frames"]) == {"A", "B", "sim"}
         assert len(play.sessions) == 2
+        closed = weakref.ref(play.sessions[b["session"]])  # the session (panels, queue, recording) of tab two
         with connect(url) as three:  # over the limit: told so, not crashed
             assert "already runs 2 sessions" in receive_until(three, "error")["message"]
         two.close()
         wait_for(lambda: len(play.sessions) == 1)
+        assert b["session"] not in play.sessions
+        wait_for(lambda: gc.collect() >= 0 and closed() is None)  # nothing holds it: its memory is freed
         one.send(json.dumps({"type": "keys", "keys": [-1, 0], "seq": 2}))
         assert receive_until(one, "frame", key_seq=2)["keys"] == [-1.0, 0.0]
     wait_for(lambda: not play.sessions)
@@ -117,3 +122,10 @@ def test_a_short_soak_keeps_memory_bounded(served) -> None:
         assert session.recording.length <= 45
         assert frames > 30, f"only {frames} frames in 25 s"
         assert rss_mib() - start_rss < 150
+
+
+def test_an_app_without_settings_starts_with_the_models_own(tiny_world, tmp_path) -> None:
+    shipped = PlayApp(tiny_world, "pusher-64", "pusher", save_dir=tmp_path)
+    assert (shipped.settings.sampler, shipped.settings.steps) == PLAY_SAMPLERS["pusher-64"]
+    assert PlayApp(tiny_world, "my-checkpoint", None, save_dir=tmp_path).settings == PlaySettings()
+    assert PlayApp(tiny_world, "pusher-64", "pusher", settings=FAST, save_dir=tmp_path).settings == FAST

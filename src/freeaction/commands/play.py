@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise InputError(f"freeaction play needs the play extra ({exc.name} is missing): "
                          'pip install "freeaction[play]"') from exc
-    from freeaction.play.controls import PlaySettings
+    from freeaction.play.controls import initial_settings
 
     if args.host not in LOCAL_HOSTS:
         print(f"WARNING: serving on {args.host}: anyone who can reach {args.host}:{args.port} can run the model "
@@ -56,15 +56,18 @@ def run(args: argparse.Namespace) -> int:
         except MissingDependencyError as exc:
             print(f"freeaction play: no simulator panel: {exc}")
             sim = None
-    settings = PlaySettings().updated({k: v for k, v in {"sampler": args.sampler, "steps": args.steps}.items()
-                                       if v is not None})
+    settings = initial_settings(args.model).updated(
+        {k: v for k, v in {"sampler": args.sampler, "steps": args.steps}.items() if v is not None})
     play = PlayApp(wm, args.model, sim, precision=precision, settings=settings, save_dir=Path(args.save_dir),
                    max_sessions=args.max_sessions)
     url = f"http://{'localhost' if args.host in LOCAL_HOSTS else args.host}:{args.port}/"
     print(f"freeaction play: {args.model} ({precision}), simulator {sim or 'none'}; open {url} (Ctrl-C stops)")
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(play), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    try:
+        uvicorn.run(create_app(play), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    finally:
+        play.close()
     return 0
 
 
@@ -82,8 +85,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--precision", choices=sorted(PRECISIONS), default=None,
                    help="default: bf16 autocast on CPUs with native bf16, else fp32")
-    p.add_argument("--sampler", default=None, help="initial sampler (default dpm++; changeable on the page)")
-    p.add_argument("--steps", type=int, default=None, help="initial steps (default 4)")
+    p.add_argument("--sampler", default=None,
+                   help="initial sampler (default: the model's fast sampler, docs/play.md; changeable on the page)")
+    p.add_argument("--steps", type=int, default=None, help="initial steps (default: the model's, docs/play.md)")
     p.add_argument("--save-dir", default="freeaction-play", help="where the save button writes recordings")
     p.add_argument("--max-sessions", type=int, default=4, help="tabs served at once")
     p.add_argument("--no-simulator", action="store_true", help="no simulator panel (start from uploaded images)")

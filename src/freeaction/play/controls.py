@@ -42,7 +42,7 @@ class PlaySettings:
 
     method_a: str = "unguided"
     method_b: str = "freeaction"
-    sampler: str = "dpm++"  # DPM-Solver++ 4: about DDIM 8's quality at half its cost (benchmarks/play_quality.py)
+    sampler: str = "dpm++"  # the fast default for any checkpoint; shipped models: PLAY_SAMPLERS
     steps: int = 4
     lam: float = 1.0  # FreeAction's lambda (w = lambda * m(a)), or the constant w of other guidance
     cutoff: float = 0.5  # guidance only while t > cutoff * T
@@ -109,6 +109,18 @@ class PlaySettings:
     def method(self, name: str) -> Method:
         """The standard method ``name`` with this session's lambda, cutoff and tau bounds."""
         return play_method(name, self.lam, self.cutoff, self.tau_min, self.tau_max)
+
+
+PLAY_SAMPLERS: dict[str, tuple[str, int]] = {"pusher-64": ("ddpm", 12), "arm-64": ("dpm++", 4)}
+"""The page's initial sampler and steps for each shipped model: the cheapest setting measured to keep
+the model card sampler's figures unguided (``benchmarks/play_quality.py``, docs/play.md): the pusher's
+effector error; the arm's PSNR, SSIM and Latent L2 (it has no effector locator)."""
+
+
+def initial_settings(model_name: str) -> PlaySettings:
+    """The settings a new page starts with for ``model_name`` (a shipped model's name or a checkpoint)."""
+    sampler, steps = PLAY_SAMPLERS.get(model_name, (PlaySettings.sampler, PlaySettings.steps))
+    return PlaySettings(sampler=sampler, steps=steps)
 
 
 def key_vector(message: Any, action_dim: int) -> np.ndarray:

@@ -85,6 +85,15 @@ class ArmScene:
     def first_frame(self) -> np.ndarray:
         return self._first
 
+    def grip(self) -> tuple[np.ndarray, float]:
+        """Where the gripper is now: the grip site's position in the robot's base frame (metres) and
+        its closedness (0 open, 1 closed)."""
+        with _ARM_LOCK:
+            sim = self.arm.get_sim()
+            self._restore(sim)
+            base_pos, base_rot = sim.base_pose()
+            return base_rot.T @ (sim.observe().pos - base_pos), sim.gripper_state()
+
     def step(self, command: np.ndarray) -> np.ndarray:
         """One control step with a normalised OSC_POSE command plus gripper; the new frame."""
         with _ARM_LOCK:
@@ -97,6 +106,15 @@ class ArmScene:
 
 
 SCENES = {"pusher": PusherScene, "arm": ArmScene}
+
+
+def free_renderers(kind: str) -> None:
+    """Free the ``kind`` simulator's offscreen GL contexts. The arm's are current on the thread that
+    rendered with them, so call this from that thread; the next frame makes new ones on its own
+    thread. The pusher draws with numpy and holds none."""
+    if kind == "arm":
+        with _ARM_LOCK:
+            load_kind("arm").get_sim().close()
 
 
 def open_scene(kind: str, seed: int, size: tuple[int, int], world: int = 1) -> Scene:

@@ -50,8 +50,8 @@ from freeaction import STANDARD_METHODS
 from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import FreeActionError
 from freeaction.pipeline import WorldModel
-from freeaction.play.controls import OFF, PlaySettings, key_vector
-from freeaction.play.scene import open_scene
+from freeaction.play.controls import OFF, PlaySettings, initial_settings, key_vector
+from freeaction.play.scene import free_renderers, open_scene
 from freeaction.play.session import PlaySession, Shown
 from freeaction.play.upload import read_upload
 
@@ -67,7 +67,7 @@ class PlayApp:
     model_name: str
     sim_kind: str | None
     precision: str = "fp32"
-    settings: PlaySettings = field(default_factory=PlaySettings)
+    settings: PlaySettings | None = None  # None: the model's initial settings (controls.initial_settings)
     save_dir: Path = Path("freeaction-play")
     max_sessions: int = 4
     max_ahead: int = 1
@@ -81,9 +81,19 @@ class PlayApp:
 
     def __post_init__(self) -> None:
         self.save_dir = Path(self.save_dir)
+        if self.settings is None:
+            self.settings = initial_settings(self.model_name)
 
     def open_scene(self, seed: int) -> Any:
         return open_scene(self.sim_kind, seed, self.wm.frame_size, self.sim_world) if self.sim_kind else None
+
+    def close(self) -> None:
+        """Free the simulator's GL contexts (on the thread that made them) and stop the worker threads;
+        for when the server has stopped, so that this process can render the simulator elsewhere."""
+        if self.sim_kind:
+            self.sim_thread.submit(free_renderers, self.sim_kind).result()
+        self.sim_thread.shutdown()
+        self.executor.shutdown(cancel_futures=True)
 
 
 def png_url(frame: np.ndarray) -> str:
