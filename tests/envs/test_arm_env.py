@@ -11,13 +11,11 @@ from gymnasium.utils.env_checker import check_env
 
 pytest.importorskip("freeaction.sim.arm", reason="the arm simulator needs pip install 'freeaction[arm]'")
 
-from freeaction import WorldModel  # noqa: E402
 from freeaction.envs import ArmEnv, WorldModelEnv  # noqa: E402
 from freeaction.envs.arm import advance_target  # noqa: E402
 from freeaction.envs.arm_tasks import locate_cube, locate_gripper  # noqa: E402
 from freeaction.policies.arm import make_arm_policy  # noqa: E402
-from freeaction.vae import load_vae  # noqa: E402
-from tiny_vae import make_vae  # noqa: E402
+from tiny_world_model import make_tiny_world_model  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -117,17 +115,7 @@ def test_pixel_detectors_on_known_frames(env):
 
 @pytest.fixture(scope="module")
 def tiny_arm_world_model(tmp_path_factory):
-    import torch
-
-    from freeaction import VideoDiT, preset
-
-    torch.manual_seed(0)
-    model = VideoDiT(preset("tiny", action_dim=7, action_embedder="linear", latent_size=(8, 8), num_frames=4))
-    for p in model.parameters():
-        p.data.normal_(0, 0.05)
-    wm = WorldModel(model.eval(), load_vae(make_vae(tmp_path_factory.mktemp("vae"))))
-    wm.action_stats = {"mu_act": 1.0}
-    return wm
+    return make_tiny_world_model(tmp_path_factory.mktemp("vae"), action_dim=7)
 
 
 def test_world_model_env_takes_7d_actions_with_the_arm_envs_spaces(env, tiny_arm_world_model):

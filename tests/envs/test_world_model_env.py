@@ -8,24 +8,12 @@ from gymnasium.utils.env_checker import check_env
 
 from freeaction import WorldModel
 from freeaction.envs import PusherEnv, WorldModelEnv, WorldModelVectorEnv
-from freeaction.vae import load_vae
-from tiny_vae import make_vae
+from tiny_world_model import make_tiny_world_model
 
 
 @pytest.fixture(scope="module")
 def tiny_world_model(tmp_path_factory):
-    import torch
-
-    from freeaction import VideoDiT, preset
-
-    torch.manual_seed(0)
-    model = VideoDiT(preset("tiny", action_dim=2, action_embedder="linear", latent_size=(8, 8), num_frames=4))
-    for p in model.parameters():
-        p.data.normal_(0, 0.05)
-    vae = load_vae(make_vae(tmp_path_factory.mktemp("vae")))
-    wm = WorldModel(model.eval(), vae)
-    wm.action_stats = {"mu_act": 1.0}  # FreeAction's truncation centre
-    return wm
+    return make_tiny_world_model(tmp_path_factory.mktemp("vae"), action_dim=2)
 
 
 def test_check_env_passes(tiny_world_model):

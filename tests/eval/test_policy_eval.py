@@ -122,10 +122,9 @@ def test_a_resumed_run_must_keep_its_settings(tmp_path, tiny_checkpoint):
         PolicyEvaluation(cfg, progress=False).run()
 
 
-def test_the_run_uses_the_configured_threads_and_restores_them(tmp_path, tiny_checkpoint, monkeypatch):
-    cfg = _config(tmp_path, tiny_checkpoint)
-    cfg.policies, cfg.threads = ["random"], 1
-    seen = []
+def _record_threads(monkeypatch) -> list[int]:
+    """torch's thread count at the start of every method's run, appended as the runs go."""
+    seen: list[int] = []
     real = PolicyEvaluation.run_method
 
     def spy(self, method, writer):
@@ -133,6 +132,13 @@ def test_the_run_uses_the_configured_threads_and_restores_them(tmp_path, tiny_ch
         return real(self, method, writer)
 
     monkeypatch.setattr(PolicyEvaluation, "run_method", spy)
+    return seen
+
+
+def test_the_run_uses_the_configured_threads_and_restores_them(tmp_path, tiny_checkpoint, monkeypatch):
+    cfg = _config(tmp_path, tiny_checkpoint)
+    cfg.policies, cfg.threads = ["random"], 1
+    seen = _record_threads(monkeypatch)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -154,13 +160,6 @@ def test_cli_threads_override_the_configs(tmp_path, tiny_checkpoint, monkeypatch
     config.write_text(f"checkpoint: {tiny_checkpoint}\nhorizon: 1\nepisodes: 1\nsampler: ddim\nsteps: 1\n"
                       f"methods: [unguided]\npolicies: [random]\nthreads: 2\nout: {tmp_path / 'run'}\n"
                       "bootstrap: {resamples: 100}\n")
-    seen = []
-    real = PolicyEvaluation.run_method
-
-    def spy(self, method, writer):
-        seen.append(torch.get_num_threads())
-        return real(self, method, writer)
-
-    monkeypatch.setattr(PolicyEvaluation, "run_method", spy)
+    seen = _record_threads(monkeypatch)
     assert main(["policy-eval", str(config), "--threads", "1", "--quiet"]) == 0
     assert seen == [1] and json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1
