@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from freeaction.diffusion.sampler import observe_steps
 from freeaction.errors import DataError, InputError
 from freeaction.eval.clips import ClipRef, TestClip, derive_seed, load_clip, open_test_split, select, work_list
 from freeaction.eval.config import REFERENCES, EvalConfig, check_against_dataset
@@ -85,9 +86,13 @@ def generate_in_batches(
     """Generate clip i from ``contexts[i]`` (C, h, w) and ``actions[i]`` (n, A) with sampler seed
     ``seeds[i]``, ``batch_size`` clips per sampler call; the latents (n + 1, C, h, w), on the CPU."""
     out: list[torch.Tensor] = []
-    for i in tqdm(range(0, len(seeds), batch_size), desc=desc, disable=not progress):
-        out.extend(wm.generate_batch(contexts[i : i + batch_size], actions[i : i + batch_size], method=method,
-                                     sampler=sampler, steps=steps, seeds=seeds[i : i + batch_size]).cpu())
+    starts = range(0, len(seeds), batch_size)
+    # the bar moves per sampling step (one batch of a long rollout takes minutes on a CPU)
+    with tqdm(desc=desc, unit="step", disable=not progress) as bar, observe_steps(lambda i, t, x: bar.update()):
+        for b, i in enumerate(starts):
+            bar.set_postfix_str(f"batch {b + 1}/{len(starts)}, {min(i + batch_size, len(seeds))}/{len(seeds)} clips")
+            out.extend(wm.generate_batch(contexts[i : i + batch_size], actions[i : i + batch_size], method=method,
+                                         sampler=sampler, steps=steps, seeds=seeds[i : i + batch_size]).cpu())
     return out
 
 
