@@ -226,3 +226,23 @@ def test_result_configs_in_the_repository_are_valid():
             dim = 7 if "arm" in f.name else 2
             methods, plan, notes = expand_sweep(cfg.sweep, cfg.methods, dim, str(f))
             assert len(methods) > 10 and ("gripper_negation" in plan) == (dim == 7)
+
+
+def test_play_opens_the_simulator_in_the_world_the_shipped_model_names(fake_assets, monkeypatch, tmp_path):
+    pytest.importorskip("starlette", reason="the play extra (starlette, uvicorn, websockets) is not installed")
+    import uvicorn
+
+    import freeaction.play.server as server
+    from freeaction.commands.play import run
+
+    info = json.loads((fake_assets / "pusher-64" / "shipped.json").read_text())
+    (fake_assets / "pusher-64" / "shipped.json").write_text(json.dumps({**info, "simulator_options": {"world": 2}}))
+    apps = []
+    monkeypatch.setattr(server, "create_app", lambda play: apps.append(play) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    args = argparse.Namespace(model="pusher-64", vae=None, host="127.0.0.1", port=0, no_browser=True,
+                              precision="fp32", sampler=None, steps=None, save_dir=str(tmp_path / "saves"),
+                              max_sessions=1, no_simulator=False)
+    assert run(args) == 0
+    (play,) = apps
+    assert (play.sim_kind, play.sim_world) == ("pusher", 2)
