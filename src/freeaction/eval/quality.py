@@ -15,8 +15,14 @@ by the parts ``freeaction evaluate`` uses (:mod:`~freeaction.eval.clips`,
   ``ee_error_by_frame`` / ``ee_missing_by_frame``, the error and the fraction of clips that lost
   the effector at each frame index (where along the clip the model drifts).
 
+- where the clips' annotations allow: the object-level figures (``objects``, ``arm``; docs/evaluation.md
+  §7) for true actions, shuffled actions and nothing moves, pooled and per seed, and each clip's own
+  in its row; with ``frames_out``, every generated clip's first and last frame beside the true ones
+  (:class:`FirstLastFrames`), for pictures of what the model gets wrong.
+
 The bar: ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
-and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures.
+and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures
+(the contact bar of :mod:`~freeaction.eval.contact_bar` reads the object figures).
 """
 
 from __future__ import annotations
