@@ -81,3 +81,22 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     # the card again from the stored figures: the same text
     dm.rewrite_card("tiny-w2", work, train_run, assets)
     assert (folder / "MODEL_CARD.md").read_text() == card
+
+
+def test_arm_card_shows_the_moving_robot_iou_and_the_gripper_readers_accuracy(default_models):
+    seed = {"seed": 0, "latent_l2": 0.05, "latent_l2_shuffled": 0.1, "latent_l2_still": 0.1,
+            "true_over_shuffled": 0.5, "true_over_still": 0.5}
+    arm = {"robot_iou": 0.82, "robot_iou_moving": 0.4, "gripper_agreement": 0.85}
+    q = {"clip_frames": 16, "clips_evaluated": 64, "sampler": "ddpm", "steps": 50, "seeds": 1, "seed": 0,
+         "by_seed": [seed], "gripper_reader": {"test_accuracy": 0.96},
+         "arm": {"nothing_moves": {"robot_iou": 0.7, "robot_iou_moving": 0.0, "gripper_agreement": 0.5},
+                 "by_seed": [{"seed": 0, "true_actions": arm, "shuffled_actions": {"robot_iou": 0.75}}]}}
+    section = default_models.contact_section("arm-64-w2", q)
+    assert "freeaction quality arm-64 " in section and "**not met**" in section
+    assert "| robot-silhouette IoU | 0 | 0.820 | 0.750 | 0.700 | >= 0.8 | yes |" in section
+    assert "| moving-robot IoU | 0 | 0.400 | - | 0.000 |  | (shown) |" in section
+    assert "| gripper agreement | 0 | 85.0% | - | 50.0% | >= 90% | **no** | reader on true test frames: 0.960 |" \
+        in section
+    assert "0.66-0.75 plain IoU" in section
+    wrong = default_models.wrong_section(q, [])
+    assert "Contact bars not met: gripper agreement (seed 0)." in wrong
