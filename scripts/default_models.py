@@ -342,7 +342,7 @@ def draw_what_it_gets_wrong(q: dict, frames_file: Path, folder: Path) -> list[di
     """``folder/what_it_gets_wrong.png``: the worst clips of the quality run ``q`` by its object
     figure and a typical one (:mod:`freeaction.report.stills`), from the frames that run kept;
     returns one record per row drawn (label, clip, seed, its figures), top to bottom."""
-    from freeaction.eval.quality import load_first_last_frames
+    from freeaction.eval.first_last_frames import load_first_last_frames
     from freeaction.report.stills import first_last_grid, save_png, telling_clips
 
     frames = load_first_last_frames(frames_file)

@@ -151,7 +151,7 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert len(with_blocks) == sum(1 for row in r["clips"] if "block_error_px" in row or "blocks_kept" in row)
     assert bool(with_blocks) == (objects["true_actions"]["moved_blocks"] > 0)
     # the first and last frames of the same run, in the clip rows' order
-    from freeaction.eval.quality import load_first_last_frames
+    from freeaction.eval.first_last_frames import load_first_last_frames
 
     kept = load_first_last_frames(tmp_path / "frames.npz")
     assert list(kept["clip"]) == [row["clip"] for row in r["clips"]] and list(kept["seed"]) == [0, 0, 0]

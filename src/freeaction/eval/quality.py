@@ -18,7 +18,7 @@ by the parts ``freeaction evaluate`` uses (:mod:`~freeaction.eval.clips`,
 - where the clips' annotations allow: the object-level figures (``objects``, ``arm``; docs/evaluation.md
   §7) for true actions, shuffled actions and nothing moves, pooled and per seed, and each clip's own
   in its row; with ``frames_out``, every generated clip's first and last frame beside the true ones
-  (:class:`FirstLastFrames`), for pictures of what the model gets wrong.
+  (:class:`~freeaction.eval.first_last_frames.FirstLastFrames`), for pictures of what the model gets wrong.
 
 The bar: ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
 and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures
@@ -38,11 +38,11 @@ from tqdm.auto import tqdm
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
 from freeaction.eval.clips import ClipRef, TestClip, clip_keys, derive_seed, load_clip, open_test_split
+from freeaction.eval.first_last_frames import FirstLastFrames
 from freeaction.eval.measure import effector_by_frame, load_gripper_reader, object_metrics
 from freeaction.eval.metrics import latent_l2
 from freeaction.eval.objects import BlockFrames, GripperReader, clip_figures, nothing_moves, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
-from freeaction.files import atomic_path
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
 
@@ -126,7 +126,7 @@ def quality_check(
     without steps gets its usual step count. ``gripper_reader``: a reader's ``.safetensors``,
     ``"auto"`` (for the arm simulator's datasets, their cached one, trained when missing) or None
     (no gripper figure). ``frames_out``: also write every generated clip's first and last frame
-    with the true ones to this ``.npz`` (:class:`FirstLastFrames`; needs a VAE).
+    with the true ones to this ``.npz`` (:class:`~freeaction.eval.first_last_frames.FirstLastFrames`; needs a VAE).
 
     Each clip row under ``"clips"`` also holds that clip's object figures with true actions
     (``block_error_px``, ``blocks_kept``, ``robot_iou``, ``robot_iou_moving``, ``gripper_agreement``...,
@@ -203,43 +203,6 @@ def quality_check(
     if frames_out is not None:
         kept_frames.save(frames_out)
     return result
-
-
-class FirstLastFrames:
-    """Each generated clip's first and last frame beside the true ones (true actions), kept for
-    pictures of what a model gets wrong; saved as one ``.npz``: ``clip`` (keys), ``seed``, and
-    ``true_first``, ``true_last``, ``generated_first``, ``generated_last``, each (N, H, W, 3) uint8,
-    row i of every array being the same (clip, seed)."""
-
-    FRAMES = ("true_first", "true_last", "generated_first", "generated_last")
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.seeds: list[int] = []
-        self.frames: dict[str, list[np.ndarray]] = {name: [] for name in self.FRAMES}
-
-    def add(self, clip: TestClip, seed: int, generated: np.ndarray) -> None:
-        """One clip's generated frames (n + 1, H, W, 3) uint8 with true actions and seed ``seed``."""
-        if clip.frames is None:
-            return
-        self.keys.append(clip.ref.key)
-        self.seeds.append(seed)
-        for name, video in (("true", clip.frames), ("generated", generated)):
-            self.frames[f"{name}_first"].append(np.asarray(video[0], np.uint8))
-            self.frames[f"{name}_last"].append(np.asarray(video[-1], np.uint8))
-
-    def save(self, path: str | Path) -> Path:
-        """Write the ``.npz`` (compressed) atomically; an empty set of arrays when no clip had frames."""
-        arrays = {name: np.stack(v) if v else np.zeros((0, 0, 0, 3), np.uint8) for name, v in self.frames.items()}
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, clip=np.array(self.keys, dtype=str), seed=np.array(self.seeds, np.int64), **arrays)
-        return Path(path)
-
-
-def load_first_last_frames(path: str | Path) -> dict[str, np.ndarray]:
-    """The arrays :meth:`FirstLastFrames.save` wrote."""
-    with np.load(path) as f:
-        return {k: f[k] for k in f.files}
 
 
 class ObjectFigures:

@@ -8,7 +8,7 @@
 - :func:`save_png`: the grid as a PNG.
 
 The frames come from the same quality run (``quality_check(..., frames_out=...)``, the arrays of
-:class:`~freeaction.eval.quality.FirstLastFrames`).
+:class:`~freeaction.eval.first_last_frames.FirstLastFrames`).
 """
 
 from __future__ import annotations
