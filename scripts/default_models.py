@@ -369,8 +369,9 @@ def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict,
     n_params = sum(p.numel() for p in model.parameters())
     sizes = {f.name: f.stat().st_size for f in folder.rglob("*") if f.is_file()}
     vae_metrics = json.loads((vae_run / "metrics.json").read_text())
-    card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config)
-    card += contact_section(name, q) + wrong_section(q, stills or [])
+    objects = contact_section(name, q) + wrong_section(q, stills or [])
+    card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config,
+                      objects)
     (folder / "MODEL_CARD.md").write_text(card)
 
 
@@ -426,7 +427,8 @@ def vae_commands(spec: dict) -> str:
     return ", then on whole frames ".join(cmds)
 
 
-def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
+def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc, objects="") -> str:  # noqa: ANN001
+    """The card's Markdown; ``objects``: the sections that follow the quality bar (contact, what it gets wrong)."""
     from freeaction.eval.quality import by_seed, by_seed_text
 
     weights_mb = sizes.get("model.safetensors", 0) / 1e6
@@ -484,7 +486,7 @@ Sampler: {spec['sampler_note']}
 Reproduce: `freeaction quality {shipped} --dataset <work>/data --clips {q['clips_evaluated']}
 --sampler {q['sampler']} --steps {q['steps']} --seeds {q['seeds']}` (add
 `--clip-frames {mc.num_frames}` for the one-chunk rows; `--out q.json` keeps per-clip rows).
-
+{objects}
 ## Data
 
 `freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size {spec['size'][0]}x{spec['size'][1]}`

@@ -64,6 +64,8 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     assert card.startswith("# `tiny`") and "the pusher simulator's world 2" in card
     assert "python scripts/default_models.py tiny-w2" in card  # the recipe reproduces it
     contact = card[card.index("## Contact (object-level figures, per seed)"):card.index("## What it gets wrong")]
+    assert card.index("## Quality bar") < card.index("## Contact") < card.index("## What it gets wrong") \
+        < card.index("## Data")  # beside the quality bar's figures
     for seed in (0, 1):
         for figure in ("moved-block final error (px)", "blocks kept, last frame", "effector error (px)"):
             assert f"| {figure} | {seed} |" in contact
