@@ -15,8 +15,12 @@ exported; ``--start-stage K --init-from DIR`` starts at stage K from weights mad
 as the shipped model copied aside), with the VAE found in ``DIR/vae``.
 
 ``--ship`` exports the last training stage's newest checkpoint (EMA weights) with its VAE into
-``src/freeaction/assets/<name>/``, measures the quality bar (:mod:`freeaction.eval.quality`) on
-the held-out test split, and writes ``MODEL_CARD.md`` and ``shipped.json`` next to the weights.
+``src/freeaction/assets/<shipped name>/`` (a recipe's ``ship_as``, else its own name: ``pusher-64-w2``
+ships as ``pusher-64``), measures the quality bar (:mod:`freeaction.eval.quality`) and the contact
+bar (:mod:`freeaction.eval.contact_bar`) on the held-out test split, and writes ``MODEL_CARD.md``
+(with a picture of what the model gets wrong, ``what_it_gets_wrong.png``) and ``shipped.json`` next
+to the weights. ``--assets DIR`` writes the folder elsewhere (a dry run), ``--sampler``/``--steps``
+measure with a cheaper sampler than the recipe's.
 """
 
 from __future__ import annotations
@@ -101,10 +105,11 @@ MODELS = {
         ],
     },
     # The contact world (issue: pushed blocks keep their shape and colour and land where the simulator puts
-    # them): world 2 of the pusher, larger distinct blocks and more pushes. In training; it replaces
-    # ``pusher-64`` once it meets that bar.
+    # them): world 2 of the pusher, larger distinct blocks and more pushes. It ships as ``pusher-64`` (``ship_as``),
+    # replacing the world-1 model; its shipped.json's ``simulator_options`` carry ``world: 2``.
     "pusher-64-w2": {
         **COMMON,
+        "ship_as": "pusher-64",
         "simulator": "pusher",
         "simulator_options": {"world": 2},
         "episodes": 4000,
@@ -118,10 +123,11 @@ MODELS = {
         ],
     },
     # The contact world for the arm: world 2 (a closer camera, the Panda painted blue with an orange gripper, so
-    # the arm fills more of the frame and stands out from the table). In training; it replaces ``arm-64`` once
-    # it meets that bar.
+    # the arm fills more of the frame and stands out from the table). It ships as ``arm-64`` (``ship_as``),
+    # replacing the world-1 model; its shipped.json's ``simulator_options`` carry ``world: 2``.
     "arm-64-w2": {
         **COMMON,
+        "ship_as": "arm-64",
         "simulator": "arm",
         "simulator_options": {"world": 2},
         "episodes": 1200,
@@ -275,7 +281,17 @@ def stage_records(name: str, work: Path) -> list[dict]:
     return records
 
 
-def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, clips: int, seeds: int = 2) -> Path:
+def shipped_name(name: str) -> str:
+    """The name a recipe ships under (``ship_as``, else the recipe's own)."""
+    return MODELS[name].get("ship_as", name)
+
+
+def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, clips: int, seeds: int = 2,
+         assets: Path = ASSETS, sampler: str | None = None, steps: int | None = None) -> Path:
+    """Export recipe ``name``'s newest checkpoint into ``assets/<shipped name>/`` with its card, after
+    measuring the quality bar and the contact bar (``sampler``/``steps``: override the recipe's, for a
+    quick dry run; the card says what was used). The figures go to ``work/quality.json`` and the
+    first/last frames of the paper-protocol run to ``work/quality_frames.npz``."""
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
@@ -285,7 +301,8 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     ckpt = latest_checkpoint(train_run)
     if ckpt is None:
         raise SystemExit(f"{train_run}: no checkpoint yet; train first")
-    target = ASSETS / name
+    target = assets / shipped_name(name)
+    sampler, steps = sampler or spec["sampler"], steps or spec["steps"]
 
     def write(tmp: Path) -> None:  # the new folder, moved onto target when complete
         shutil.copytree(ckpt / "model", tmp, dirs_exist_ok=True)
@@ -298,15 +315,17 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
                 "steps": spec["steps"], "simulator_options": spec.get("simulator_options", {})}
         (tmp / "shipped.json").write_text(json.dumps(info, indent=1) + "\n")
         print(f"quality check of {ckpt} on {dataset} (test split) ...", flush=True)
-        q = quality_check(tmp, dataset, clips=clips, seeds=seeds, sampler=spec["sampler"], steps=spec["steps"])
+        frames = work / "quality_frames.npz"
+        q = quality_check(tmp, dataset, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
         print(format_quality(q))
         model = load_model(tmp)
         window = model.config.num_frames
-        qw = quality_check(tmp, dataset, clips=clips, seeds=seeds, clip_frames=window, sampler=spec["sampler"],
-                           steps=spec["steps"])
+        qw = quality_check(tmp, dataset, clips=clips, seeds=seeds, clip_frames=window, sampler=sampler, steps=steps)
         print(format_quality(qw))
-        write_json_atomic(work / "quality.json", {"paper_protocol": q, "model_window": qw}, indent=1)
-        write_card(name, tmp, train_run, vae_run, q, qw)
+        stills = draw_what_it_gets_wrong(q, frames, tmp)
+        write_json_atomic(work / "quality.json", {"paper_protocol": q, "model_window": qw,
+                                                  "what_it_gets_wrong": stills}, indent=1)
+        write_card(name, tmp, train_run, vae_run, q, qw, stills)
         if (train_run / "loss.png").is_file():
             shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
 
@@ -315,7 +334,30 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     return target
 
 
-def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict, qw: dict) -> None:
+WRONG_PICTURE = "what_it_gets_wrong.png"
+STILL_FIGURES = ("block_error_px", "blocks_kept", "robot_iou", "robot_iou_moving", "gripper_agreement", "latent_l2")
+
+
+def draw_what_it_gets_wrong(q: dict, frames_file: Path, folder: Path) -> list[dict]:
+    """``folder/what_it_gets_wrong.png``: the worst clips of the quality run ``q`` by its object
+    figure and a typical one (:mod:`freeaction.report.stills`), from the frames that run kept;
+    returns one record per row drawn (label, clip, seed, its figures), top to bottom."""
+    from freeaction.eval.first_last_frames import load_first_last_frames
+    from freeaction.report.stills import first_last_grid, save_png, telling_clips
+
+    frames = load_first_last_frames(frames_file)
+    index = {(str(c), int(s)): i for i, (c, s) in enumerate(zip(frames["clip"], frames["seed"], strict=True))}
+    picked = [(label, r) for label, r in telling_clips(q["clips"]) if (r["clip"], r["seed"]) in index]
+    if not picked:
+        return []
+    grid = first_last_grid(frames, [index[(r["clip"], r["seed"])] for _, r in picked])
+    save_png(grid, folder / WRONG_PICTURE, scale=2)
+    return [{"label": label, "clip": r["clip"], "seed": r["seed"], **{k: r[k] for k in STILL_FIGURES if k in r}}
+            for label, r in picked]
+
+
+def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict, qw: dict,
+               stills: list[dict] | None = None) -> None:
     """``folder/MODEL_CARD.md`` from the quality figures and the training records in ``folder/config.json``."""
     from freeaction import load_model
     from freeaction.train.log import read_log
@@ -327,18 +369,22 @@ def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict,
     n_params = sum(p.numel() for p in model.parameters())
     sizes = {f.name: f.stat().st_size for f in folder.rglob("*") if f.is_file()}
     vae_metrics = json.loads((vae_run / "metrics.json").read_text())
-    card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config)
+    objects = contact_section(name, q) + wrong_section(q, stills or [])
+    card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config,
+                      objects)
     (folder / "MODEL_CARD.md").write_text(card)
 
 
-def rewrite_card(name: str, work: Path, train_run: Path) -> None:
+def rewrite_card(name: str, work: Path, train_run: Path, assets: Path = ASSETS) -> None:
     """The shipped model's card again, from the figures its ship stored in ``work/quality.json``."""
     stored = work / "quality.json"
     if not stored.is_file():
         raise SystemExit(f"{stored}: no stored quality figures; ship first")
     q = json.loads(stored.read_text())
-    write_card(name, ASSETS / name, train_run, vae_folder(name, work), q["paper_protocol"], q["model_window"])
-    print(f"wrote {ASSETS / name / 'MODEL_CARD.md'}")
+    folder = assets / shipped_name(name)
+    write_card(name, folder, train_run, vae_folder(name, work), q["paper_protocol"], q["model_window"],
+               q.get("what_it_gets_wrong"))
+    print(f"wrote {folder / 'MODEL_CARD.md'}")
 
 
 def quality_rows(q: dict) -> list[str]:
@@ -381,7 +427,8 @@ def vae_commands(spec: dict) -> str:
     return ", then on whole frames ".join(cmds)
 
 
-def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> str:  # noqa: ANN001
+def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc, objects="") -> str:  # noqa: ANN001
+    """The card's Markdown; ``objects``: the sections that follow the quality bar (contact, what it gets wrong)."""
     from freeaction.eval.quality import by_seed, by_seed_text
 
     weights_mb = sizes.get("model.safetensors", 0) / 1e6
@@ -414,11 +461,13 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc) -> 
         preset = f"{flags[flags.index('--preset') + 1]}, fine-tuned on whole frames"
     latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
     vae_psnr = f"{vae.get('psnr', nan):.1f} dB over whole frames, {vae.get('psnr_objects', nan):.1f} dB"
-    return f"""# `{name}`
+    shipped = shipped_name(name)
+    return f"""# `{shipped}`
 
 An action-conditioned video world model of {spec['description']}, {spec['size'][0]}x{spec['size'][1]}
 frames, trained from scratch on CPU by freeaction. It is the model `freeaction demo` runs
-(`--model {name}`), and `freeaction.load_model("{name}")` / `WorldModel.load("{name}")` load it.
+(`--model {shipped}`), and `freeaction.load_model("{shipped}")` / `WorldModel.load("{shipped}")` load it.
+{world_line(spec)}
 {status}
 ## Quality bar (held-out test split)
 
@@ -434,10 +483,10 @@ error the rollout adds.
 {drift}{seeds_line}
 Sampler: {spec['sampler_note']}
 
-Reproduce: `freeaction quality {name} --dataset <work>/data --clips {q['clips_evaluated']}
+Reproduce: `freeaction quality {shipped} --dataset <work>/data --clips {q['clips_evaluated']}
 --sampler {q['sampler']} --steps {q['steps']} --seeds {q['seeds']}` (add
 `--clip-frames {mc.num_frames}` for the one-chunk rows; `--out q.json` keeps per-clip rows).
-
+{objects}
 ## Data
 
 `freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size {spec['size'][0]}x{spec['size'][1]}`
@@ -483,6 +532,100 @@ action ranges. Long rollouts drift (each {mc.num_frames - 1}-action chunk starts
 """
 
 
+def world_line(spec: dict) -> str:
+    """The card's sentence on the simulator world the model was trained on (and scenes are made in)."""
+    options = spec.get("simulator_options", {})
+    world = options.get("world", 1)
+    return (f"World: the {spec['simulator']} simulator's world {world} (`shipped.json`'s `simulator_options`: "
+            f"`{json.dumps(options)}`); `freeaction demo`, `freeaction play` and `freeaction policy-eval` "
+            "(`world: auto`) make their scenes in this world.")
+
+
+# How the card prints each contact figure.
+CONTACT_FORMATS = {"moved-block final error (px)": ".2f", "effector error (px)": ".2f",
+                   "blocks kept, last frame": ".1%", "moved blocks kept, last frame": ".1%",
+                   "Latent L2": ".4f", "gripper agreement": ".1%"}
+
+
+def contact_section(name: str, q: dict) -> str:
+    """The card's object-level figures, per seed, with both references, the contact bar and the command."""
+    from freeaction.eval.contact_bar import contact_met, contact_rows
+
+    rows = contact_rows(q)
+    if not rows:
+        return ""
+
+    def cell(v: float | None, figure: str) -> str:
+        return "-" if v is None or v != v else format(v, CONTACT_FORMATS.get(figure, ".3f"))
+
+    met = {True: "yes", False: "**no**", None: "(shown)"}
+    table = ["| figure | seed | true actions | shuffled actions | nothing moves | bar | met | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    table += [f"| {r.figure} | {r.seed} | {cell(r.true, r.figure)} | {cell(r.shuffled, r.figure)} | "
+              f"{cell(r.still, r.figure)} | {r.bar} | {met[r.met]} | {r.note} |" for r in rows]
+    verdict = "met for every seed" if contact_met(rows) else "**not met**: see the rows marked **no**"
+    if q.get("arm"):
+        bars = ("Latent L2 <= 0.7 x \"nothing moves\" and <= 0.6 x shuffled actions, robot-silhouette IoU "
+                "(`robot_iou`, the painted robot) >= 0.8, gripper agreement >= 90% (the gripper reader's own "
+                "accuracy on true test frames in the note: the ceiling). The table also shows the moving-robot IoU "
+                "(`robot_iou_moving`, only what of the robot changed since frame 0), without a bar, because "
+                "\"nothing moves\" already scores about 0.66-0.75 plain IoU (the fixed mount and the still part "
+                "of the arm count in both masks; docs/evaluation.md §7)")
+    else:
+        bars = ("moved-block final position error <= 2 px (over the moved blocks found in the last frame; "
+                "the note gives found/moved), blocks kept in the last frame (colour and >= 50% of the area near "
+                "the true place) >= 95%, effector error <= 2 px. The share of *moved* blocks kept is shown "
+                "without a bar")
+    return f"""
+## Contact (object-level figures, per seed)
+
+1 + {q['clip_frames'] - 1} actions, the same {q['clips_evaluated']} test clips and samples as the quality bar above
+({q['sampler']} {q['steps']}), each seed alone; "nothing moves" (every frame = the context frame) does not sample,
+so it is the same for every seed. Definitions: docs/evaluation.md §7. The contact bar, met when every
+seed meets it ({verdict}): {bars}.
+
+{chr(10).join(table)}
+
+Reproduce: `freeaction quality {shipped_name(name)} --dataset <work>/data --clips {q['clips_evaluated']}
+--sampler {q['sampler']} --steps {q['steps']} --seeds {q['seeds']} --seed {q['seed']} --out q.json
+--frames frames.npz` (`q.json` holds these figures under `objects` / `arm`, each clip's under `clips`;
+`frames.npz` the first and last frames drawn below).
+"""
+
+
+def wrong_section(q: dict, stills: list[dict]) -> str:
+    """The card's "What it gets wrong": the contact bars not met, and the picture of the worst clips."""
+    from freeaction.eval.contact_bar import contact_rows
+
+    failed = sorted({f"{r.figure} (seed {r.seed})" for r in contact_rows(q) if r.met is False})
+    summary = ("Contact bars not met: " + "; ".join(failed) + ".") if failed else "Every contact bar is met."
+    if not stills:
+        return f"\n## What it gets wrong\n\n{summary}\n"
+    names = {"block_error_px": ("moved-block final error", ".2f", " px"),
+             "blocks_kept": ("moved blocks kept", ".0%", ""),
+             "robot_iou": ("robot IoU", ".3f", ""), "robot_iou_moving": ("moving-robot IoU", ".3f", ""),
+             "gripper_agreement": ("gripper agreement", ".0%", ""), "latent_l2": ("Latent L2", ".4f", "")}
+    lines = []
+    for k, s in enumerate(stills, start=1):
+        figures = ", ".join(f"{names[key][0]} {format(s[key], names[key][1])}{names[key][2]}"
+                            for key in names if key in s)
+        lost = "; a moved block is lost in the last frame" if "blocks_kept" in s and "block_error_px" not in s else ""
+        lines.append(f"{k}. {s['label']}: clip `{s['clip']}`, seed {s['seed']}: {figures}{lost}")
+    return f"""
+## What it gets wrong
+
+{summary}
+
+![First and last frames, true and generated]({WRONG_PICTURE})
+
+Rows, top to bottom (columns: first frame true | first frame generated | last frame true | last frame generated;
+1 + {q['clip_frames'] - 1} true actions, from the run above; the generated first frame is the context
+through the autoencoder):
+
+{chr(10).join(lines)}
+"""
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=sorted(MODELS))
@@ -492,12 +635,17 @@ def main() -> int:
     p.add_argument("--init-from", type=Path, default=None,
                    help="weights that stand for the stages before --start-stage (e.g. the shipped model copied "
                    "aside), with their vae/")
-    p.add_argument("--ship", action="store_true", help="export into src/freeaction/assets/NAME with a model card")
+    p.add_argument("--ship", action="store_true",
+                   help="export into src/freeaction/assets/<its shipped name> with a model card")
     p.add_argument("--ship-only", action="store_true", help="only export (the run must exist)")
     p.add_argument("--card-only", action="store_true",
                    help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
     p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
     p.add_argument("--seeds", type=int, default=2, help="seeds per test clip for the quality bar, averaged (default 2)")
+    p.add_argument("--assets", type=Path, default=ASSETS,
+                   help="where the shipped folder goes (default src/freeaction/assets; another folder for a dry run)")
+    p.add_argument("--sampler", default=None, help="sample the quality bar with this (default: the recipe's)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the recipe's)")
     args = p.parse_args()
     work = args.work or REPO / "runs" / "default-models" / args.name
     start = time.time()
@@ -510,9 +658,10 @@ def main() -> int:
     else:
         train_run = build(args.name, work, args.max_steps, args.start_stage, args.init_from)
     if args.card_only:
-        rewrite_card(args.name, work, train_run)
+        rewrite_card(args.name, work, train_run, args.assets)
     elif args.ship or args.ship_only:
-        ship(args.name, work, train_run, work / "data", vae_folder(args.name, work), args.clips, args.seeds)
+        ship(args.name, work, train_run, work / "data", vae_folder(args.name, work), args.clips, args.seeds,
+             assets=args.assets, sampler=args.sampler, steps=args.steps)
     print(f"done in {(time.time() - start) / 60:.1f} min")
     return 0
 

@@ -1,9 +1,10 @@
 """The default models shipped inside the package (``src/freeaction/assets/<name>/``).
 
 Each is a freeaction checkpoint folder (``config.json`` + ``model.safetensors`` + ``vae/``)
-with a ``MODEL_CARD.md`` and a ``shipped.json`` saying which simulator made its data and
-how to sample from it. Anywhere a checkpoint path is accepted (``freeaction.load_model``,
-``WorldModel.load``, ``freeaction generate --checkpoint``, evaluation configs) the name
+with a ``MODEL_CARD.md`` and a ``shipped.json`` saying which simulator made its data (kind and
+``simulator_options``, whose ``world`` is the world ``demo``, ``play`` and ``policy-eval`` make
+scenes in: :func:`scene_of`) and how to sample from it. Anywhere a checkpoint path is accepted
+(``freeaction.load_model``, ``WorldModel.load``, ``freeaction generate --checkpoint``, evaluation configs) the name
 (``"pusher-64"``) works too, unless a file or folder of that name exists.
 """
 
@@ -72,6 +73,20 @@ def recommended_sampler(checkpoint: str | os.PathLike[str]) -> tuple[str, int] |
         info = json.loads(path.read_text())
         return str(info["sampler"]), int(info["steps"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc
+
+
+def scene_of(checkpoint: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """The simulator kind and world (``simulator_options["world"]``, 1 when absent) whose scenes a
+    model folder's ``shipped.json`` names (a shipped model's name works too); ``None`` for a folder
+    without one, such as a training run's checkpoint."""
+    path = resolve_checkpoint(checkpoint) / INFO_FILE
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        return str(info["simulator"]), int(info.get("simulator_options", {}).get("world", 1))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc
 
 

@@ -116,7 +116,8 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
 
     ckpt = make_checkpoint(tmp_path / "ck")
     data = make_pusher(tmp_path / "data", episodes=8)
-    r = quality_check(ckpt, data, clips=3, clip_frames=6, steps=2, progress=False, split="train")
+    r = quality_check(ckpt, data, clips=3, clip_frames=6, steps=2, progress=False, split="train",
+                      frames_out=tmp_path / "frames.npz")
     assert r["clips_evaluated"] == 3
     assert r["latent_l2_still"] > 0 and r["latent_l2"] > 0
     # a random model: the still baseline equals the per-clip mean of ||z_k - z_0||^2, recomputed here
@@ -126,10 +127,11 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     ds = open_dataset(data, "train", num_frames=6)
     wm = WorldModel.load(ckpt)
     picked = np.linspace(0, len(ds) - 1, 3).round().astype(int)
-    want = []
+    want, true_ends = [], []
     for k in picked:
         z = wm.encode(ds[int(k)].frames).cpu().float()
         want.append(float(((z[1:] - z[:1]) ** 2).mean()))
+        true_ends.append((ds[int(k)].frames[0], ds[int(k)].frames[-1]))
     assert r["latent_l2_still"] == pytest.approx(np.mean(want), rel=1e-4)
     assert set(r["bar"]) == {"beats_nothing_moves", "uses_actions", "effector_within_3px"}
     assert r["ee_error_truth"] < 1.0  # the locator finds the real effector
@@ -140,6 +142,23 @@ def test_quality_check_orders_true_shuffled_and_still(tmp_path):
     assert n_blocks >= 3 * 3 and objects["true_actions"]["blocks"] == objects["shuffled_actions"]["blocks"] == n_blocks
     assert 0.0 <= objects["true_actions"]["blocks_kept_final"] <= 1.0
     assert "blocks (moved > 2 px)" in format_quality(r)
+    # one seed: its own figures are the pooled ones, shuffled actions too
+    (alone,) = objects["by_seed"]
+    assert alone["shuffled_actions"] == objects["shuffled_actions"]
+    assert alone["moved_blocks"] == objects["true_actions"]["moved_blocks"]
+    # each clip row carries its own block figures where a block moved
+    with_blocks = [row for row in r["clips"] if "blocks_kept" in row]
+    assert len(with_blocks) == sum(1 for row in r["clips"] if "block_error_px" in row or "blocks_kept" in row)
+    assert bool(with_blocks) == (objects["true_actions"]["moved_blocks"] > 0)
+    # the first and last frames of the same run, in the clip rows' order
+    from freeaction.eval.first_last_frames import load_first_last_frames
+
+    kept = load_first_last_frames(tmp_path / "frames.npz")
+    assert list(kept["clip"]) == [row["clip"] for row in r["clips"]] and list(kept["seed"]) == [0, 0, 0]
+    assert kept["true_first"].shape == kept["generated_last"].shape == (3, 32, 32, 3)
+    assert kept["generated_last"].dtype == np.uint8
+    for i, (first, last) in enumerate(true_ends):
+        assert (kept["true_first"][i] == first).all() and (kept["true_last"][i] == last).all()
     # by frame index: 5 frames after the context, averaging back to the clip means
     assert len(r["ee_error_by_frame"]) == 5 == len(r["ee_missing_by_frame"])
     assert np.mean(r["ee_error_by_frame"]) == pytest.approx(r["ee_error"])
@@ -207,3 +226,23 @@ def test_result_configs_in_the_repository_are_valid():
             dim = 7 if "arm" in f.name else 2
             methods, plan, notes = expand_sweep(cfg.sweep, cfg.methods, dim, str(f))
             assert len(methods) > 10 and ("gripper_negation" in plan) == (dim == 7)
+
+
+def test_play_opens_the_simulator_in_the_world_the_shipped_model_names(fake_assets, monkeypatch, tmp_path):
+    pytest.importorskip("starlette", reason="the play extra (starlette, uvicorn, websockets) is not installed")
+    import uvicorn
+
+    import freeaction.play.server as server
+    from freeaction.commands.play import run
+
+    info = json.loads((fake_assets / "pusher-64" / "shipped.json").read_text())
+    (fake_assets / "pusher-64" / "shipped.json").write_text(json.dumps({**info, "simulator_options": {"world": 2}}))
+    apps = []
+    monkeypatch.setattr(server, "create_app", lambda play: apps.append(play) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    args = argparse.Namespace(model="pusher-64", vae=None, host="127.0.0.1", port=0, no_browser=True,
+                              precision="fp32", sampler=None, steps=None, save_dir=str(tmp_path / "saves"),
+                              max_sessions=1, no_simulator=False)
+    assert run(args) == 0
+    (play,) = apps
+    assert (play.sim_kind, play.sim_world) == ("pusher", 2)

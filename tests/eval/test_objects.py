@@ -355,3 +355,25 @@ def test_quality_prints_the_moving_iou_beside_its_references():
     lines = arm_text(arm, None)
     assert "moving 0.700 (last 0.600)" in lines[1]
     assert "moving 0.300 (last -)" in lines[2] and "moving 0.000 (last 0.000)" in lines[3]
+
+
+def test_object_figures_keep_each_seed_apart_and_return_the_clip_figures():
+    import torch
+
+    from freeaction.eval.clips import ClipRef, TestClip
+
+    paint = RobotPaint([list(BLUE_PAINT), list(ORANGE_PAINT)])
+    moving = np.concatenate([arm_frames()[:1], arm_frames(shift=4)[1:]])  # the arm moves 4 px right at frame 1
+    half = np.concatenate([arm_frames()[:1], arm_frames(shift=2)[1:]])  # moving IoU 78/96 (test above)
+    clip = TestClip(ClipRef("short", 0, "ep@0"), torch.zeros(2, 7), torch.zeros(3, 4, 3, 3), moving, 0, paint=paint)
+    figures = ObjectFigures(None)
+    assert figures.add(clip, 0, moving, nothing_moves(moving), still=True)["robot_iou_moving"] == 1.0
+    assert figures.add(clip, 1, half, moving, still=False)["robot_iou_moving"] == pytest.approx(78 / 96)
+    arm = figures.figures()["arm"]
+    assert [s["seed"] for s in arm["by_seed"]] == [0, 1]
+    seed0, seed1 = arm["by_seed"]
+    assert seed0["true_actions"]["robot_iou_moving"] == 1.0 and seed0["shuffled_actions"]["robot_iou_moving"] == 0.0
+    assert seed1["true_actions"]["robot_iou_moving"] == pytest.approx(78 / 96)
+    assert seed1["shuffled_actions"]["robot_iou_moving"] == 1.0
+    assert arm["true_actions"]["robot_iou_moving"] == pytest.approx((1 + 78 / 96) / 2)
+    assert arm["nothing_moves"]["robot_iou_moving"] == 0.0  # measured once, not per seed

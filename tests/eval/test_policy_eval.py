@@ -163,3 +163,21 @@ def test_cli_threads_override_the_configs(tmp_path, tiny_checkpoint, monkeypatch
     seen = _record_threads(monkeypatch)
     assert main(["policy-eval", str(config), "--threads", "1", "--quiet"]) == 0
     assert seen == [1] and json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1
+
+
+@pytest.mark.parametrize(("info", "want", "scene"), [
+    ({"simulator": "pusher", "simulator_options": {}}, 1, ("pusher", 1)),
+    ({"simulator": "pusher", "simulator_options": {"world": 2}}, 2, ("pusher", 2)),
+    ({"simulator": "arm"}, "arm", ("arm", 1)),
+    ({"simulator": "arm", "simulator_options": {"world": 2}}, "arm-2", ("arm", 2)),
+])
+def test_policy_eval_world_auto_follows_the_checkpoints_shipped_json(tmp_path, info, want, scene):
+    from freeaction.shipped import scene_of
+
+    (tmp_path / "shipped.json").write_text(json.dumps({"sampler": "ddpm", "steps": 50, **info}))
+    assert scene_of(tmp_path) == scene
+    cfg = PolicyEvalConfig(checkpoint=str(tmp_path), world="auto")
+    assert cfg.resolved_world() == want and cfg.scene_world() == scene
+    assert PolicyEvalConfig(checkpoint=str(tmp_path), world=1).resolved_world() == 1  # a named world wins
+    with pytest.raises(InputError, match="world: auto needs a checkpoint with a shipped.json"):
+        PolicyEvalConfig(checkpoint=str(tmp_path / "nowhere"), world="auto").scene_world()

@@ -10,7 +10,7 @@ from typing import Any
 
 from freeaction.errors import InputError
 from freeaction.pipeline import PRECISIONS, WorldModel
-from freeaction.shipped import available_models, shipped_info
+from freeaction.shipped import available_models, scene_of, shipped_info
 from freeaction.sim import MissingDependencyError, load_kind
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -58,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
             sim = None
     settings = initial_settings(args.model).updated(
         {k: v for k, v in {"sampler": args.sampler, "steps": args.steps}.items() if v is not None})
+    scene = scene_of(args.model)
     play = PlayApp(wm, args.model, sim, precision=precision, settings=settings, save_dir=Path(args.save_dir),
-                   max_sessions=args.max_sessions)
+                   max_sessions=args.max_sessions, sim_world=scene[1] if scene else 1)
     url = f"http://{'localhost' if args.host in LOCAL_HOSTS else args.host}:{args.port}/"
-    print(f"freeaction play: {args.model} ({precision}), simulator {sim or 'none'}; open {url} (Ctrl-C stops)")
+    world = f" world {play.sim_world}" if sim else ""
+    print(f"freeaction play: {args.model} ({precision}), simulator {sim or 'none'}{world}; open {url} (Ctrl-C stops)")
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
     try:

@@ -17,6 +17,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         args.checkpoint, args.dataset, vae=args.vae, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
         sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
         device=args.device, gripper_reader=None if args.gripper_reader == "none" else args.gripper_reader,
+        frames_out=args.frames,
     )
     print(format_quality(result))
     if args.out:
@@ -52,5 +53,7 @@ def add_parser(subparsers: Any) -> None:
                    help="arm data: a gripper reader's .safetensors, auto (DATASET/gripper_reader/, trained when "
                         "missing) or none (default auto)")
     p.add_argument("--out", help="write the figures (and per-clip rows) to this JSON file")
+    p.add_argument("--frames", default=None,
+                   help="also write every generated clip's first and last frame, with the true ones, to this .npz")
     p.add_argument("--strict", action="store_true", help="exit 1 when the bar is not met")
     p.set_defaults(func=cmd_quality)

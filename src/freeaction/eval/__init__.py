@@ -13,6 +13,8 @@ effector error); :mod:`~freeaction.eval.clips` (which test clips, their keys and
 :mod:`~freeaction.eval.measure` (the metrics of one clip), :mod:`~freeaction.eval.runner` (the
 resumable loop), :mod:`~freeaction.eval.results_folder` (the results folder's format: run.json,
 row shards, video and feature paths, the lock), :mod:`~freeaction.eval.quality` (the quality bar),
+:mod:`~freeaction.eval.contact_bar` (the contact bar, per seed, from quality's object figures),
+:mod:`~freeaction.eval.first_last_frames` (quality's kept first and last frames),
 :mod:`~freeaction.eval.config`, :mod:`~freeaction.eval.statistics`, :mod:`~freeaction.eval.sweep`,
 :mod:`~freeaction.eval.objects` (object-level metrics). The methods themselves are :mod:`freeaction.method`'s.
 """

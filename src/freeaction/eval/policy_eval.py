@@ -49,7 +49,7 @@ from freeaction.files import FolderLock
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
 from freeaction.policies import BUILTIN, load_factory
-from freeaction.shipped import resolve_sampler
+from freeaction.shipped import resolve_sampler, scene_of
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".policy_eval.lock"
@@ -65,7 +65,8 @@ class PolicyEvalConfig:
 
         checkpoint: pusher-64          # a shipped model's name or a freeaction checkpoint folder
         world: 1                       # the pusher world the scenes come from (1 or 2), or arm / arm-2
-                                       #   (the arm simulator's worlds; needs the arm extra and a 7-D model)
+                                       #   (the arm simulator's worlds; needs the arm extra and a 7-D model),
+                                       #   or auto: the world the checkpoint's shipped.json names
         task: push                     # pusher: push (a named block into a goal disc) | reach (the effector);
                                        #   arm: reach (above the red cube) | lift (the red cube)
         horizon: 3                     # chunks per episode (a chunk = the model's window, 7 steps)
@@ -123,13 +124,28 @@ class PolicyEvalConfig:
             data["policies"] = [policy_folder_from(base, p) for p in data["policies"]]
         return cls(**data)
 
+    def resolved_world(self) -> int | str:
+        """``world``, with ``auto`` replaced by the world the checkpoint's ``shipped.json`` names
+        (pusher world N -> N, arm world 1 -> ``arm``, arm world 2 -> ``arm-2``)."""
+        if self.world != "auto":
+            return self.world
+        scene = scene_of(self.checkpoint)
+        if scene is None:
+            raise InputError(f"world: auto needs a checkpoint with a shipped.json (a shipped model, or a folder "
+                             f"written by --ship); {self.checkpoint} has none: name the world (1, 2, arm or arm-2)")
+        simulator, world = scene
+        return world if simulator == "pusher" else ("arm" if world == 1 else f"arm-{world}")
+
     def scene_world(self) -> tuple[str, int]:
-        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-2`` the arm's."""
-        if isinstance(self.world, str) and self.world in ("arm", "arm-1", "arm-2"):
-            return "arm", 2 if self.world == "arm-2" else 1
-        if isinstance(self.world, int) and not isinstance(self.world, bool) and self.world in (1, 2):
-            return "pusher", int(self.world)
-        raise InputError(f"world must be 1 or 2 (the pusher's) or arm / arm-2 (the arm's), got {self.world!r}")
+        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-2`` the arm's,
+        ``auto`` the checkpoint's (:meth:`resolved_world`)."""
+        world = self.resolved_world()
+        if isinstance(world, str) and world in ("arm", "arm-1", "arm-2"):
+            return "arm", 2 if world == "arm-2" else 1
+        if isinstance(world, int) and not isinstance(world, bool) and world in (1, 2):
+            return "pusher", int(world)
+        raise InputError(f"world must be 1 or 2 (the pusher's), arm / arm-2 (the arm's) or auto (the checkpoint's), "
+                         f"got {world!r}")
 
     def method_objects(self) -> list[Method]:
         out = []
@@ -264,8 +280,9 @@ class PolicyEvaluation:
 
     def settings(self) -> dict[str, Any]:
         c = self.cfg
-        return {"checkpoint": str(c.checkpoint), "vae": c.vae, "world": c.world, "task": c.task, "horizon": c.horizon,
-                "seed": c.seed, "sampler": self.sampler, "steps": self.steps, "precision": c.precision,
+        return {"checkpoint": str(c.checkpoint), "vae": c.vae, "world": c.resolved_world(), "task": c.task,
+                "horizon": c.horizon, "seed": c.seed, "sampler": self.sampler, "steps": self.steps,
+                "precision": c.precision,
                 "methods": [dataclasses.asdict(m) for m in self.methods], "policies": self.policies,
                 "episodes": c.episodes, "sim_episodes": self.sim_episodes(), "batch_size": c.batch_size,
                 "threads": c.threads, "bootstrap": c.bootstrap}

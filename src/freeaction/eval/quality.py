@@ -15,8 +15,14 @@ by the parts ``freeaction evaluate`` uses (:mod:`~freeaction.eval.clips`,
   ``ee_error_by_frame`` / ``ee_missing_by_frame``, the error and the fraction of clips that lost
   the effector at each frame index (where along the clip the model drifts).
 
+- where the clips' annotations allow: the object-level figures (``objects``, ``arm``; docs/evaluation.md
+  §7) for true actions, shuffled actions and nothing moves, pooled and per seed, and each clip's own
+  in its row; with ``frames_out``, every generated clip's first and last frame beside the true ones
+  (:class:`~freeaction.eval.first_last_frames.FirstLastFrames`), for pictures of what the model gets wrong.
+
 The bar: ``latent_l2 < latent_l2_still``, ``latent_l2 <= 0.8 * latent_l2_shuffled``
-and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures.
+and, for the pusher, ``ee_error <= 3``. ``freeaction quality`` prints and saves these figures
+(the contact bar of :mod:`~freeaction.eval.contact_bar` reads the object figures).
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from tqdm.auto import tqdm
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
 from freeaction.eval.clips import ClipRef, TestClip, clip_keys, derive_seed, load_clip, open_test_split
+from freeaction.eval.first_last_frames import FirstLastFrames
 from freeaction.eval.measure import effector_by_frame, load_gripper_reader, object_metrics
 from freeaction.eval.metrics import latent_l2
-from freeaction.eval.objects import BlockFrames, GripperReader, nothing_moves, summarize_blocks
+from freeaction.eval.objects import BlockFrames, GripperReader, clip_figures, nothing_moves, summarize_blocks
 from freeaction.eval.runner import generate_in_batches
 from freeaction.pipeline import WorldModel
 from freeaction.shipped import QUICK_SAMPLER, resolve_sampler
@@ -107,6 +114,7 @@ def quality_check(
     device: str = "cpu",
     progress: bool = True,
     gripper_reader: str | Path | None = "auto",
+    frames_out: str | Path | None = None,
 ) -> dict[str, Any]:
     """The figures listed in the module doc, as a dict (also per clip and seed under ``"clips"``).
 
@@ -117,7 +125,12 @@ def quality_check(
     folder's ``shipped.json`` recommends (the shipped models), else to DDIM 20; a sampler given
     without steps gets its usual step count. ``gripper_reader``: a reader's ``.safetensors``,
     ``"auto"`` (for the arm simulator's datasets, their cached one, trained when missing) or None
-    (no gripper figure).
+    (no gripper figure). ``frames_out``: also write every generated clip's first and last frame
+    with the true ones to this ``.npz`` (:class:`~freeaction.eval.first_last_frames.FirstLastFrames`; needs a VAE).
+
+    Each clip row under ``"clips"`` also holds that clip's object figures with true actions
+    (``block_error_px``, ``blocks_kept``, ``robot_iou``, ``robot_iou_moving``, ``gripper_agreement``...,
+    as :func:`~freeaction.eval.measure.object_metrics` names them), where its annotation allows them.
     """
     if seeds < 1:
         raise InputError(f"seeds must be >= 1, got {seeds}")
@@ -145,6 +158,7 @@ def quality_check(
     gen_true, gen_shuf = run(actions.repeat(seeds, 1, 1), "true actions"), run(shuffled, "shuffled actions")
     rows = []
     objects = ObjectFigures(reader)
+    kept_frames = FirstLastFrames()
     for (clip, clip_seed), g, s in zip(jobs, gen_true, gen_shuf, strict=True):
         lat = clip.latents
         row = {
@@ -158,7 +172,10 @@ def quality_check(
         if clip.track is not None and frames is not None:
             row.update(effector_by_frame(clip.track, frames, clip.frames, clip.start))
         if frames is not None and objects.measures(clip):
-            objects.add(clip, clip_seed, frames, wm.decode(s[None].to(wm.device))[0], still=clip_seed == seed)
+            row.update(objects.add(clip, clip_seed, frames, wm.decode(s[None].to(wm.device))[0],
+                                   still=clip_seed == seed))
+        if frames is not None:
+            kept_frames.add(clip, clip_seed, frames)
         rows.append(row)
 
     result: dict[str, Any] = {
@@ -183,51 +200,76 @@ def quality_check(
     result["by_seed"] = by_seed(rows)
     result.update(objects.figures())
     result["clips"] = rows
+    if frames_out is not None:
+        kept_frames.save(frames_out)
     return result
 
 
 class ObjectFigures:
     """The object-level figures of true actions, shuffled actions and nothing moves, gathered clip by clip:
-    pusher blocks (``objects``, pooled over clips, and per seed) and the arm (``arm``: means over clips)."""
+    pusher blocks (``objects``, pooled over clips) and the arm (``arm``: means over clips), each also
+    per seed (``by_seed``: true and shuffled actions; nothing moves does not sample, so has no seed)."""
 
     ROWS = ("true_actions", "shuffled_actions", "nothing_moves")
+    SAMPLED = ("true_actions", "shuffled_actions")
     ARM = ("robot_iou", "robot_iou_final", "robot_iou_moving", "robot_iou_moving_final", "gripper_agreement")
 
     def __init__(self, reader: GripperReader | None) -> None:
         self.reader = reader
         self.blocks: dict[str, list[BlockFrames]] = {name: [] for name in self.ROWS}
-        self.blocks_by_seed: dict[int, list[BlockFrames]] = {}
+        self.blocks_by_seed: dict[int, dict[str, list[BlockFrames]]] = {}
         self.arm: dict[str, list[dict[str, Any]]] = {name: [] for name in self.ROWS}
+        self.arm_by_seed: dict[int, dict[str, list[dict[str, Any]]]] = {}
 
     def measures(self, clip: TestClip) -> bool:
         """Whether the clip's annotation gives it any object figure."""
         return (clip.blocks is not None or clip.paint is not None
                 or (self.reader is not None and clip.gripper_closed is not None))
 
-    def add(self, clip: TestClip, seed: int, frames: np.ndarray, shuffled: np.ndarray, still: bool) -> None:
+    def add(self, clip: TestClip, seed: int, frames: np.ndarray, shuffled: np.ndarray, still: bool) -> dict[str, Any]:
         """One generated clip with true and shuffled actions; ``still``: also measure nothing moves
-        (no sampling: once per clip)."""
+        (no sampling: once per clip). Returns the clip's figures with true actions, named as
+        :func:`~freeaction.eval.measure.object_metrics` names them."""
         videos = {"true_actions": frames, "shuffled_actions": shuffled}
         if still:
             videos["nothing_moves"] = nothing_moves(clip.frames)
+        mine: dict[str, Any] = {}
         if clip.blocks is not None:
+            per_seed = self.blocks_by_seed.setdefault(seed, {name: [] for name in self.SAMPLED})
             for name, video in videos.items():
-                self.blocks[name] += clip.blocks.measure(clip.frames, video, clip.start)
-            self.blocks_by_seed.setdefault(seed, []).extend(self.blocks["true_actions"][-len(clip.blocks.blocks):])
+                measured = clip.blocks.measure(clip.frames, video, clip.start)
+                self.blocks[name] += measured
+                if name in per_seed:
+                    per_seed[name] += measured
+                if name == "true_actions":
+                    mine.update(clip_figures(measured))
         if clip.paint is not None or (self.reader is not None and clip.gripper_closed is not None):
+            per_seed_arm = self.arm_by_seed.setdefault(seed, {name: [] for name in self.SAMPLED})
             for name, video in videos.items():
-                self.arm[name].append(object_metrics(video, clip, self.reader))
+                figures = object_metrics(video, clip, self.reader)
+                self.arm[name].append(figures)
+                if name in per_seed_arm:
+                    per_seed_arm[name].append(figures)
+                if name == "true_actions":
+                    mine.update(figures)
+        return mine
+
+    def _arm_means(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        return {k: m for k in self.ARM if (m := _mean(rows, k)) is not None}
 
     def figures(self) -> dict[str, Any]:
         """``objects`` (blocks), ``arm`` and ``gripper_reader`` (the reader's facts), where measured."""
         out: dict[str, Any] = {}
         if self.blocks["true_actions"]:
             out["objects"] = {name: summarize_blocks(blocks) for name, blocks in self.blocks.items()}
-            out["objects"]["by_seed"] = [{"seed": s, **summarize_blocks(b)}
-                                         for s, b in sorted(self.blocks_by_seed.items())]
+            out["objects"]["by_seed"] = [
+                {"seed": s, **summarize_blocks(b["true_actions"]),
+                 "shuffled_actions": summarize_blocks(b["shuffled_actions"])}
+                for s, b in sorted(self.blocks_by_seed.items())]
         if self.arm["true_actions"]:
-            out["arm"] = {name: {k: m for k in self.ARM if (m := _mean(rows, k)) is not None}
-                          for name, rows in self.arm.items()}
+            out["arm"] = {name: self._arm_means(rows) for name, rows in self.arm.items()}
+            out["arm"]["by_seed"] = [{"seed": s, **{name: self._arm_means(rows[name]) for name in self.SAMPLED}}
+                                     for s, rows in sorted(self.arm_by_seed.items())]
         if self.reader is not None:
             out["gripper_reader"] = self.reader.info
         return out

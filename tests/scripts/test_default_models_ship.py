@@ -1,0 +1,104 @@
+"""`scripts/default_models.py --ship` end to end on a tiny model and dataset, into a temporary assets folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "eval"))
+from eval_helpers import make_checkpoint, make_pusher  # noqa: E402
+
+from freeaction.media import read_image  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def default_models():
+    spec = importlib.util.spec_from_file_location("default_models", TESTS.parent / "scripts" / "default_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recipes_of_the_contact_worlds_ship_under_the_models_names(default_models):
+    assert default_models.shipped_name("pusher-64-w2") == "pusher-64"
+    assert default_models.shipped_name("arm-64-w2") == "arm-64"
+    assert default_models.shipped_name("pusher-64") == "pusher-64"
+    for name in ("pusher-64-w2", "arm-64-w2"):
+        assert default_models.MODELS[name]["simulator_options"]["world"] == 2
+
+
+def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(default_models, tmp_path, monkeypatch):
+    dm = default_models
+    work = tmp_path / "work"
+    ckpt = work / "train" / "checkpoints" / "step-00000004"
+    make_checkpoint(ckpt / "model")
+    (ckpt / "train_state.json").write_text("{}")
+    train_run = work / "train"
+    (train_run / "train_config.yaml").write_text("batch_size: 2\n")
+    (train_run / "log.jsonl").write_text(json.dumps({"step": 4, "loss": 0.1, "samples_per_s": 10.0}) + "\n"
+                                         + json.dumps({"step": 4, "action_ratio": 1.1, "action_ratio_moving": 1.2})
+                                         + "\n")
+    vae_run = work / "vae"
+    vae_run.mkdir()
+    shutil.move(ckpt / "model" / "vae", vae_run / "vae")  # a training checkpoint has no vae/ of its own
+    (vae_run / "metrics.json").write_text(json.dumps({"preset": "tiny", "psnr": 30.0, "psnr_objects": 25.0,
+                                                      "scaling_factor": 1.0}))
+    data = make_pusher(tmp_path / "data", episodes=8)
+    recipe = {**dm.COMMON, "ship_as": "tiny", "simulator": "pusher", "simulator_options": {"world": 2},
+              "sampler": "ddim", "steps": 2, "episodes": 8, "description": "a tiny test pusher",
+              "stages": [{"max_steps": 4}]}
+    monkeypatch.setitem(dm.MODELS, "tiny-w2", recipe)
+    assets = tmp_path / "assets"
+
+    folder = dm.ship("tiny-w2", work, train_run, data, vae_run, clips=3, seeds=2, assets=assets)
+
+    assert folder == assets / "tiny" and not (assets / "tiny-w2").exists()
+    assert json.loads((folder / "shipped.json").read_text())["simulator_options"] == {"world": 2}
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert card.startswith("# `tiny`") and "the pusher simulator's world 2" in card
+    assert "python scripts/default_models.py tiny-w2" in card  # the recipe reproduces it
+    contact = card[card.index("## Contact (object-level figures, per seed)"):card.index("## What it gets wrong")]
+    assert card.index("## Quality bar") < card.index("## Contact") < card.index("## What it gets wrong") \
+        < card.index("## Data")  # beside the quality bar's figures
+    for seed in (0, 1):
+        for figure in ("moved-block final error (px)", "blocks kept, last frame", "effector error (px)"):
+            assert f"| {figure} | {seed} |" in contact
+    assert "| true actions | shuffled actions | nothing moves | bar | met |" in contact
+    assert "--frames frames.npz" in contact and "freeaction quality tiny " in contact
+    stored = json.loads((work / "quality.json").read_text())
+    stills = stored["what_it_gets_wrong"]
+    assert 1 <= len(stills) <= 3 and stills[0]["label"] == "worst"
+    assert "![First and last frames, true and generated](what_it_gets_wrong.png)" in card
+    assert f"clip `{stills[0]['clip']}`, seed {stills[0]['seed']}" in card
+    picture = read_image(folder / dm.WRONG_PICTURE)  # 32x32 frames, drawn at twice their size
+    gap = 2
+    assert picture.shape == (2 * (len(stills) * (32 + gap) - gap), 2 * (4 * (32 + gap) - gap), 3)
+    assert (folder / dm.WRONG_PICTURE).stat().st_size < 100_000
+    # the card again from the stored figures: the same text
+    dm.rewrite_card("tiny-w2", work, train_run, assets)
+    assert (folder / "MODEL_CARD.md").read_text() == card
+
+
+def test_arm_card_shows_the_moving_robot_iou_and_the_gripper_readers_accuracy(default_models):
+    seed = {"seed": 0, "latent_l2": 0.05, "latent_l2_shuffled": 0.1, "latent_l2_still": 0.1,
+            "true_over_shuffled": 0.5, "true_over_still": 0.5}
+    arm = {"robot_iou": 0.82, "robot_iou_moving": 0.4, "gripper_agreement": 0.85}
+    q = {"clip_frames": 16, "clips_evaluated": 64, "sampler": "ddpm", "steps": 50, "seeds": 1, "seed": 0,
+         "by_seed": [seed], "gripper_reader": {"test_accuracy": 0.96},
+         "arm": {"nothing_moves": {"robot_iou": 0.7, "robot_iou_moving": 0.0, "gripper_agreement": 0.5},
+                 "by_seed": [{"seed": 0, "true_actions": arm, "shuffled_actions": {"robot_iou": 0.75}}]}}
+    section = default_models.contact_section("arm-64-w2", q)
+    assert "freeaction quality arm-64 " in section and "**not met**" in section
+    assert "| robot-silhouette IoU | 0 | 0.820 | 0.750 | 0.700 | >= 0.8 | yes |" in section
+    assert "| moving-robot IoU | 0 | 0.400 | - | 0.000 |  | (shown) |" in section
+    assert "| gripper agreement | 0 | 85.0% | - | 50.0% | >= 90% | **no** | reader on true test frames: 0.960 |" \
+        in section
+    assert "0.66-0.75 plain IoU" in section
+    wrong = default_models.wrong_section(q, [])
+    assert "Contact bars not met: gripper agreement (seed 0)." in wrong
