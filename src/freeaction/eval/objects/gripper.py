@@ -4,7 +4,10 @@ At 64x64 the Panda's fingers are 1-2 px wide and their whole 8 cm opening spans 
 no colour rule tells an open gripper from a closed one. :class:`GripperReader` is a tiny CNN
 trained on the TRUE frames of an arm dataset's train split, with labels from the annotation's
 ``continuous_gripper_state`` (``1 - finger opening / 0.08 m``: 0 open, 1 closed, ~0.23-0.33
-holding a cube): a frame is **closed** when that state exceeds :data:`CLOSED_ABOVE`.
+holding a cube): a frame is **closed** when that state exceeds :data:`CLOSED_ABOVE`. Where the
+gripper is painted (arm world 2) the reader looks only at a window around its paint
+(:func:`gripper_windows`), which reads world-2 test frames better than the whole frame does
+(docs/evaluation.md §7 gives the figures, and the autoencoder's ceiling).
 
 - **gripper agreement** of a generated clip: the share of its frames 1..n whose read state
   equals the true state of the same frame (:func:`gripper_agreement`). The reader's own
@@ -276,7 +279,7 @@ def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 def fit_reader(
     frames: torch.Tensor, closed: torch.Tensor, *, width: int = 16, crop: int = 0,
-    gripper_rgb: tuple[float, float, float] | None = None, steps: int = 1500, batch_size: int = 64,
+    gripper_rgb: tuple[float, float, float] | None = None, steps: int = 4000, batch_size: int = 64,
     lr: float = 2e-3, seed: int = 0,
 ) -> GripperReader:
     """A reader fitted to uint8 frames (N, 3, H, W) and their gripper states (bool (N,)), both
