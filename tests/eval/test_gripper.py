@@ -91,3 +91,88 @@ def test_auto_reads_the_gripper_of_the_arm_simulator_only(eval_workspace, tmp_pa
     cached = load_gripper_reader("auto", arm, frame_size=(32, 32), device="cpu")  # found, not retrained
     assert cached is not None and cached.info == reader.info
     assert load_gripper_reader(str(path), pusher, frame_size=(32, 32), device="cpu").info == reader.info
+
+
+def write_arm_dataset(root, episodes: int = 3, frames: int = 6) -> None:
+    """An arm-simulator dataset of synthetic gripper frames: ``episodes`` train episodes and one
+    test episode, the gripper closed in frames 2, 3, 6, 7, ..."""
+    from freeaction.data.irasim_layout import write_episode
+
+    root.mkdir(parents=True)
+    (root / "dataset.json").write_text(json.dumps({"format": "freeaction-sim-dataset/1", "kind": "arm"}))
+    closed = np.arange(frames) // 2 % 2 == 1
+    for i in range(episodes + 1):
+        split = "train" if i < episodes else "test"
+        ann = {"state": np.zeros((frames, 6)).tolist(), "continuous_gripper_state": closed.astype(float).tolist()}
+        write_episode(root, split, f"{i:03d}", synthetic_frames(closed, seed=i), ann, 5)
+
+
+def test_training_takes_a_subset_and_writes_only_where_told(tmp_path):
+    from freeaction.eval.objects import reader_for_dataset
+
+    data = tmp_path / "arm"
+    write_arm_dataset(data)
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    reader = train_reader(data, tmp_path / "out" / "r", size=(32, 32), episodes=2, frame_stride=2, width=4, steps=2)
+    assert reader.info["frames"] == 2 * 3 and reader.info["train_episodes"] == 2  # frames 0, 2, 4 of 2 episodes
+    assert reader.info["test_frames"] == 6  # the test split is scored whole
+    assert (tmp_path / "out" / "r.safetensors").is_file()
+    cache = tmp_path / "cache"
+    save_reader(reader, cache / "32x32")
+    assert reader_for_dataset(data, (32, 32), cache=cache).info == reader.info  # found there, not retrained
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before  # the dataset was only read
+    with pytest.raises(InputError, match="episodes must be >= 1"):
+        train_reader(data, tmp_path / "r", size=(32, 32), episodes=0, steps=1)
+    with pytest.raises(InputError, match="frame_stride must be >= 1"):
+        train_reader(data, tmp_path / "r", size=(32, 32), frame_stride=0, steps=1)
+
+
+ORANGE = (0.95, 0.45, 0.1)
+
+
+def painted_frames(closed: np.ndarray, seed: int = 0, size: int = 48) -> np.ndarray:
+    """Grey frames with an orange hand (6x3 px) anywhere, and below it two orange 1-px fingers
+    4 px apart when open and 3 px when closed: one pixel of difference, as holding a cube shows."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((len(closed), size, size, 3), np.uint8)
+    orange = np.round(np.asarray(ORANGE) * 255).astype(np.uint8)
+    for i, shut in enumerate(closed):
+        out[i] = rng.integers(120, 200)
+        y, x = rng.integers(2, size - 10), rng.integers(2, size - 10)
+        out[i, y : y + 3, x : x + 6] = orange
+        gap = 3 if shut else 4
+        out[i, y + 3 : y + 7, x] = out[i, y + 3 : y + 7, x + gap + 1] = orange
+    return out
+
+
+def test_the_window_follows_the_painted_gripper_and_learns_a_one_pixel_gap(tmp_path):
+    from freeaction.eval.objects.gripper import GripperReaderConfig, gripper_windows
+
+    frames = np.full((2, 40, 40, 3), 150, np.uint8)
+    frames[0, 10:13, 20:26] = np.round(np.asarray(ORANGE) * 255)  # paint centred at (11, 22.5)
+    windows = gripper_windows(as_tensor(frames), ORANGE, 12)
+    assert windows.shape == (2, 3, 24, 24)
+    # the window's top row is 11 + 12 // 6 - 6 = 7 and its left column 22 - 6 = 16 (22.5 rounds to 22)
+    hand = (windows[0, 0].numpy() > 200).nonzero()
+    assert (hand[0].min() // 2, hand[1].min() // 2) == (10 - 7, 20 - 16)
+    assert torch.equal(windows[1], gripper_windows(as_tensor(frames[1:]), ORANGE, 12)[0])  # no paint: the centre
+
+    labels = np.arange(600) % 2 == 0
+    reader = fit_reader(as_tensor(painted_frames(labels)), torch.from_numpy(labels), width=8, steps=400,
+                        crop=18, gripper_rgb=ORANGE)
+    held_out = np.arange(96) % 3 == 0
+    assert (reader.read(painted_frames(held_out, seed=1)) == held_out).mean() >= 0.9
+    again = load_reader(save_reader(reader, tmp_path / "crop"))
+    assert again.config == reader.config and again.config.crop == 18 and again.config.gripper_rgb == ORANGE
+
+    for bad, message in (({"crop": 49}, "crop must be 0"), ({"crop": -1}, "crop must be 0"),
+                         ({"crop": 12}, "crop needs the gripper's paint")):
+        with pytest.raises(InputError, match=message):
+            GripperReaderConfig(size=(48, 48), **bad)
+
+
+def test_a_crop_needs_a_painted_world(tmp_path):
+    data = tmp_path / "arm"
+    write_arm_dataset(data, episodes=1)
+    with pytest.raises(DataError, match="records no gripper paint"):
+        train_reader(data, tmp_path / "r", size=(32, 32), crop=12, steps=1)

@@ -4,7 +4,10 @@ At 64x64 the Panda's fingers are 1-2 px wide and their whole 8 cm opening spans 
 no colour rule tells an open gripper from a closed one. :class:`GripperReader` is a tiny CNN
 trained on the TRUE frames of an arm dataset's train split, with labels from the annotation's
 ``continuous_gripper_state`` (``1 - finger opening / 0.08 m``: 0 open, 1 closed, ~0.23-0.33
-holding a cube): a frame is **closed** when that state exceeds :data:`CLOSED_ABOVE`.
+holding a cube): a frame is **closed** when that state exceeds :data:`CLOSED_ABOVE`. Where the
+gripper is painted (arm world 2) the reader looks only at a window around its paint
+(:func:`gripper_windows`), which reads world-2 test frames better than the whole frame does
+(docs/evaluation.md §7 gives the figures, and the autoencoder's ceiling).
 
 - **gripper agreement** of a generated clip: the share of its frames 1..n whose read state
   equals the true state of the same frame (:func:`gripper_agreement`). The reader's own
@@ -35,6 +38,7 @@ from torch import nn
 from freeaction.data import list_splits, open_dataset
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
+from freeaction.eval.objects.paint import paint_hues, paint_mask
 from freeaction.files import atomic_open, atomic_path
 from freeaction.sim import MANIFEST, MANIFEST_FORMAT
 
@@ -45,6 +49,9 @@ fingers less than 7.2 cm apart, i.e. closing, holding a cube (~0.23-0.33) or shu
 SHIFT_PX = 3
 """Largest training shift (px): without it the reader learns the training episodes' scenes
 (99% on train frames, 68% on test frames of 60 world-2 episodes); with it 85% / 83%."""
+CROP_SHARE = 3 / 8
+"""Side of the window around the gripper that :func:`reader_for_dataset` reads in a painted world,
+as a share of the frame's shorter side (24 px at 64x64: the hand and its fingers at every pose)."""
 CACHE_FOLDER = "gripper_reader"
 """Folder of a dataset that holds its readers, one per frame size (``64x64.safetensors`` / ``.json``)."""
 
@@ -55,10 +62,40 @@ class GripperReaderConfig:
 
     size: tuple[int, int] = (64, 64)  # frames are resized to (H, W) first
     width: int = 16
+    crop: int = 0
+    """0: read the whole frame; > 0: read a ``crop`` x ``crop`` window (px of the resized frame)
+    around the gripper's paint, enlarged 2x (:func:`gripper_windows`)."""
+    gripper_rgb: tuple[float, float, float] | None = None
+    """The gripper's paint (RGB in 0..1) that ``crop`` finds it by."""
+
+    def __post_init__(self) -> None:
+        if self.crop < 0 or self.crop > min(self.size):
+            raise InputError(f"crop must be 0 (the whole frame) or 1..{min(self.size)} px, got {self.crop}")
+        if self.crop and (self.gripper_rgb is None or len(self.gripper_rgb) != 3):
+            raise InputError("crop needs the gripper's paint (gripper_rgb: 3 values in 0..1) to find the gripper by")
+
+
+def gripper_windows(frames: torch.Tensor, rgb: tuple[float, float, float], crop: int) -> torch.Tensor:
+    """uint8 frames (N, 3, H, W) -> uint8 (N, 3, 2 crop, 2 crop): the ``crop`` x ``crop`` window of
+    each frame centred ``crop // 6`` px below the centroid of its pixels of the paint ``rgb`` (the
+    fingers hang below the hand; the frame's centre where no paint shows), edges repeated,
+    enlarged 2x bilinearly so the reader's first stride-2 layer keeps every pixel."""
+    x = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    found = paint_mask(x.transpose(0, 2, 3, 1), paint_hues([list(rgb)]))
+    padded = np.pad(x, ((0, 0), (0, 0), (crop, crop), (crop, crop)), mode="edge")
+    out = np.empty((len(x), 3, crop, crop), np.uint8)
+    for i, mask in enumerate(found):
+        ys, xs = np.nonzero(mask)
+        cy, cx = (ys.mean(), xs.mean()) if len(ys) else ((x.shape[2] - 1) / 2, (x.shape[3] - 1) / 2)
+        top, left = int(round(cy)) + crop // 6 + crop - crop // 2, int(round(cx)) + crop - crop // 2
+        out[i] = padded[i, :, top : top + crop, left : left + crop]
+    big = F.interpolate(torch.from_numpy(out).float(), scale_factor=2, mode="bilinear", align_corners=False)
+    return big.round().clamp(0, 255).to(torch.uint8)
 
 
 class GripperReader(nn.Module):
-    """One RGB frame -> 3 stride-2 convs -> mean and max pooled -> logit of "closed"."""
+    """One RGB frame (or the window around its gripper) -> 3 stride-2 convs -> mean and max pooled
+    -> logit of "closed"."""
 
     def __init__(self, config: GripperReaderConfig) -> None:
         super().__init__()
@@ -72,15 +109,22 @@ class GripperReader(nn.Module):
         self.head = nn.Linear(8 * w, 1)
         self.info: dict[str, Any] = {}
 
+    def prepare(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 frames (N, 3, H, W) at ``config.size`` -> what :meth:`forward` reads: the frames,
+        or the windows around their gripper when ``config.crop`` is set."""
+        if not self.config.crop:
+            return frames
+        return gripper_windows(frames, self.config.gripper_rgb, self.config.crop)
+
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8-valued (B, 3, H, W) frames -> logits (B,) of the gripper being closed."""
+        """uint8-valued (B, 3, h, w) prepared frames (:meth:`prepare`) -> logits (B,) of the gripper being closed."""
         h = self.features(frames.float() / 127.5 - 1)
         return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)).squeeze(1)
 
     def read(self, frames: np.ndarray, batch: int = 256) -> np.ndarray:
         """RGB uint8 (T, H, W, 3) -> (T,) bool, True where the gripper reads closed."""
         x = torch.from_numpy(np.ascontiguousarray(resize_frames(np.asarray(frames), self.config.size)))
-        x = x.permute(0, 3, 1, 2)
+        x = self.prepare(x.permute(0, 3, 1, 2))
         device = next(self.parameters()).device
         with torch.no_grad():
             logits = torch.cat([self(x[i : i + batch].to(device)).cpu() for i in range(0, len(x), batch)])
@@ -165,34 +209,56 @@ def load_reader(path: str | Path, device: str | torch.device = "cpu") -> Gripper
     except (SafetensorError, OSError) as exc:
         raise InputError(f"{weights}: not a safetensors file ({exc})") from exc
     cfg = meta["config"]
-    reader = GripperReader(GripperReaderConfig(size=tuple(cfg["size"]), width=int(cfg["width"])))
+    rgb = cfg.get("gripper_rgb")
+    reader = GripperReader(GripperReaderConfig(size=tuple(cfg["size"]), width=int(cfg["width"]),
+                                               crop=int(cfg.get("crop", 0)), gripper_rgb=tuple(rgb) if rgb else None))
     reader.load_state_dict(state)
     reader.info = meta.get("info", {})
     return reader.to(device).eval()
 
 
 # -- training -------------------------------------------------------------------------------------
-def labelled_frames(root: str | Path, split: str, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every frame of a split's episodes, resized to ``size`` (uint8 (N, 3, H, W)), and its true
-    gripper state (bool (N,)). Raises :class:`DataError` when the split has no gripper labels."""
+def labelled_frames(
+    root: str | Path, split: str, size: tuple[int, int], *, episodes: int | None = None, frame_stride: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The frames of a split's episodes, resized to ``size`` (uint8 (N, 3, H, W)), and their true
+    gripper state (bool (N,)): the first ``episodes`` episodes (all when None), every
+    ``frame_stride``-th frame of each. Raises :class:`DataError` when the split has no gripper labels."""
+    if episodes is not None and episodes < 1:
+        raise InputError(f"episodes must be >= 1 or None, got {episodes}")
+    if frame_stride < 1:
+        raise InputError(f"frame_stride must be >= 1, got {frame_stride}")
     ds = open_dataset(root, split, frames=True, latents=False)
     frames, labels = [], []
-    for i in range(ds.num_episodes):
+    for i in range(min(ds.num_episodes, episodes or ds.num_episodes)):
         ep = ds.episode(i)
         closed = clip_closed_states(ep.meta, ep.start, len(ep.frames))
         if closed is None:
             raise DataError(f"{root}: episode {ds.episode_id(i)} of split {split!r} records no gripper state "
                             "(continuous_gripper_state); the gripper reader needs arm data")
-        frames.append(torch.from_numpy(resize_frames(ep.frames, size)).permute(0, 3, 1, 2))
-        labels.append(torch.from_numpy(closed))
+        kept = slice(None, None, frame_stride)
+        frames.append(torch.from_numpy(resize_frames(ep.frames[kept], size)).permute(0, 3, 1, 2))
+        labels.append(torch.from_numpy(closed[kept]))
     if not frames:
         raise DataError(f"{root}: split {split!r} has no episodes to train the gripper reader on")
     return torch.cat(frames), torch.cat(labels)
 
 
+def gripper_paint(root: str | Path, split: str = "train") -> tuple[float, float, float] | None:
+    """The gripper's paint (RGB in 0..1) recorded by the first episode of a dataset's split
+    (``sim.gripper_rgba``, arm world 2), else None."""
+    ds = open_dataset(root, split, frames=False, latents=False)
+    path = ds.episode(0).meta.get("annotation") if ds.num_episodes else None
+    if not path or not Path(path).is_file():
+        return None
+    rgba = json.loads(Path(path).read_text(encoding="utf-8")).get("sim", {}).get("gripper_rgba")
+    return tuple(float(c) for c in rgba[:3]) if rgba else None
+
+
 def accuracy(reader: GripperReader, frames: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of ``frames`` (uint8 (N, 3, H, W)) read as ``labels``."""
+    """Share of ``frames`` (uint8 (N, 3, H, W) at the reader's size) read as ``labels``."""
     reader.eval()
+    frames = reader.prepare(frames)
     with torch.no_grad():
         read = torch.cat([reader(frames[i : i + 256]) > 0 for i in range(0, len(frames), 256)])
     return float((read == labels).float().mean())
@@ -212,25 +278,29 @@ def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 def fit_reader(
-    frames: torch.Tensor, closed: torch.Tensor, *, width: int = 16, steps: int = 1500, batch_size: int = 64,
+    frames: torch.Tensor, closed: torch.Tensor, *, width: int = 16, crop: int = 0,
+    gripper_rgb: tuple[float, float, float] | None = None, steps: int = 4000, batch_size: int = 64,
     lr: float = 2e-3, seed: int = 0,
 ) -> GripperReader:
     """A reader fitted to uint8 frames (N, 3, H, W) and their gripper states (bool (N,)), both
-    states weighing the same; ``info`` holds the training facts and accuracy."""
+    states weighing the same; ``width``, ``crop`` and ``gripper_rgb`` configure it
+    (:class:`GripperReaderConfig`); ``info`` holds the training facts and accuracy."""
     torch.manual_seed(seed)
     closed_share = float(closed.float().mean())
     if closed_share in (0.0, 1.0):
         raise DataError(f"every training frame's gripper is {'closed' if closed_share else 'open'}; "
                         "nothing to learn the other state from")
-    reader = GripperReader(GripperReaderConfig(size=tuple(frames.shape[2:]), width=width))
+    reader = GripperReader(GripperReaderConfig(size=tuple(frames.shape[2:]), width=width, crop=crop,
+                                               gripper_rgb=None if gripper_rgb is None else tuple(gripper_rgb)))
+    seen = reader.prepare(frames)
     pos_weight = torch.tensor((1 - closed_share) / closed_share)
     opt = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
     g = torch.Generator().manual_seed(seed)
     for _ in range(steps):
         reader.train()
-        idx = torch.randint(len(frames), (batch_size,), generator=g)
-        loss = F.binary_cross_entropy_with_logits(reader(_augment(frames[idx], g)), closed[idx].float(),
+        idx = torch.randint(len(seen), (batch_size,), generator=g)
+        loss = F.binary_cross_entropy_with_logits(reader(_augment(seen[idx], g)), closed[idx].float(),
                                                   pos_weight=pos_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -243,20 +313,28 @@ def fit_reader(
 
 def train_reader(
     dataset: str | Path, out: str | Path, *, size: tuple[int, int] = (64, 64), train_split: str = "train",
-    test_split: str = "test", **fit: Any,
+    test_split: str = "test", episodes: int | None = None, frame_stride: int = 1, **fit: Any,
 ) -> GripperReader:
     """Train a reader (:func:`fit_reader`, options ``fit``) on the true frames of ``dataset``'s
-    train split and save it to ``out``.
+    train split (its first ``episodes`` episodes, every ``frame_stride``-th frame: see
+    :func:`labelled_frames`) and save it to ``out``; the dataset is only read.
 
     Its ``info`` records the training facts and, when the dataset has a ``test_split``, the
-    accuracy on its true frames (``test_accuracy``, the ceiling of :func:`gripper_agreement`)
+    accuracy on all its true frames (``test_accuracy``, the ceiling of :func:`gripper_agreement`)
     and the share of its commoner state (``test_majority``)."""
     start = time.perf_counter()
+    if fit.get("crop") and fit.get("gripper_rgb") is None:
+        fit["gripper_rgb"] = gripper_paint(dataset, train_split)
+        if fit["gripper_rgb"] is None:
+            raise DataError(f"{dataset}: split {train_split!r} records no gripper paint (sim.gripper_rgba, arm "
+                            "world 2); the reader's crop finds the gripper by it")
     try:
-        reader = fit_reader(*labelled_frames(dataset, train_split, size), **fit)
+        reader = fit_reader(*labelled_frames(dataset, train_split, size, episodes=episodes,
+                                             frame_stride=frame_stride), **fit)
     except DataError as exc:
         raise DataError(f"{dataset}: split {train_split!r}: {exc}") from exc
-    reader.info.update(dataset=str(dataset), train_split=train_split)
+    reader.info.update(dataset=str(dataset), train_split=train_split, train_episodes=episodes,
+                       frame_stride=frame_stride)
     if test_split in list_splits(dataset):
         test_frames, test_closed = labelled_frames(dataset, test_split, size)
         share = float(test_closed.float().mean())
@@ -268,12 +346,18 @@ def train_reader(
     return reader
 
 
-def reader_for_dataset(dataset: str | Path, size: tuple[int, int], *, progress: bool = False) -> GripperReader:
-    """The reader cached in ``<dataset>/gripper_reader/<H>x<W>.safetensors``, trained there first
-    when it is missing (on the dataset's own frames read at ``size``)."""
-    path = Path(dataset) / CACHE_FOLDER / f"{size[0]}x{size[1]}.safetensors"
+def reader_for_dataset(
+    dataset: str | Path, size: tuple[int, int], *, cache: str | Path | None = None, progress: bool = False,
+) -> GripperReader:
+    """The reader cached in ``<cache>/<H>x<W>.safetensors``, trained there first when it is
+    missing (on the dataset's own frames read at ``size``; where they show the gripper's paint,
+    through a window of :data:`CROP_SHARE` of the frame around it). ``cache`` defaults to
+    ``<dataset>/gripper_reader``; name another folder when the dataset must stay read-only."""
+    folder = Path(dataset) / CACHE_FOLDER if cache is None else Path(cache)
+    path = folder / f"{size[0]}x{size[1]}.safetensors"
     if not (path.is_file() and path.with_suffix(".json").is_file()):
         if progress:
             print(f"training the gripper reader of {dataset} (cached in {path.parent})", file=sys.stderr, flush=True)
-        train_reader(dataset, path, size=tuple(size))
+        crop = round(CROP_SHARE * min(size)) if gripper_paint(dataset) is not None else 0
+        train_reader(dataset, path, size=tuple(size), crop=crop)
     return load_reader(path)
