@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -181,3 +182,17 @@ def test_policy_eval_world_auto_follows_the_checkpoints_shipped_json(tmp_path, i
     assert PolicyEvalConfig(checkpoint=str(tmp_path), world=1).resolved_world() == 1  # a named world wins
     with pytest.raises(InputError, match="world: auto needs a checkpoint with a shipped.json"):
         PolicyEvalConfig(checkpoint=str(tmp_path / "nowhere"), world="auto").scene_world()
+
+
+def test_a_bc_policy_from_another_world_is_warned_about():
+    from freeaction.eval.policy_eval import warn_world_mismatch
+
+    bc = [{"name": "b", "factory": "bc-50", "kwargs": {}}, {"name": "e", "factory": "expert", "kwargs": {}}]
+    with pytest.warns(UserWarning, match=r"'b' was behaviour-cloned in pusher world 1, but this run's scenes are "
+                                         r"pusher world 2"):
+        warn_world_mismatch(bc, ("pusher", 2))
+    with pytest.warns(UserWarning, match="the arm"):
+        warn_world_mismatch(bc, ("arm", 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_world_mismatch(bc, ("pusher", 1))  # bc-50 learned in world 1; scripted policies have no world

@@ -31,6 +31,7 @@ import json
 import os
 import resource
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from freeaction.files import FolderLock
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
 from freeaction.policies import BUILTIN, load_factory
+from freeaction.policies.bc import bc_training_world
 from freeaction.shipped import resolve_sampler, scene_of
 
 RUN_FILE = "run.json"
@@ -271,6 +273,7 @@ class PolicyEvaluation:
         self.methods = cfg.method_objects()
         self.policies = cfg.policy_specs()
         self.factories = {p["name"]: load_factory(p["factory"]) for p in self.policies}
+        warn_world_mismatch(self.policies, cfg.scene_world())
         self.sampler, self.steps = resolve_sampler(cfg.checkpoint, cfg.sampler, cfg.steps, ("ddpm", 50))
         self.world_model: WorldModel | None = None
 
@@ -393,6 +396,18 @@ class PolicyEvaluation:
             writer.finish()
             merge_shards(self.out)
         return self.out
+
+
+def warn_world_mismatch(policies: list[dict[str, Any]], scene: tuple[str, int]) -> None:
+    """Warn for every behaviour-cloned policy that learned in another pusher world than the run's scenes
+    (it sees blocks it was never shown; allowed, but rarely what was meant)."""
+    simulator, world = scene
+    for p in policies:
+        trained = bc_training_world(str(p["factory"]))
+        if trained is not None and (simulator != "pusher" or trained != world):
+            where = f"pusher world {world}" if simulator == "pusher" else f"the arm (world {world})"
+            warnings.warn(f"policy {p['name']!r} was behaviour-cloned in pusher world {trained}, but this run's "
+                          f"scenes are {where}", stacklevel=2)
 
 
 def ranking(proxy: list[float | None], reference: list[float | None]) -> dict[str, float | None]:

@@ -201,6 +201,17 @@ def read_bc_config(folder: str | Path) -> dict[str, Any]:
     return config
 
 
+def bc_training_world(spec: str | Path) -> int | None:
+    """The pusher world a BC policy learned in (``policy.json``'s training config), for a built-in BC
+    name or a BC policy folder; None for anything else or a config that does not say."""
+    folder = BUILTIN_DIR / str(spec) if str(spec) in BUILTIN_BC else Path(spec)
+    if not is_bc_folder(folder):
+        return None
+    training = read_bc_config(folder).get("training")
+    world = training.get("config", {}).get("world") if isinstance(training, dict) else None
+    return world if isinstance(world, int) and not isinstance(world, bool) else None
+
+
 def load_bc(folder: str | Path) -> BCNet:
     """The network stored in a BC policy folder, in eval mode; a clear error naming the file when the
     weights are unreadable or do not match the config's network."""
