@@ -30,22 +30,53 @@ GRIPPER_RGBA = (0.95, 0.45, 0.1, 1.0)
 
 
 @dataclass(frozen=True)
-class World:
-    """What differs between the arm's worlds: the camera and the robot's paint (None: robosuite's own)."""
+class Camera:
+    """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
 
-    camera_target: tuple[float, float, float]
-    camera_distance: float
-    camera_azimuth: float
-    camera_elevation: float
-    camera_fovy: float
+    target: tuple[float, float, float]
+    distance: float
+    azimuth: float
+    elevation: float
+    fovy: float
+
+    def position(self) -> np.ndarray:
+        az, el = math.radians(self.azimuth), math.radians(self.elevation)
+        offset = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+        return np.asarray(self.target) + self.distance * offset
+
+    def quaternion(self) -> np.ndarray:
+        """MuJoCo camera quaternion (w, x, y, z): the camera looks along its -z, y up."""
+        forward = np.asarray(self.target) - self.position()
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+        import mujoco  # imported here: arm.py sets MUJOCO_GL before anything imports mujoco
+
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, np.column_stack([right, up, -forward]).ravel())
+        return quat
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": [round(float(v), 6) for v in self.target], "distance": round(self.distance, 6),
+                "azimuth_deg": round(self.azimuth, 4), "elevation_deg": round(self.elevation, 4),
+                "fovy_deg": self.fovy, "position": [round(float(v), 6) for v in self.position()]}
+
+
+@dataclass(frozen=True)
+class World:
+    """What differs between the arm's worlds: the camera (before each episode's jitter, :func:`draw_camera`)
+    and the robot's paint (None: robosuite's own)."""
+
+    camera: Camera
     robot_rgba: tuple[float, float, float, float] | None
     gripper_rgba: tuple[float, float, float, float] | None
 
 
 WORLDS: dict[int, World] = {
-    1: World(tuple(float(v) for v in CAMERA_TARGET), CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION,
-             CAMERA_FOVY, None, None),
-    2: World((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY, ROBOT_RGBA, GRIPPER_RGBA),
+    1: World(Camera(tuple(float(v) for v in CAMERA_TARGET), CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION,
+                    CAMERA_FOVY), None, None),
+    2: World(Camera((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY), ROBOT_RGBA, GRIPPER_RGBA),
 }
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -105,44 +136,11 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class Camera:
-    """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
-
-    target: tuple[float, float, float]
-    distance: float
-    azimuth: float
-    elevation: float
-    fovy: float
-
-    def position(self) -> np.ndarray:
-        az, el = math.radians(self.azimuth), math.radians(self.elevation)
-        offset = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-        return np.asarray(self.target) + self.distance * offset
-
-    def quaternion(self) -> np.ndarray:
-        """MuJoCo camera quaternion (w, x, y, z): the camera looks along its -z, y up."""
-        forward = np.asarray(self.target) - self.position()
-        forward /= np.linalg.norm(forward)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
-        import mujoco  # imported here: arm.py sets MUJOCO_GL before anything imports mujoco
-
-        quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, np.column_stack([right, up, -forward]).ravel())
-        return quat
-
-    def to_json(self) -> dict[str, Any]:
-        return {"target": [round(float(v), 6) for v in self.target], "distance": round(self.distance, 6),
-                "azimuth_deg": round(self.azimuth, 4), "elevation_deg": round(self.elevation, 4),
-                "fovy_deg": self.fovy, "position": [round(float(v), 6) for v in self.position()]}
-
-
 def draw_camera(rng: np.random.Generator, jitter: float, world: World = WORLDS[1]) -> Camera:
     """The episode's camera: the world's one moved by ``jitter`` times a few cm and degrees."""
     u = rng.uniform(-1.0, 1.0, 6) * jitter
-    target = np.asarray(world.camera_target) + np.array([0.04, 0.04, 0.02]) * u[:3]
-    distance = world.camera_distance + 0.1 * (world.camera_distance / CAMERA_DISTANCE) * u[3]
+    centre = world.camera
+    target = np.asarray(centre.target) + np.array([0.04, 0.04, 0.02]) * u[:3]
+    distance = centre.distance + 0.1 * (centre.distance / CAMERA_DISTANCE) * u[3]
     return Camera(tuple(float(v) for v in target), distance,
-                  world.camera_azimuth + 10.0 * u[4], world.camera_elevation + 5.0 * u[5], world.camera_fovy)
+                  centre.azimuth + 10.0 * u[4], centre.elevation + 5.0 * u[5], centre.fovy)
