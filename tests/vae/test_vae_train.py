@@ -149,3 +149,51 @@ def test_encode_writes_irasim_layout_read_back_by_the_reader(pusher, tmp_path):
     from freeaction.train.export import vae_of_dataset
 
     assert vae_of_dataset(pusher) == str((tmp_path / "vae").resolve())
+
+
+def test_focus_weight_weighs_the_gripper_window_only():
+    from diffusers import AutoencoderKL
+
+    from freeaction.vae.presets import vae_preset
+    from freeaction.vae.train import vae_loss
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**vae_preset("tiny", sample_size=16))
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    cfg = VAETrainConfig(dataset="d", out="o", l1_weight=1.0, mse_weight=0.0, kl_weight=0.0, focus_weight=3.0)
+
+    def recon(gripper):
+        return float(vae_loss(vae, x, cfg, torch.Generator().manual_seed(1), gripper)["recon"])
+
+    plain = recon(None)
+    assert recon(torch.zeros(2, 1, 16, 16)) == pytest.approx(plain)
+    assert recon(torch.ones(2, 1, 16, 16)) == pytest.approx(4 * plain)
+    half = torch.zeros(2, 1, 16, 16)
+    half[..., :8] = 1
+    with torch.no_grad():
+        rec = vae.decode(vae.encode(x).latent_dist.sample(generator=torch.Generator().manual_seed(1))).sample
+    inside = float((rec - x).abs()[..., :8].sum() / x.numel())
+    assert recon(half) == pytest.approx(plain + 3 * inside, rel=1e-5)
+
+
+def test_gripper_windows_of_a_painted_episode_sit_below_its_paint():
+    from freeaction.vae.train import _gripper_windows
+
+    orange = [0.95, 0.45, 0.1, 1.0]
+    frames = np.full((2, 64, 64, 3), 200, np.uint8)
+    frames[0, 20:24, 30:36] = np.round(np.asarray(orange[:3]) * 255)  # paint centred at (21.5, 32.5)
+    windows = _gripper_windows(frames, {"sim": {"gripper_rgba": orange}})
+    assert windows.shape == (2, 64, 64) and windows.sum(axis=(1, 2)).tolist() == [24 * 24, 24 * 24]
+    rows, cols = np.nonzero(windows[0])
+    # side 24 (3/8 of 64): top 22 + 24 // 6 - 12 = 14 (21.5 rounds to 22), left 32 - 12 = 20
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (14, 37, 20, 43)
+    rows, cols = np.nonzero(windows[1])  # no paint: the frame's centre (31.5 rounds to 32)
+    assert (rows.min(), cols.min()) == (32 + 4 - 12, 32 - 12)
+    assert _gripper_windows(frames, {"sim": {}}) is None and _gripper_windows(frames, {}) is None
+
+
+def test_focus_weight_on_a_dataset_without_gripper_paint_is_refused(pusher, tmp_path):
+    from freeaction.errors import DataError
+
+    with pytest.raises(DataError, match="gripper_rgba"):
+        train_vae(tiny(pusher, tmp_path / "v", focus_weight=5.0))

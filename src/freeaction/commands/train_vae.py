@@ -26,6 +26,7 @@ _FLAGS: list[tuple[str, Any]] = [
     ("l1_weight", float),
     ("mse_weight", float),
     ("edge_weight", float),
+    ("focus_weight", float),
     ("size", size_arg),
     ("crop", int),
     ("max_frames", int),

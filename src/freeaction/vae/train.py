@@ -8,6 +8,10 @@ Loss per pixel (frames in [-1, 1]): ``l1_weight * |x^ - x| + mse_weight * (x^ - 
 ``1 + edge_weight * e(x)`` where ``e`` is the target's local gradient magnitude (clipped to
 [0, 1]) so object outlines count more than the flat table; plus ``kl_weight`` times the mean
 KL divergence of the posterior per latent element. x^ decodes a posterior *sample*.
+``focus_weight`` adds ``1 + focus_weight`` times more weight inside the robot's gripper window
+(:func:`freeaction.data.paint.gripper_window_corners`), for datasets whose annotations record
+the gripper's paint (arm world 2, ``sim.gripper_rgba``): at 64x64 the open fingers are 1-2 px
+apart, few enough pixels that the plain loss trades them away (docs/evaluation.md §7).
 
 After training (and at every checkpoint) the latents' scaling factor is set to 1/std of the
 posterior means of the training frames, so scaled latents have unit variance, as the DiT
@@ -16,7 +20,8 @@ expects; ``encode``/``decode`` in :mod:`freeaction.vae.autoencoder` apply it.
 Quality is reported on held-out frames (the ``val`` split, else the last tenth of the
 training episodes): PSNR over all pixels, and PSNR over the pixels that are *not* background
 (the annotation's ``table_color`` where the simulator stores it, else each frame's most
-common colour), which is what says whether the objects keep their shapes. A PNG grid shows
+common colour), which is what says whether the objects keep their shapes; with paint, also
+PSNR inside the gripper window (``psnr_gripper``). A PNG grid shows
 originals, reconstructions and the error.
 
 The run folder: ``vae/`` (diffusers format), ``train_state/`` (weights, optimizer, step;
@@ -47,6 +52,7 @@ import torch
 from freeaction.config_files import config_from_mapping, option
 from freeaction.data.clip import evenly_spaced
 from freeaction.data.irasim_layout import available_splits, is_irasim_root
+from freeaction.data.paint import gripper_window_corners, gripper_window_side, window_masks
 from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.files import atomic_open, recover_dir, write_dir_atomic
 from freeaction.optimizer_state import optimizer_from_flat, optimizer_to_flat
@@ -85,6 +91,8 @@ class VAETrainConfig:
     mse_weight: float = option(1.0, help="weight of the MSE term")
     kl_weight: float = option(1e-6, help="weight of the mean KL term")
     edge_weight: float = option(0.0, help="extra weight on edges (e.g. 2)")
+    focus_weight: float = option(0.0, help="extra weight inside the gripper window (e.g. 10; datasets that record "
+                                 "the gripper's paint, arm world 2)")
     grad_clip: float = option(1.0, help="gradient-norm clipping")
     seed: int = option(0, help="seed of the batches, crops and posterior noise")
     save_every: int = option(500, help="checkpoint interval in steps (train-vae evaluates there too unless "
@@ -106,7 +114,8 @@ class VAETrainConfig:
         for name in ("steps", "batch_size", "save_every", "eval_every", "max_frames", "val_frames"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "warmup_steps"):
+        for name in ("l1_weight", "mse_weight", "kl_weight", "edge_weight", "focus_weight", "grad_clip",
+                     "warmup_steps"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.crop is not None and self.crop < 8:
@@ -134,32 +143,50 @@ class VAETrainConfig:
 # Options that change what a run computes (a resumed run must keep them).
 TRAJECTORY_FIELDS = (
     "preset", "init_from", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr", "warmup_steps",
-    "min_lr_ratio", "l1_weight", "mse_weight", "kl_weight", "edge_weight", "grad_clip", "seed",
+    "min_lr_ratio", "l1_weight", "mse_weight", "kl_weight", "edge_weight", "focus_weight", "grad_clip", "seed",
 )
 
 
 # -- data -----------------------------------------------------------------------------------------
 @dataclass
 class FrameSet:
-    """Frames (N, H, W, 3) uint8 with each frame's background colour (N, 3) (-1 = unknown)."""
+    """Frames (N, H, W, 3) uint8 with each frame's background colour (N, 3) (-1 = unknown) and,
+    where the episode records the gripper's paint, its gripper window (N, H, W) bool (else None)."""
 
     frames: np.ndarray
     background: np.ndarray
+    gripper: np.ndarray | None = None
 
 
-def _background(annotation: Path) -> np.ndarray:
+def _annotation(path: Path) -> dict[str, Any]:
     try:
-        colour = json.loads(annotation.read_text(encoding="utf-8")).get("table_color")
+        annotation = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        colour = None
+        return {}
+    return annotation if isinstance(annotation, dict) else {}
+
+
+def _background(annotation: dict[str, Any]) -> np.ndarray:
+    colour = annotation.get("table_color")
     if isinstance(colour, list) and len(colour) == 3:
         return np.asarray(colour, dtype=np.int16)
     return np.full(3, -1, dtype=np.int16)
 
 
+def _gripper_windows(frames: np.ndarray, annotation: dict[str, Any]) -> np.ndarray | None:
+    """(N, H, W) bool gripper windows of one episode's frames, None when it records no gripper paint."""
+    rgba = annotation.get("sim", {}).get("gripper_rgba") if isinstance(annotation.get("sim"), dict) else None
+    if not rgba:
+        return None
+    h, w = frames.shape[1:3]
+    side = gripper_window_side(h, w)
+    return window_masks(gripper_window_corners(frames, rgba[:3], side), side, h, w)
+
+
 def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, int] | None = None,
                 episodes: range | None = None) -> FrameSet:
-    """Up to ``max_frames`` frames of ``split``, spread evenly over (a range of) its episodes."""
+    """Up to ``max_frames`` frames of ``split``, spread evenly over (a range of) its episodes, with
+    their gripper windows when every episode records the gripper's paint."""
     from freeaction.data.irasim import IRASimDataset
 
     if not is_irasim_root(root):
@@ -171,12 +198,15 @@ def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, 
         raise DataError(f"{root}: split {split!r} has no episodes to take frames from")
     total = sum(len(ds.episode_actions(i)) + 1 for i in chosen)
     keep_every = max(1, math.ceil(total / max_frames))
-    frames, backgrounds = [], []
+    frames, backgrounds, windows = [], [], []
     for i in chosen:
         f = ds.episode(i).frames[::keep_every]
+        annotation = _annotation(ds.annotation_path(i))
         frames.append(f)
-        backgrounds.append(np.repeat(_background(ds.annotation_path(i))[None], len(f), axis=0))
-    return FrameSet(np.concatenate(frames)[:max_frames], np.concatenate(backgrounds)[:max_frames])
+        backgrounds.append(np.repeat(_background(annotation)[None], len(f), axis=0))
+        windows.append(_gripper_windows(f, annotation))
+    gripper = None if any(m is None for m in windows) else np.concatenate(windows)[:max_frames]
+    return FrameSet(np.concatenate(frames)[:max_frames], np.concatenate(backgrounds)[:max_frames], gripper)
 
 
 def training_and_heldout(cfg: VAETrainConfig) -> tuple[FrameSet, FrameSet]:
@@ -214,8 +244,10 @@ def edge_map(x: torch.Tensor) -> torch.Tensor:
     return e.clamp(max=1.0)
 
 
-def vae_loss(vae: Any, x: torch.Tensor, cfg: VAETrainConfig, generator: torch.Generator | None) -> dict[str, Any]:
-    """Reconstruction + KL loss of one batch (see the module doc); returns the terms and the total."""
+def vae_loss(vae: Any, x: torch.Tensor, cfg: VAETrainConfig, generator: torch.Generator | None,
+             gripper: torch.Tensor | None = None) -> dict[str, Any]:
+    """Reconstruction + KL loss of one batch (see the module doc), ``gripper`` (B, 1, H, W) the
+    frames' gripper windows (0/1) that ``cfg.focus_weight`` weighs; returns the terms and the total."""
     posterior = vae.encode(x).latent_dist
     z = posterior.sample(generator=generator)
     rec = vae.decode(z).sample
@@ -223,6 +255,8 @@ def vae_loss(vae: Any, x: torch.Tensor, cfg: VAETrainConfig, generator: torch.Ge
     per_pixel = cfg.l1_weight * diff.abs() + cfg.mse_weight * diff.pow(2)
     if cfg.edge_weight:
         per_pixel = per_pixel * (1.0 + cfg.edge_weight * edge_map(x))
+    if cfg.focus_weight and gripper is not None:
+        per_pixel = per_pixel * (1.0 + cfg.focus_weight * gripper)
     recon = per_pixel.mean()
     kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
     return {"loss": recon + cfg.kl_weight * kl, "recon": recon.detach(), "kl": kl.detach()}
@@ -241,18 +275,23 @@ def object_mask(frames: np.ndarray, background: np.ndarray) -> np.ndarray:
     return (np.abs(frames.astype(np.int16) - bg[:, None, None, :]) > BACKGROUND_TOLERANCE).any(axis=-1)
 
 
-def reconstruction_metrics(original: np.ndarray, recon: np.ndarray, background: np.ndarray) -> dict[str, float]:
-    """PSNR (dB) over all pixels and over object (non-background) pixels, from pooled MSEs."""
+def reconstruction_metrics(original: np.ndarray, recon: np.ndarray, background: np.ndarray,
+                           gripper: np.ndarray | None = None) -> dict[str, float]:
+    """PSNR (dB) over all pixels, over object (non-background) pixels and, given the frames'
+    gripper windows (N, H, W) bool, over those, from pooled MSEs."""
     err = (original.astype(np.float64) - recon.astype(np.float64)) ** 2
     mask = object_mask(original, background)
     per_frame = err.reshape(len(err), -1).mean(1)
-    return {
+    metrics = {
         "psnr": psnr(float(err.mean())),
         "psnr_objects": psnr(float(err[mask].mean())) if mask.any() else float("nan"),
         "psnr_frame_min": psnr(float(per_frame.max())),
         "object_fraction": float(mask.mean()),
         "frames": int(len(original)),
     }
+    if gripper is not None and gripper.any():
+        metrics["psnr_gripper"] = psnr(float(err[gripper].mean()))
+    return metrics
 
 
 @torch.no_grad()
@@ -338,7 +377,7 @@ def evaluate(vae: Any, heldout: FrameSet, batch_size: int = 64) -> tuple[dict[st
     vae.eval()
     recon = decode(vae, encode(vae, heldout.frames, batch_size=batch_size), batch_size=batch_size)
     vae.train(was_training)
-    return reconstruction_metrics(heldout.frames, recon, heldout.background), recon
+    return reconstruction_metrics(heldout.frames, recon, heldout.background, heldout.gripper), recon
 
 
 def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
@@ -347,6 +386,9 @@ def train_vae(cfg: VAETrainConfig, *, resume: bool = True) -> dict[str, Any]:
     run = Path(cfg.out)
     device = _device(cfg.device)
     train_set, heldout = training_and_heldout(cfg)
+    if cfg.focus_weight and train_set.gripper is None:
+        raise DataError(f"{cfg.dataset}: focus_weight needs the gripper's paint in every episode's annotation "
+                        "(sim.gripper_rgba, arm world 2); this dataset does not record it")
     h, w = train_set.frames.shape[1:3]
     vae, config = _initial_vae(cfg, h, w)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, weight_decay=0.0)
@@ -381,6 +423,7 @@ def _train_steps(cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer
 
     run = Path(cfg.out)
     frames_t = torch.from_numpy(train_set.frames)
+    gripper_t = torch.from_numpy(train_set.gripper) if cfg.focus_weight and train_set.gripper is not None else None
     bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
     last: dict[str, Any] = {}
     t0, seen = time.perf_counter(), 0
@@ -388,10 +431,10 @@ def _train_steps(cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer
         try:
             for step in range(start, cfg.steps):
                 g = torch.Generator().manual_seed(step_seed(cfg.seed, step))
-                x = _batch(frames_t, cfg, g, device)
+                x, gripper = _batch(frames_t, cfg, g, device, gripper_t)
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
-                terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None)
+                terms = vae_loss(vae, x, cfg, g if device.type == "cpu" else None, gripper)
                 terms["loss"].backward()
                 if cfg.grad_clip:
                     torch.nn.utils.clip_grad_norm_(vae.parameters(), cfg.grad_clip)
@@ -414,15 +457,20 @@ def _train_steps(cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer
     return last
 
 
-def _batch(frames_t: torch.Tensor, cfg: VAETrainConfig, g: torch.Generator, device: torch.device) -> torch.Tensor:
-    """The frames of one step in [-1, 1] (B, 3, H, W), randomly cropped with ``cfg.crop``; drawn from ``g``."""
+def _batch(frames_t: torch.Tensor, cfg: VAETrainConfig, g: torch.Generator, device: torch.device,
+           gripper_t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The frames of one step in [-1, 1] (B, 3, H, W), randomly cropped with ``cfg.crop``, and
+    their gripper windows (B, 1, H, W) as 0/1 floats (None without ``gripper_t``); drawn from ``g``."""
     h, w = frames_t.shape[1:3]
     idx = torch.randint(0, len(frames_t), (cfg.batch_size,), generator=g)
     x = to_unit(frames_t[idx]).to(device)
+    gripper = None if gripper_t is None else gripper_t[idx, None].float().to(device)
     if cfg.crop and cfg.crop < min(h, w):
         top, left = (int(torch.randint(0, n - cfg.crop + 1, (1,), generator=g)) for n in (h, w))
         x = x[..., top : top + cfg.crop, left : left + cfg.crop]
-    return x
+        if gripper is not None:
+            gripper = gripper[..., top : top + cfg.crop, left : left + cfg.crop]
+    return x, gripper
 
 
 def _checkpoint(run: Path, vae: Any, optimizer: torch.optim.Optimizer, step: int, cfg: VAETrainConfig,
@@ -469,8 +517,9 @@ def _resume(run: Path, cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Opt
         return 0
     weights, optim_state, meta = saved
     old = meta.get("config", {})
-    diffs = [f"{k}: {old.get(k)!r} -> {cfg.to_dict()[k]!r}" for k in TRAJECTORY_FIELDS
-             if json.dumps(old.get(k)) != json.dumps(cfg.to_dict()[k])]
+    defaults = VAETrainConfig().to_dict()  # what a state saved before an option existed ran with
+    diffs = [f"{k}: {old.get(k, defaults[k])!r} -> {cfg.to_dict()[k]!r}" for k in TRAJECTORY_FIELDS
+             if json.dumps(old.get(k, defaults[k])) != json.dumps(cfg.to_dict()[k])]
     if diffs:
         raise InputError(f"{run / STATE_DIR}: saved with other options ({'; '.join(diffs)}); use them again "
                          "or a new output folder")

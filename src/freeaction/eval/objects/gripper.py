@@ -36,9 +36,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from freeaction.data import list_splits, open_dataset
+from freeaction.data.paint import GRIPPER_WINDOW_SHARE, gripper_window_corners, gripper_window_side
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
-from freeaction.eval.objects.paint import paint_hues, paint_mask
 from freeaction.files import atomic_open, atomic_path
 from freeaction.sim import MANIFEST, MANIFEST_FORMAT
 
@@ -49,7 +49,7 @@ fingers less than 7.2 cm apart, i.e. closing, holding a cube (~0.23-0.33) or shu
 SHIFT_PX = 3
 """Largest training shift (px): without it the reader learns the training episodes' scenes
 (99% on train frames, 68% on test frames of 60 world-2 episodes); with it 85% / 83%."""
-CROP_SHARE = 3 / 8
+CROP_SHARE = GRIPPER_WINDOW_SHARE
 """Side of the window around the gripper that :func:`reader_for_dataset` reads in a painted world,
 as a share of the frame's shorter side (24 px at 64x64: the hand and its fingers at every pose)."""
 CACHE_FOLDER = "gripper_reader"
@@ -76,18 +76,15 @@ class GripperReaderConfig:
 
 
 def gripper_windows(frames: torch.Tensor, rgb: tuple[float, float, float], crop: int) -> torch.Tensor:
-    """uint8 frames (N, 3, H, W) -> uint8 (N, 3, 2 crop, 2 crop): the ``crop`` x ``crop`` window of
-    each frame centred ``crop // 6`` px below the centroid of its pixels of the paint ``rgb`` (the
-    fingers hang below the hand; the frame's centre where no paint shows), edges repeated,
-    enlarged 2x bilinearly so the reader's first stride-2 layer keeps every pixel."""
+    """uint8 frames (N, 3, H, W) -> uint8 (N, 3, 2 crop, 2 crop): each frame's ``crop`` x ``crop``
+    gripper window (:func:`freeaction.data.paint.gripper_window_corners`: centred ``crop // 6`` px
+    below the centroid of the paint ``rgb``, the frame's centre where no paint shows), edges
+    repeated, enlarged 2x bilinearly so the reader's first stride-2 layer keeps every pixel."""
     x = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
-    found = paint_mask(x.transpose(0, 2, 3, 1), paint_hues([list(rgb)]))
+    corners = gripper_window_corners(x.transpose(0, 2, 3, 1), rgb, crop) + crop
     padded = np.pad(x, ((0, 0), (0, 0), (crop, crop), (crop, crop)), mode="edge")
     out = np.empty((len(x), 3, crop, crop), np.uint8)
-    for i, mask in enumerate(found):
-        ys, xs = np.nonzero(mask)
-        cy, cx = (ys.mean(), xs.mean()) if len(ys) else ((x.shape[2] - 1) / 2, (x.shape[3] - 1) / 2)
-        top, left = int(round(cy)) + crop // 6 + crop - crop // 2, int(round(cx)) + crop - crop // 2
+    for i, (top, left) in enumerate(corners):
         out[i] = padded[i, :, top : top + crop, left : left + crop]
     big = F.interpolate(torch.from_numpy(out).float(), scale_factor=2, mode="bilinear", align_corners=False)
     return big.round().clamp(0, 255).to(torch.uint8)
@@ -358,6 +355,6 @@ def reader_for_dataset(
     if not (path.is_file() and path.with_suffix(".json").is_file()):
         if progress:
             print(f"training the gripper reader of {dataset} (cached in {path.parent})", file=sys.stderr, flush=True)
-        crop = round(CROP_SHARE * min(size)) if gripper_paint(dataset) is not None else 0
+        crop = gripper_window_side(*size) if gripper_paint(dataset) is not None else 0
         train_reader(dataset, path, size=tuple(size), crop=crop)
     return load_reader(path)

@@ -3,9 +3,9 @@
 In the arm simulator's ``world: 2`` the Panda's links are painted blue and its gripper orange,
 and the annotation records both paints (``sim.robot_rgba``, ``sim.gripper_rgba``). MuJoCo's
 lighting scales a surface's colour and adds a little white, which keeps its hue; so a pixel is
-robot when its hue is within :data:`HUE_TOLERANCE` of a paint's hue and its saturation and
-value are at least :data:`MIN_SATURATION` and :data:`MIN_VALUE` (the white table and grey
-wall have almost no saturation; the red and green cubes' hues are >= 20 degrees from both paints).
+robot when its hue is near a paint's (:func:`freeaction.data.paint.paint_mask`: the white table
+and grey wall have almost no saturation; the red and green cubes' hues are >= 20 degrees from both
+paints).
 
 :meth:`RobotPaint.iou` finds the robot the same way in the true and the generated frames, so
 true frames score 1 (:meth:`RobotPaint.moving_iou`: the same on what moved since frame 0 only);
@@ -21,31 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from skimage.color import rgb2hsv
 
+from freeaction.data.paint import paint_hues, paint_mask
 from freeaction.eval.objects.silhouette import moving_silhouette_iou, silhouette_iou
-
-HUE_TOLERANCE = 12.0 / 360.0
-"""Largest hue difference (as a fraction of the colour circle) between a robot pixel and a paint."""
-MIN_SATURATION = 0.35
-"""Smallest HSV saturation of a robot pixel (the table and wall are below 0.1)."""
-MIN_VALUE = 0.12
-"""Smallest HSV value of a robot pixel (hue is meaningless in near-black pixels)."""
-
-
-def paint_hues(rgbas: list[list[float]]) -> np.ndarray:
-    """The hues (0..1) of RGBA paints given in 0..1."""
-    rgb = np.asarray([c[:3] for c in rgbas], np.float64).reshape(1, -1, 3)
-    return rgb2hsv(rgb)[0, :, 0]
-
-
-def paint_mask(frames: np.ndarray, hues: np.ndarray) -> np.ndarray:
-    """(T, H, W) bool: pixels of uint8 frames (T, H, W, 3) with one of the paint ``hues`` (see the module doc)."""
-    hsv = rgb2hsv(np.asarray(frames, np.uint8).reshape(-1, 3)[None])[0].reshape(*np.shape(frames))
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    gap = np.abs(hue[..., None] - np.asarray(hues)[None, None, None])
-    near = (np.minimum(gap, 1 - gap) <= HUE_TOLERANCE).any(axis=-1)
-    return near & (sat >= MIN_SATURATION) & (val >= MIN_VALUE)
 
 
 class RobotPaint:
