@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from freeaction import config_values as values
-from freeaction.config_files import read_mapping
+from freeaction.config_files import config_from_mapping, read_mapping
 from freeaction.errors import InputError
 from freeaction.eval.results_folder import slug, slug_clashes
 from freeaction.eval.scoring import SCORING_MODES
@@ -324,12 +324,9 @@ def validate(cfg: EvalConfig, check_files: bool = True) -> EvalConfig:
 
 
 def config_from_dict(data: dict[str, Any], *, base: Path | None = None, source: str = "options") -> EvalConfig:
-    """An :class:`EvalConfig` from a mapping; unknown keys are refused by name."""
-    known = {f.name for f in dataclasses.fields(EvalConfig)} - {"source"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InputError(f"{source}: unknown option(s) {unknown}; known: {sorted(known)}")
-    cfg = EvalConfig(**data, source=source)
+    """An :class:`EvalConfig` from a mapping (:func:`~freeaction.config_files.config_from_mapping`:
+    unknown keys are refused by name, ``-`` may stand for ``_``)."""
+    cfg = config_from_mapping(EvalConfig, data, origin=source, internal=("source",), source=source)
     base = base or Path.cwd()
     from freeaction.shipped import available_models, shipped_model_path
 
