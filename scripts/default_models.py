@@ -20,7 +20,8 @@ ships as ``pusher-64``), measures the quality bar (:mod:`freeaction.eval.quality
 bar (:mod:`freeaction.eval.contact_bar`) on the held-out test split, and writes ``MODEL_CARD.md``
 (with a picture of what the model gets wrong, ``what_it_gets_wrong.png``) and ``shipped.json`` next
 to the weights. ``--assets DIR`` writes the folder elsewhere (a dry run), ``--sampler``/``--steps``
-measure with a cheaper sampler than the recipe's.
+measure with a cheaper sampler than the recipe's. Shipping over a model of another simulator world
+(the world-2 recipes over the world-1 models, or back) is refused without ``--replace-world``.
 """
 
 from __future__ import annotations
@@ -286,12 +287,27 @@ def shipped_name(name: str) -> str:
     return MODELS[name].get("ship_as", name)
 
 
+def check_same_world(name: str, target: Path, replace_world: bool) -> None:
+    """Refuse (SystemExit) to ship recipe ``name`` over a shipped model of another simulator world
+    unless ``replace_world``: the world-1 recipes must not silently replace the contact worlds' models."""
+    shipped = target / "shipped.json"
+    if replace_world or not shipped.is_file():
+        return
+    old = json.loads(shipped.read_text(encoding="utf-8")).get("simulator_options", {}).get("world", 1)
+    new = MODELS[name].get("simulator_options", {}).get("world", 1)
+    if old != new:
+        raise SystemExit(f"{target} holds a world-{old} model and recipe {name} makes a world-{new} one; pass "
+                         "--replace-world to replace it")
+
+
 def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, clips: int, seeds: int = 2,
-         assets: Path = ASSETS, sampler: str | None = None, steps: int | None = None) -> Path:
+         assets: Path = ASSETS, sampler: str | None = None, steps: int | None = None,
+         replace_world: bool = False) -> Path:
     """Export recipe ``name``'s newest checkpoint into ``assets/<shipped name>/`` with its card, after
     measuring the quality bar and the contact bar (``sampler``/``steps``: override the recipe's, for a
-    quick dry run; the card says what was used). The figures go to ``work/quality.json`` and the
-    first/last frames of the paper-protocol run to ``work/quality_frames.npz``."""
+    quick dry run; the card says what was used; ``replace_world``: see :func:`check_same_world`). The
+    figures go to ``work/quality.json`` and the first/last frames of the paper-protocol run to
+    ``work/quality_frames.npz``."""
     from freeaction import load_model
     from freeaction.eval.quality import format_quality, quality_check
     from freeaction.train.checkpoint import latest_checkpoint
@@ -302,6 +318,7 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
     if ckpt is None:
         raise SystemExit(f"{train_run}: no checkpoint yet; train first")
     target = assets / shipped_name(name)
+    check_same_world(name, target, replace_world)
     sampler, steps = sampler or spec["sampler"], steps or spec["steps"]
 
     def write(tmp: Path) -> None:  # the new folder, moved onto target when complete
@@ -638,6 +655,8 @@ def main() -> int:
     p.add_argument("--ship", action="store_true",
                    help="export into src/freeaction/assets/<its shipped name> with a model card")
     p.add_argument("--ship-only", action="store_true", help="only export (the run must exist)")
+    p.add_argument("--replace-world", action="store_true",
+                   help="allow shipping over a model of another simulator world (e.g. world 2 over world 1)")
     p.add_argument("--card-only", action="store_true",
                    help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
     p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
@@ -661,7 +680,7 @@ def main() -> int:
         rewrite_card(args.name, work, train_run, args.assets)
     elif args.ship or args.ship_only:
         ship(args.name, work, train_run, work / "data", vae_folder(args.name, work), args.clips, args.seeds,
-             assets=args.assets, sampler=args.sampler, steps=args.steps)
+             assets=args.assets, sampler=args.sampler, steps=args.steps, replace_world=args.replace_world)
     print(f"done in {(time.time() - start) / 60:.1f} min")
     return 0
 

@@ -102,3 +102,17 @@ def test_arm_card_shows_the_moving_robot_iou_and_the_gripper_readers_accuracy(de
     assert "0.66-0.75 plain IoU" in section
     wrong = default_models.wrong_section(q, [])
     assert "Contact bars not met: gripper agreement (seed 0)." in wrong
+
+
+def test_shipping_over_a_model_of_another_world_needs_replace_world(default_models, tmp_path):
+    target = tmp_path / "pusher-64"
+    target.mkdir()
+    (target / "shipped.json").write_text(json.dumps({"simulator_options": {"world": 2}}))
+    with pytest.raises(SystemExit, match="world-2 model and recipe pusher-64 makes a world-1 one"):
+        default_models.check_same_world("pusher-64", target, replace_world=False)
+    default_models.check_same_world("pusher-64", target, replace_world=True)
+    default_models.check_same_world("pusher-64-w2", target, replace_world=False)  # the same world
+    (target / "shipped.json").write_text(json.dumps({"simulator": "pusher"}))  # world 1 by default
+    with pytest.raises(SystemExit, match="--replace-world"):
+        default_models.check_same_world("pusher-64-w2", target, replace_world=False)
+    default_models.check_same_world("pusher-64-w2", tmp_path / "new", replace_world=False)  # nothing shipped yet
