@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from freeaction.data.irasim_layout import latents_complete
+from freeaction.data.irasim_layout import ENCODE_MARKER, LATENT_DIR, latents_complete
 from freeaction.files import write_dir_atomic, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -196,6 +196,37 @@ def stage_run(work: Path, k: int) -> Path:
     return work / ("train" if k == 1 else f"train-{k}")
 
 
+def encode_latents(data: Path, vae: Path) -> None:
+    """Encode ``data``'s latents with ``vae`` unless they are complete and were made by it. Latents
+    of another autoencoder (the recipe's autoencoder phases changed) are deleted first, so that an
+    interrupted re-encode resumes instead of mixing the two."""
+    marker = data / ENCODE_MARKER
+    if marker.is_file():
+        made_by = json.loads(marker.read_text(encoding="utf-8")).get("vae")
+        if made_by and Path(made_by).resolve() != vae.resolve():
+            print(f"{data}: latents made by {made_by}, not {vae}; encoding again", flush=True)
+            shutil.rmtree(data / LATENT_DIR)
+    if not latents_complete(data):
+        run(freeaction("encode", str(data), "--vae", str(vae), "--no-progress"))
+
+
+def set_aside_runs_of_another_vae(work: Path, n_stages: int, vae: Path) -> None:
+    """Rename the training stages' run folders that trained on another autoencoder's latents to
+    ``<run>-old-vae[-N]`` (kept, not deleted), so training starts again instead of resuming them."""
+    for k in range(1, n_stages + 1):
+        folder = stage_run(work, k)
+        config = folder / "train_config.yaml"
+        if not config.is_file():
+            continue
+        used = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("vae")
+        if used and Path(used).resolve() != vae.resolve():
+            aside, n = folder.with_name(f"{folder.name}-old-vae"), 2
+            while aside.exists():
+                aside, n = folder.with_name(f"{folder.name}-old-vae-{n}"), n + 1
+            folder.rename(aside)
+            print(f"{folder} trained on the latents of {used}; moved to {aside}", flush=True)
+
+
 def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, init_from: Path | None = None) -> Path:
     """Every stage up to training; returns the last stage's run folder.
 
@@ -235,8 +266,8 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
                 init = ["--init-from", str(work / vae_phase_dir(k - 1) / "vae")] if k > 1 else []
                 run(freeaction("train-vae", str(data), "--out", str(work / vae_phase_dir(k)), *init, *flags,
                                "--no-progress"))
-    if not latents_complete(data):
-        run(freeaction("encode", str(data), "--vae", str(vae_run / "vae"), "--no-progress"))
+    encode_latents(data, vae_run / "vae")
+    set_aside_runs_of_another_vae(work, len(stages), vae_run / "vae")
     if not (data / "freeaction_stats.json").is_file():
         run(freeaction("data", "stats", str(data)))
     for k in range(start_stage, len(stages) + 1):

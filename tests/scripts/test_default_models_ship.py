@@ -116,3 +116,34 @@ def test_shipping_over_a_model_of_another_world_needs_replace_world(default_mode
     with pytest.raises(SystemExit, match="--replace-world"):
         default_models.check_same_world("pusher-64-w2", target, replace_world=False)
     default_models.check_same_world("pusher-64-w2", tmp_path / "new", replace_world=False)  # nothing shipped yet
+
+
+def test_a_new_autoencoder_phase_reencodes_the_latents_and_sets_old_runs_aside(default_models, tmp_path, monkeypatch):
+    dm = default_models
+    commands = []
+    monkeypatch.setattr(dm, "run", lambda cmd, log=None: commands.append(cmd))
+    monkeypatch.setattr(dm, "latents_complete", lambda data: (data / dm.LATENT_DIR / "done").is_file())
+    data, old, new = tmp_path / "data", tmp_path / "vae-2" / "vae", tmp_path / "vae-3" / "vae"
+    (data / dm.LATENT_DIR).mkdir(parents=True)
+    (data / dm.LATENT_DIR / "done").write_text("")
+    (data / dm.ENCODE_MARKER).write_text(json.dumps({"vae": str(old)}))
+
+    dm.encode_latents(data, old)  # complete and made by this autoencoder: nothing to do
+    assert commands == [] and (data / dm.LATENT_DIR / "done").is_file()
+    dm.encode_latents(data, new)  # another autoencoder's latents go, then everything is encoded
+    assert not (data / dm.LATENT_DIR).exists()
+    assert len(commands) == 1
+    assert commands[0][commands[0].index("encode"):] == ["encode", str(data), "--vae", str(new), "--no-progress"]
+
+    work = tmp_path / "work"
+    for k, vae in ((1, old), (2, new)):
+        folder = dm.stage_run(work, k)
+        folder.mkdir(parents=True)
+        (folder / "train_config.yaml").write_text(f"vae: {vae}\n")
+    dm.set_aside_runs_of_another_vae(work, 3, new)
+    assert not (work / "train").exists() and (work / "train-old-vae" / "train_config.yaml").is_file()
+    assert (work / "train-2" / "train_config.yaml").is_file()  # trained on this autoencoder: kept in place
+    (work / "train").mkdir()
+    (work / "train" / "train_config.yaml").write_text(f"vae: {old}\n")
+    dm.set_aside_runs_of_another_vae(work, 3, new)
+    assert (work / "train-old-vae-2").is_dir() and not (work / "train").exists()
