@@ -6,8 +6,10 @@
 Evaluates every checkpoint (a multiple of ``--every`` steps) not yet evaluated and appends one
 line per checkpoint to ``RUN/quality_curve_<clip frames>.jsonl``: step, training wall time so
 far, Latent L2 with true / shuffled actions / "nothing moves", effector error, and whether
-the bar is met. ``--watch`` keeps waiting for new checkpoints (training keeps only the
-newest few, so watch while it trains).
+the bar is met; on simulator data also the contact figures with true actions: the moved blocks'
+final position error (px), how many of them are found at the last frame, and the share of all
+blocks kept there (``objects`` in :func:`freeaction.eval.quality.quality_check`). ``--watch``
+keeps waiting for new checkpoints (training keeps only the newest few, so watch while it trains).
 The printed table is the benchmark figure; the first passing row is the time to the bar.
 """
 
@@ -28,10 +30,22 @@ def evaluated(path: Path) -> set[int]:
     return {json.loads(x)["step"] for x in path.read_text().splitlines()} if path.is_file() else set()
 
 
+HEADER = "   step train_h  true_L2  shuffled  still_L2  t/shuf  ee_px  block_px  found   kept  bar"
+
+
 def row_text(r: dict) -> str:
     ee = f"{r['ee_error']:6.2f}" if r.get("ee_error") is not None else "     -"
+    blocks = (r.get("objects") or {}).get("true_actions") or {}
+    if blocks.get("moved_blocks"):
+        error = blocks.get("moved_error_final_px")
+        found = f"{blocks['moved_found_final']}/{blocks['moved_blocks']}"
+        contact = f"{error:9.2f} {found:>6} {blocks['blocks_kept_final']:6.1%}" if error is not None else \
+            f"{'-':>9} {found:>6} {blocks['blocks_kept_final']:6.1%}"
+    else:
+        contact = f"{'-':>9} {'-':>6} {'-':>6}"
     return (f"{r['step']:7d} {r['train_hours']:7.2f} {r['latent_l2']:8.4f} {r['latent_l2_shuffled']:9.4f} "
-            f"{r['latent_l2_still']:8.4f} {r['true_over_shuffled']:6.3f} {ee} {'PASS' if r['passes'] else '-'}")
+            f"{r['latent_l2_still']:8.4f} {r['true_over_shuffled']:6.3f} {ee} {contact}  "
+            f"{'PASS' if r['passes'] else '-'}")
 
 
 def main() -> None:
@@ -52,7 +66,7 @@ def main() -> None:
     curve = args.run / CURVE.format(args.clip_frames)
     print(f"{args.sampler} {args.steps} steps, {args.seeds} seed(s) per clip, {args.clips} {args.split} clips; "
           "rows evaluated earlier keep their own sampler (see the .jsonl)")
-    print("   step train_h  true_L2  shuffled  still_L2  t/shuf  ee_px  bar")
+    print(HEADER)
     for line in curve.read_text().splitlines() if curve.is_file() else []:
         print(row_text(json.loads(line)))
     while True:
