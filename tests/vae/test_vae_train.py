@@ -197,3 +197,10 @@ def test_focus_weight_on_a_dataset_without_gripper_paint_is_refused(pusher, tmp_
 
     with pytest.raises(DataError, match="gripper_rgba"):
         train_vae(tiny(pusher, tmp_path / "v", focus_weight=5.0))
+
+
+def test_latent_channels_widen_the_presets_latents(pusher, tmp_path):
+    result = train_vae(tiny(pusher, tmp_path / "v", steps=2, latent_channels=6))
+    assert result["latent_shape"] == [6, 8, 8] and load_vae(tmp_path / "v").config.latent_channels == 6
+    with pytest.raises(InputError, match="latent_channels cannot change an init_from"):
+        train_vae(tiny(pusher, tmp_path / "w", init_from=str(tmp_path / "v" / "vae"), latent_channels=8))

@@ -17,6 +17,7 @@ from freeaction.vae.train import VAETrainConfig, train_vae
 # fields' own help; all default to None = "not given"
 _FLAGS: list[tuple[str, Any]] = [
     ("preset", str),
+    ("latent_channels", int),
     ("init_from", str),
     ("steps", int),
     ("batch_size", int),

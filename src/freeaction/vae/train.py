@@ -74,6 +74,8 @@ class VAETrainConfig:
     dataset: str = option("", help="IRASim-layout dataset (videos are read)")
     out: str = option("", help="run folder")
     preset: str = option("f4", help="tiny, f4-small, f4 (64x64 -> 4x16x16), f8, f8-wide")
+    latent_channels: int | None = option(None, help="latent channels instead of the preset's 4 (e.g. 8: finer "
+                                         "detail, a wider DiT input); not with init_from")
     init_from: str | None = option(None, help="fine-tune this AutoencoderKL folder (an earlier run's vae/, the SDXL "
                                    "VAE) with its architecture; preset is then ignored")
     split: str = option("train", help="training split")
@@ -120,6 +122,10 @@ class VAETrainConfig:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.crop is not None and self.crop < 8:
             problems.append(f"crop must be >= 8 pixels (or None), got {self.crop}")
+        if self.latent_channels is not None and self.latent_channels < 1:
+            problems.append(f"latent_channels must be >= 1, got {self.latent_channels}")
+        if self.latent_channels is not None and self.init_from is not None:
+            problems.append("latent_channels cannot change an init_from autoencoder's architecture")
         if self.l1_weight == 0 and self.mse_weight == 0:
             problems.append("l1_weight and mse_weight cannot both be 0")
         if self.lr <= 0:
@@ -142,8 +148,9 @@ class VAETrainConfig:
 
 # Options that change what a run computes (a resumed run must keep them).
 TRAJECTORY_FIELDS = (
-    "preset", "init_from", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr", "warmup_steps",
-    "min_lr_ratio", "l1_weight", "mse_weight", "kl_weight", "edge_weight", "focus_weight", "grad_clip", "seed",
+    "preset", "latent_channels", "init_from", "split", "size", "max_frames", "crop", "steps", "batch_size", "lr",
+    "warmup_steps", "min_lr_ratio", "l1_weight", "mse_weight", "kl_weight", "edge_weight", "focus_weight",
+    "grad_clip", "seed",
 )
 
 
@@ -498,7 +505,8 @@ def _initial_vae(cfg: VAETrainConfig, h: int, w: int) -> tuple[Any, dict[str, An
         initial = load_vae(cfg.init_from)
         config = dict(initial.config)
     else:
-        initial, config = None, vae_preset(cfg.preset, sample_size=int(max(h, w)))
+        channels = {} if cfg.latent_channels is None else {"latent_channels": cfg.latent_channels}
+        initial, config = None, vae_preset(cfg.preset, sample_size=int(max(h, w)), **channels)
     f = downsample_factor(config)
     if h % f or w % f or (cfg.crop and cfg.crop % f):
         raise DataError(f"{cfg.dataset}: frames are {h}x{w}, (crop {cfg.crop}) not divisible by the "
