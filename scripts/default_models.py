@@ -263,6 +263,8 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
             (vae_run / "metrics.json").write_text(json.dumps(metrics))
         else:
             for k, flags in enumerate(spec["vae_phases"], start=1):
+                if (work / vae_phase_dir(k) / "metrics.json").is_file():  # finished (a phase added later reuses it)
+                    continue
                 init = ["--init-from", str(work / vae_phase_dir(k - 1) / "vae")] if k > 1 else []
                 run(freeaction("train-vae", str(data), "--out", str(work / vae_phase_dir(k)), *init, *flags,
                                "--no-progress"))

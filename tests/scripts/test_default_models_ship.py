@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "eval"))
@@ -147,3 +148,25 @@ def test_a_new_autoencoder_phase_reencodes_the_latents_and_sets_old_runs_aside(d
     (work / "train" / "train_config.yaml").write_text(f"vae: {old}\n")
     dm.set_aside_runs_of_another_vae(work, 3, new)
     assert (work / "train-old-vae-2").is_dir() and not (work / "train").exists()
+
+
+def test_build_skips_finished_autoencoder_phases_and_runs_the_new_one(default_models, tmp_path, monkeypatch):
+    dm = default_models
+    commands = []
+    monkeypatch.setattr(dm, "run", lambda cmd, log=None: commands.append(cmd))
+    monkeypatch.setattr(dm, "dataset_complete", lambda root, episodes: True)
+    monkeypatch.setattr(dm, "encode_latents", lambda data, vae: None)
+    recipe = {**dm.COMMON, "simulator": "arm", "episodes": 4, "vae_phases": [["--steps", "1"], ["--focus-weight", "8"]],
+              "stages": [{"max_steps": 1}]}
+    monkeypatch.setitem(dm.MODELS, "tiny-arm", recipe)
+    work = tmp_path / "work"
+    (work / "vae").mkdir(parents=True)
+    (work / "vae" / "metrics.json").write_text("{}")  # phase 1 finished earlier
+
+    dm.build("tiny-arm", work, max_steps=None)
+
+    vae_runs = [c[c.index("train-vae"):] for c in commands if "train-vae" in c]
+    assert vae_runs == [["train-vae", str(work / "data"), "--out", str(work / "vae-2"), "--init-from",
+                         str(work / "vae" / "vae"), "--focus-weight", "8", "--no-progress"]]
+    config = yaml.safe_load((work / "train-stage1.yaml").read_text())
+    assert config["vae"] == str(work / "vae-2" / "vae")  # the DiT trains on the last phase's latents
