@@ -124,25 +124,18 @@ class ArmEnv(gym.Env):
                 for name, part in self._controller_parts().items()}
 
     def _save(self) -> None:
-        d = self.sim.data
-        self._saved = (d.qpos.copy(), d.qvel.copy(), d.act.copy(), d.ctrl.copy(), d.qacc_warmstart.copy(),
-                       self._controller_state())  # the pose target lives on self
+        self._saved = (self.sim.physics_state(), self._controller_state())  # the pose target lives on self
         ArmEnv._sim_user = self
 
     def _own(self) -> None:
         """Put this env's episode back into the shared simulator if another env used it since."""
         if ArmEnv._sim_user is self or self._saved is None:
             return
-        d, m = self.sim.data, self.sim.model
-        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:], controllers = self._saved
+        physics, controllers = self._saved
+        self.sim.restore(physics, self._camera, WORLDS[self.world])
         for name, part in self._controller_parts().items():
             for attribute, value in controllers[name].items():
                 setattr(part, attribute, value.copy())
-        m.cam_pos[self.sim.camera_id] = self._camera.position()
-        m.cam_quat[self.sim.camera_id] = self._camera.quaternion()
-        m.cam_fovy[self.sim.camera_id] = self._camera.fovy
-        self.sim.paint(WORLDS[self.world])
-        self.arm.mujoco.mj_forward(m, d)
         ArmEnv._sim_user = self
 
     # -- scene ------------------------------------------------------------------------------------
@@ -209,10 +202,10 @@ class ArmEnv(gym.Env):
         self._save()
         self.steps += 1
         self.frame = frames[-1]
-        grip, _, cube = self._grip_and_cube()
         success = self.task.success_from_pixels(self.frame)
-        info = {"frames": frames, "success": success, "success_state": self.task.success_from_state(grip, cube),
-                "ee_px": np.asarray(ee_px), "target_px": np.asarray(target_px), "state": self._state()}
+        reached = self.task.success_from_state(np.asarray(state["grip_m"]), np.asarray(state["cube_m"]))
+        info = {"frames": frames, "success": success, "success_state": reached,
+                "ee_px": np.asarray(ee_px), "target_px": np.asarray(target_px), "state": state}
         return self.frame.copy(), float(success), False, self.steps >= self.horizon, info
 
     def render(self) -> np.ndarray | None:

@@ -64,23 +64,7 @@ class ArmScene:
             sim.reset(rng, camera, self.world)
             self.camera = camera
             self._first = sim.render(size, self.supersample)
-            self._state = self._save(sim)
-
-    @staticmethod
-    def _save(sim: object) -> tuple[np.ndarray, ...]:
-        d = sim.data  # type: ignore[attr-defined]
-        return d.qpos.copy(), d.qvel.copy(), d.act.copy(), d.ctrl.copy(), d.qacc_warmstart.copy()
-
-    def _restore(self, sim: object) -> None:
-        import mujoco
-
-        d, m = sim.data, sim.model  # type: ignore[attr-defined]
-        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:] = self._state
-        m.cam_pos[sim.camera_id] = self.camera.position()  # type: ignore[attr-defined]
-        m.cam_quat[sim.camera_id] = self.camera.quaternion()  # type: ignore[attr-defined]
-        m.cam_fovy[sim.camera_id] = self.camera.fovy  # type: ignore[attr-defined]
-        sim.paint(self.world)  # type: ignore[attr-defined]
-        mujoco.mj_forward(m, d)
+            self._state = sim.physics_state()
 
     def first_frame(self) -> np.ndarray:
         return self._first
@@ -90,7 +74,7 @@ class ArmScene:
         its closedness (0 open, 1 closed)."""
         with _ARM_LOCK:
             sim = self.arm.get_sim()
-            self._restore(sim)
+            sim.restore(self._state, self.camera, self.world)
             base_pos, base_rot = sim.base_pose()
             return base_rot.T @ (sim.observe().pos - base_pos), sim.gripper_state()
 
@@ -98,10 +82,10 @@ class ArmScene:
         """One control step with a normalised OSC_POSE command plus gripper; the new frame."""
         with _ARM_LOCK:
             sim = self.arm.get_sim()
-            self._restore(sim)
+            sim.restore(self._state, self.camera, self.world)
             sim.step(np.asarray(command, np.float64))
             frame = sim.render(self.size, self.supersample)
-            self._state = self._save(sim)
+            self._state = sim.physics_state()
         return frame
 
 

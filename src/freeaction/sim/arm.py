@@ -284,11 +284,28 @@ class ArmSim:
             adr = self.model.jnt_qposadr[mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, joint)]
             q[adr:adr + 7] = [xy[0], xy[1], TABLE_Z + half + 0.0005, *quat]
         self.data.qvel[:] = 0.0
+        self._show(camera, world)
+
+    def _show(self, camera: Camera, world: World) -> None:
+        """Place ``camera``, paint as ``world`` says and bring the derived quantities up to date."""
         self.model.cam_pos[self.camera_id] = camera.position()
         self.model.cam_quat[self.camera_id] = camera.quaternion()
         self.model.cam_fovy[self.camera_id] = camera.fovy
         self.paint(world)
         mujoco.mj_forward(self.model, self.data)
+
+    def physics_state(self) -> tuple[np.ndarray, ...]:
+        """Copies of the physics state (joint positions and velocities, actuator state, controls,
+        solver warm start) that :meth:`restore` puts back: what users sharing this one simulator
+        (environments, play sessions) keep of their episode between steps."""
+        d = self.data
+        return d.qpos.copy(), d.qvel.copy(), d.act.copy(), d.ctrl.copy(), d.qacc_warmstart.copy()
+
+    def restore(self, state: tuple[np.ndarray, ...], camera: Camera, world: World) -> None:
+        """Put back a :meth:`physics_state` with its episode's camera and paint."""
+        d = self.data
+        d.qpos[:], d.qvel[:], d.act[:], d.ctrl[:], d.qacc_warmstart[:] = state
+        self._show(camera, world)
 
     def step(self, command: np.ndarray) -> None:
         """One control step; afterwards every derived quantity matches the new physics state."""
