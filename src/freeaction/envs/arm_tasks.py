@@ -39,6 +39,8 @@ import numpy as np
 from matplotlib.colors import rgb_to_hsv
 from scipy import ndimage
 
+from freeaction.envs.perception import largest_group
+
 ARM_TASK_KINDS = ("reach", "lift")
 TARGET = "red cube"
 REACH_HEIGHT_M = 0.08
@@ -109,14 +111,6 @@ class CameraView:
                 "fovy_deg": self.fovy_deg, "size": list(self.size)}
 
 
-def _largest_group(mask: np.ndarray) -> np.ndarray:
-    labels, n = ndimage.label(mask)
-    if n <= 1:
-        return mask
-    sizes = ndimage.sum(mask, labels, index=range(1, n + 1))
-    return labels == (1 + int(np.argmax(sizes)))
-
-
 def cube_mask(frame: np.ndarray, name: str = TARGET) -> np.ndarray:
     """(H, W) bool: the pixels of an RGB uint8 frame that have cube ``name``'s colour."""
     hsv = rgb_to_hsv(np.asarray(frame, np.float32) / 255.0)
@@ -129,7 +123,7 @@ def cube_mask(frame: np.ndarray, name: str = TARGET) -> np.ndarray:
 def locate_cube(frame: np.ndarray, name: str = TARGET) -> np.ndarray | None:
     """[column, row] centroid of the largest group of cube ``name``'s colour, or None when under
     :data:`MIN_PIXELS` pixels show it."""
-    mask = _largest_group(cube_mask(frame, name))
+    mask = largest_group(cube_mask(frame, name))
     if mask.sum() < MIN_PIXELS:
         return None
     rows, cols = np.nonzero(mask)

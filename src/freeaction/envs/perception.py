@@ -38,15 +38,21 @@ def locate_color(
     mask = (dist.argmin(axis=-1) == k) & (dist[..., k] < tolerance)
     if mask.sum() < min_pixels:
         return None
-    labels, n = ndimage.label(mask)
-    if n > 1:
-        sizes = ndimage.sum(mask, labels, index=range(1, n + 1))
-        mask = labels == (1 + int(np.argmax(sizes)))
+    mask = largest_group(mask)
     count = int(mask.sum())
     if count < min_pixels:
         return None
     rows, cols = np.nonzero(mask)
     return np.array([cols.mean(), rows.mean()]), count
+
+
+def largest_group(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected group of a boolean mask (the mask itself when it has at most one)."""
+    labels, n = ndimage.label(mask)
+    if n <= 1:
+        return mask
+    sizes = ndimage.sum(mask, labels, index=range(1, n + 1))
+    return labels == (1 + int(np.argmax(sizes)))
 
 
 def in_goal(position: np.ndarray | None, goal_px: np.ndarray, radius_px: float) -> bool:
