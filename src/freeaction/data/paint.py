@@ -17,6 +17,8 @@ where no paint shows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from skimage.color import rgb2hsv
 
@@ -29,6 +31,14 @@ MIN_VALUE = 0.12
 GRIPPER_WINDOW_SHARE = 3 / 8
 """Side of the gripper window as a share of the frame's shorter side (24 px at 64x64: the hand and
 its fingers at every pose)."""
+
+
+def recorded_gripper_rgb(annotation: dict[str, Any]) -> tuple[float, float, float] | None:
+    """The gripper's paint (RGB in 0..1) an episode's annotation records (``sim.gripper_rgba``, arm
+    world 2), else None."""
+    sim = annotation.get("sim")
+    rgba = sim.get("gripper_rgba") if isinstance(sim, dict) else None
+    return (float(rgba[0]), float(rgba[1]), float(rgba[2])) if rgba else None
 
 
 def paint_hues(rgbas: list[list[float]]) -> np.ndarray:

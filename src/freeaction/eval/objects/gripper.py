@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from freeaction.data import list_splits, open_dataset
-from freeaction.data.paint import GRIPPER_WINDOW_SHARE, gripper_window_corners, gripper_window_side
+from freeaction.data.paint import gripper_window_corners, gripper_window_side, recorded_gripper_rgb
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
 from freeaction.files import atomic_open, atomic_path
@@ -49,9 +49,6 @@ fingers less than 7.2 cm apart, i.e. closing, holding a cube (~0.23-0.33) or shu
 SHIFT_PX = 3
 """Largest training shift (px): without it the reader learns the training episodes' scenes
 (99% on train frames, 68% on test frames of 60 world-2 episodes); with it 85% / 83%."""
-CROP_SHARE = GRIPPER_WINDOW_SHARE
-"""Side of the window around the gripper that :func:`reader_for_dataset` reads in a painted world,
-as a share of the frame's shorter side (24 px at 64x64: the hand and its fingers at every pose)."""
 CACHE_FOLDER = "gripper_reader"
 """Folder of a dataset that holds its readers, one per frame size (``64x64.safetensors`` / ``.json``)."""
 
@@ -248,8 +245,7 @@ def gripper_paint(root: str | Path, split: str = "train") -> tuple[float, float,
     path = ds.episode(0).meta.get("annotation") if ds.num_episodes else None
     if not path or not Path(path).is_file():
         return None
-    rgba = json.loads(Path(path).read_text(encoding="utf-8")).get("sim", {}).get("gripper_rgba")
-    return tuple(float(c) for c in rgba[:3]) if rgba else None
+    return recorded_gripper_rgb(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def accuracy(reader: GripperReader, frames: torch.Tensor, labels: torch.Tensor) -> float:
@@ -348,7 +344,7 @@ def reader_for_dataset(
 ) -> GripperReader:
     """The reader cached in ``<cache>/<H>x<W>.safetensors``, trained there first when it is
     missing (on the dataset's own frames read at ``size``; where they show the gripper's paint,
-    through a window of :data:`CROP_SHARE` of the frame around it). ``cache`` defaults to
+    through its gripper window, :func:`freeaction.data.paint.gripper_window_side`). ``cache`` defaults to
     ``<dataset>/gripper_reader``; name another folder when the dataset must stay read-only."""
     folder = Path(dataset) / CACHE_FOLDER if cache is None else Path(cache)
     path = folder / f"{size[0]}x{size[1]}.safetensors"

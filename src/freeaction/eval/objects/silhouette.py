@@ -26,7 +26,6 @@ of :data:`MOVING_TOLERANCE_PX` (:func:`tolerant_iou`), over the frames whose tru
 at least :data:`MOVING_MIN_PIXELS` pixels; "nothing moves" scores 0 and the true video 1.
 """
 
-
 from __future__ import annotations
 
 import numpy as np
