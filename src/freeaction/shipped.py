@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from freeaction.errors import CheckpointError, InputError
 
@@ -63,31 +64,32 @@ def shipped_info(name: str) -> dict[str, Any]:
         raise CheckpointError(f"{path}: unreadable shipped-model description ({exc})") from exc
 
 
-def recommended_sampler(checkpoint: str | os.PathLike[str]) -> tuple[str, int] | None:
-    """The sampler and steps a model folder's ``shipped.json`` recommends (a shipped model's name
-    works too); ``None`` for a folder without one, such as a training run's checkpoint."""
+T = TypeVar("T")
+
+
+def _from_info(checkpoint: str | os.PathLike[str], pick: Callable[[dict[str, Any]], T]) -> T | None:
+    """``pick`` applied to a model folder's ``shipped.json`` (a shipped model's name works too);
+    ``None`` for a folder without one, such as a training run's checkpoint; a clear error naming
+    the file when it cannot be read or lacks what ``pick`` takes from it."""
     path = resolve_checkpoint(checkpoint) / INFO_FILE
     if not path.is_file():
         return None
     try:
-        info = json.loads(path.read_text())
-        return str(info["sampler"]), int(info["steps"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return pick(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc
+
+
+def recommended_sampler(checkpoint: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """The sampler and steps a model folder's ``shipped.json`` recommends (:func:`_from_info`)."""
+    return _from_info(checkpoint, lambda info: (str(info["sampler"]), int(info["steps"])))
 
 
 def scene_of(checkpoint: str | os.PathLike[str]) -> tuple[str, int] | None:
     """The simulator kind and world (``simulator_options["world"]``, 1 when absent) whose scenes a
-    model folder's ``shipped.json`` names (a shipped model's name works too); ``None`` for a folder
-    without one, such as a training run's checkpoint."""
-    path = resolve_checkpoint(checkpoint) / INFO_FILE
-    if not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text())
-        return str(info["simulator"]), int(info.get("simulator_options", {}).get("world", 1))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: unreadable shipped-model description ({exc!r})") from exc
+    model folder's ``shipped.json`` names (:func:`_from_info`)."""
+    return _from_info(checkpoint, lambda info: (str(info["simulator"]),
+                                                int(info.get("simulator_options", {}).get("world", 1))))
 
 
 def resolve_sampler(
