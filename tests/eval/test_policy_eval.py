@@ -196,3 +196,15 @@ def test_a_bc_policy_from_another_world_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_world_mismatch(bc, ("pusher", 1))  # bc-50 learned in world 1; scripted policies have no world
+
+
+@pytest.mark.parametrize("text", ["{not json", json.dumps({"steps": 50}), json.dumps(["pusher"]),
+                                  json.dumps({"simulator": "arm", "simulator_options": [2]})])
+def test_a_broken_shipped_json_is_refused_naming_the_file(tmp_path, text):
+    from freeaction.errors import CheckpointError
+    from freeaction.shipped import recommended_sampler, scene_of
+
+    (tmp_path / "shipped.json").write_text(text)
+    for read in (recommended_sampler, scene_of):
+        with pytest.raises(CheckpointError, match=r"shipped.json: unreadable shipped-model description"):
+            read(tmp_path)
