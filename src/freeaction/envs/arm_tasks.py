@@ -1,7 +1,8 @@
 """Arm tasks (``reach``, ``lift``), the camera that maps the scene to pixels, and the pixel tests.
 
-Pure numpy: nothing here imports the simulator, so tasks and detectors work where robosuite is
-not installed (e.g. to judge saved frames).
+Pure numpy: nothing here imports the simulator (only the scene's camera geometry,
+:func:`freeaction.sim.arm_scene.look_at_rotation`), so tasks and detectors work where robosuite
+is not installed (e.g. to judge saved frames).
 
 ``reach`` (:data:`ARM_TASK_KINDS`): bring the gripper to within :data:`REACH_RADIUS_M` of the point
 :data:`REACH_HEIGHT_M` above the red cube's centre (no contact needed). ``lift``: lift the red cube
@@ -40,6 +41,7 @@ from matplotlib.colors import rgb_to_hsv
 from scipy import ndimage
 
 from freeaction.envs.perception import largest_group
+from freeaction.sim.arm_scene import look_at_rotation
 
 ARM_TASK_KINDS = ("reach", "lift")
 TARGET = "red cube"
@@ -72,12 +74,7 @@ class CameraView:
 
     @classmethod
     def look_at(cls, position: np.ndarray, target: np.ndarray, fovy_deg: float, size: tuple[int, int]) -> CameraView:
-        forward = np.asarray(target, float) - np.asarray(position, float)
-        forward /= np.linalg.norm(forward)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
-        rot = np.column_stack([right, up, -forward])
+        rot = look_at_rotation(position, target)
         return cls(tuple(float(v) for v in position), tuple(tuple(float(v) for v in row) for row in rot),
                    float(fovy_deg), (int(size[0]), int(size[1])))
 

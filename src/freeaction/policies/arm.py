@@ -163,6 +163,5 @@ def make_arm_policy(name: str, chunk: int = 7, **kwargs: Any) -> ArmController:
     return ArmController(replace(ARM_PRESETS[name], **kwargs), chunk)
 
 
-
 ARM_BUILTIN: dict[str, Callable[..., ArmController]] = {name: partial(make_arm_policy, name) for name in ARM_PRESETS}
 """The built-in arm policies as ``factory(chunk, **kwargs)``, by name."""

@@ -29,6 +29,18 @@ GRIPPER_RGBA = (0.95, 0.45, 0.1, 1.0)
 """World 2's paint for the gripper (hand and fingers)."""
 
 
+def look_at_rotation(position: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation of a camera at ``position`` looking at ``target`` with the world's z up; its
+    columns are the camera's right, up and backward axes in the world frame (MuJoCo's convention:
+    a camera looks along its -z, y up)."""
+    forward = np.asarray(target, float) - np.asarray(position, float)
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    return np.column_stack([right, up, -forward])
+
+
 @dataclass(frozen=True)
 class Camera:
     """A look-at camera: ``target`` seen from ``distance`` at ``azimuth``/``elevation`` degrees."""
@@ -46,15 +58,10 @@ class Camera:
 
     def quaternion(self) -> np.ndarray:
         """MuJoCo camera quaternion (w, x, y, z): the camera looks along its -z, y up."""
-        forward = np.asarray(self.target) - self.position()
-        forward /= np.linalg.norm(forward)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
         import mujoco  # imported here: arm.py sets MUJOCO_GL before anything imports mujoco
 
         quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, np.column_stack([right, up, -forward]).ravel())
+        mujoco.mju_mat2Quat(quat, look_at_rotation(self.position(), np.asarray(self.target)).ravel())
         return quat
 
     def to_json(self) -> dict[str, Any]:
