@@ -599,7 +599,17 @@ CONTACT_FORMATS = {"moved-block final error (px)": ".2f", "effector error (px)":
 
 def contact_section(name: str, q: dict) -> str:
     """The card's object-level figures, per seed, with both references, the contact bar and the command."""
-    from freeaction.eval.contact_bar import contact_met, contact_rows
+    from freeaction.eval.contact_bar import (
+        BLOCKS_KEPT_BAR,
+        EFFECTOR_BAR_PX,
+        GRIPPER_BAR,
+        MOVED_ERROR_BAR_PX,
+        ROBOT_IOU_BAR,
+        SHUFFLED_RATIO_BAR,
+        STILL_RATIO_BAR,
+        contact_met,
+        contact_rows,
+    )
 
     rows = contact_rows(q)
     if not rows:
@@ -615,17 +625,18 @@ def contact_section(name: str, q: dict) -> str:
               f"{cell(r.still, r.figure)} | {r.bar} | {met[r.met]} | {r.note} |" for r in rows]
     verdict = "met for every seed" if contact_met(rows) else "**not met**: see the rows marked **no**"
     if q.get("arm"):
-        bars = ("Latent L2 <= 0.7 x \"nothing moves\" and <= 0.6 x shuffled actions, robot-silhouette IoU "
-                "(`robot_iou`, the painted robot) >= 0.8, gripper agreement >= 90% (the gripper reader's own "
+        bars = (f"Latent L2 <= {STILL_RATIO_BAR:g} x \"nothing moves\" and <= {SHUFFLED_RATIO_BAR:g} x shuffled "
+                f"actions, robot-silhouette IoU (`robot_iou`, the painted robot) >= {ROBOT_IOU_BAR:g}, gripper "
+                f"agreement >= {GRIPPER_BAR:.0%} (the gripper reader's own "
                 "accuracy on true test frames in the note: the ceiling). The table also shows the moving-robot IoU "
                 "(`robot_iou_moving`, only what of the robot changed since frame 0), without a bar, because "
                 "\"nothing moves\" already scores about 0.66-0.75 plain IoU (the fixed mount and the still part "
                 "of the arm count in both masks; docs/evaluation.md §7)")
     else:
-        bars = ("moved-block final position error <= 2 px (over the moved blocks found in the last frame; "
-                "the note gives found/moved), blocks kept in the last frame (colour and >= 50% of the area near "
-                "the true place) >= 95%, effector error <= 2 px. The share of *moved* blocks kept is shown "
-                "without a bar")
+        bars = (f"moved-block final position error <= {MOVED_ERROR_BAR_PX:g} px (over the moved blocks found in "
+                "the last frame; the note gives found/moved), blocks kept in the last frame (colour and >= 50% of "
+                f"the area near the true place) >= {BLOCKS_KEPT_BAR:.0%}, effector error <= {EFFECTOR_BAR_PX:g} px. "
+                "The share of *moved* blocks kept is shown without a bar")
     return f"""
 ## Contact (object-level figures, per seed)
 
