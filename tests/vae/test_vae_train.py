@@ -204,3 +204,24 @@ def test_latent_channels_widen_the_presets_latents(pusher, tmp_path):
     assert result["latent_shape"] == [6, 8, 8] and load_vae(tmp_path / "v").config.latent_channels == 6
     with pytest.raises(InputError, match="latent_channels cannot change an init_from"):
         train_vae(tiny(pusher, tmp_path / "w", init_from=str(tmp_path / "v" / "vae"), latent_channels=8))
+
+
+def test_focus_weight_trains_on_a_dataset_that_records_the_gripper_paint(pusher, tmp_path):
+    import shutil
+
+    from freeaction.vae.train import load_frames
+
+    painted = tmp_path / "painted"
+    shutil.copytree(pusher, painted)
+    for path in (painted / "annotation").rglob("*.json"):
+        annotation = json.loads(path.read_text())
+        annotation.setdefault("sim", {})["gripper_rgba"] = [0.95, 0.45, 0.1, 1.0]
+        path.write_text(json.dumps(annotation))
+    frames = load_frames(painted, "train", 20)
+    assert frames.gripper is not None and frames.gripper.shape == frames.frames.shape[:3]
+    assert frames.gripper.sum(axis=(1, 2)).tolist() == [6 * 6] * len(frames.frames)  # 3/8 of 16 px, inside
+    assert load_frames(painted, "train", 20, gripper=False).gripper is None
+    assert load_frames(pusher, "train", 20).gripper is None  # no paint recorded
+
+    result = train_vae(tiny(painted, tmp_path / "v", focus_weight=5.0))
+    assert result["psnr_gripper"] > 0 and result["step"] == 4

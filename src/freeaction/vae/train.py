@@ -191,9 +191,10 @@ def _gripper_windows(frames: np.ndarray, annotation: dict[str, Any]) -> np.ndarr
 
 
 def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, int] | None = None,
-                episodes: range | None = None) -> FrameSet:
+                episodes: range | None = None, gripper: bool = True) -> FrameSet:
     """Up to ``max_frames`` frames of ``split``, spread evenly over (a range of) its episodes, with
-    their gripper windows when every episode records the gripper's paint."""
+    their gripper windows when ``gripper`` is asked for and every episode records the gripper's
+    paint (finding them costs about 2 ms a frame)."""
     from freeaction.data.irasim import IRASimDataset
 
     if not is_irasim_root(root):
@@ -205,22 +206,27 @@ def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, 
         raise DataError(f"{root}: split {split!r} has no episodes to take frames from")
     total = sum(len(ds.episode_actions(i)) + 1 for i in chosen)
     keep_every = max(1, math.ceil(total / max_frames))
-    frames, backgrounds, windows = [], [], []
+    frames, backgrounds = [], []
+    windows: list[np.ndarray] | None = [] if gripper else None
     for i in chosen:
         f = ds.episode(i).frames[::keep_every]
         annotation = _annotation(ds.annotation_path(i))
         frames.append(f)
         backgrounds.append(np.repeat(_background(annotation)[None], len(f), axis=0))
-        windows.append(_gripper_windows(f, annotation))
-    gripper = None if any(m is None for m in windows) else np.concatenate(windows)[:max_frames]
-    return FrameSet(np.concatenate(frames)[:max_frames], np.concatenate(backgrounds)[:max_frames], gripper)
+        if windows is not None:
+            found = _gripper_windows(f, annotation)
+            windows = None if found is None else [*windows, found]
+    masks = None if windows is None else np.concatenate(windows)[:max_frames]
+    return FrameSet(np.concatenate(frames)[:max_frames], np.concatenate(backgrounds)[:max_frames], masks)
 
 
 def training_and_heldout(cfg: VAETrainConfig) -> tuple[FrameSet, FrameSet]:
-    """Training frames, and held-out frames (the val split, else the last tenth of the episodes)."""
+    """Training frames (with their gripper windows only when ``focus_weight`` weighs them), and
+    held-out frames (the val split, else the last tenth of the episodes), with their windows for
+    ``psnr_gripper``."""
     splits = available_splits(cfg.dataset)
     if cfg.val_split and cfg.val_split in splits and cfg.val_split != cfg.split:
-        return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size),
+        return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size, gripper=cfg.focus_weight > 0),
                 load_frames(cfg.dataset, cfg.val_split, cfg.val_frames, cfg.size))
     from freeaction.data.irasim import IRASimDataset
 
@@ -228,7 +234,7 @@ def training_and_heldout(cfg: VAETrainConfig) -> tuple[FrameSet, FrameSet]:
     if n < 2:
         raise DataError(f"{cfg.dataset}: need a {cfg.val_split!r} split or at least 2 episodes to hold frames out")
     cut = max(1, n - max(1, n // 10))
-    return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size, range(cut)),
+    return (load_frames(cfg.dataset, cfg.split, cfg.max_frames, cfg.size, range(cut), gripper=cfg.focus_weight > 0),
             load_frames(cfg.dataset, cfg.split, cfg.val_frames, cfg.size, range(cut, n)))
 
 
@@ -430,7 +436,7 @@ def _train_steps(cfg: VAETrainConfig, vae: Any, optimizer: torch.optim.Optimizer
 
     run = Path(cfg.out)
     frames_t = torch.from_numpy(train_set.frames)
-    gripper_t = torch.from_numpy(train_set.gripper) if cfg.focus_weight and train_set.gripper is not None else None
+    gripper_t = None if train_set.gripper is None else torch.from_numpy(train_set.gripper)  # focus_weight > 0 only
     bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
     last: dict[str, Any] = {}
     t0, seen = time.perf_counter(), 0
