@@ -219,7 +219,8 @@ def test_focus_weight_trains_on_a_dataset_that_records_the_gripper_paint(pusher,
         path.write_text(json.dumps(annotation))
     frames = load_frames(painted, "train", 20)
     assert frames.gripper is not None and frames.gripper.shape == frames.frames.shape[:3]
-    assert frames.gripper.sum(axis=(1, 2)).tolist() == [6 * 6] * len(frames.frames)  # 3/8 of 16 px, inside
+    sizes = frames.gripper.sum(axis=(1, 2))  # a 6 x 6 window (3/8 of 16 px), clipped at the frame's edge
+    assert sizes.max() == 6 * 6 and sizes.min() >= 1
     assert load_frames(painted, "train", 20, gripper=False).gripper is None
     assert load_frames(pusher, "train", 20).gripper is None  # no paint recorded
 
