@@ -3,6 +3,12 @@
     python benchmarks/bench_train.py                 # tiny + small, latents 8x8 and 16x16, fp32 and bf16
     python benchmarks/bench_train.py --quick         # fewer timed steps
     python benchmarks/bench_train.py --frames 16     # IRASim's window length (default 8)
+    python benchmarks/bench_train.py --presets small --latents 16 --batch 16 --hidden 128 256 --recipe
+                                                     # the default models' DiT at two widths
+
+``--hidden`` times the presets at other widths (heads = hidden / 32); ``--recipe`` uses the shipped
+default models' options (trajectory condition, final-layer Frame-Ada, linear action embedder,
+Min-SNR-5 and moving-cell loss weights).
 
 One sample is one clip of ``--frames`` latent frames (4 channels; 8x8 = the f8 VAE on 64x64
 pusher frames, 16x16 = the f4 VAE). A step is exactly what ``freeaction train`` does per batch:
@@ -22,11 +28,16 @@ from freeaction.model import VideoDiT, preset
 from freeaction.train.ema import EMA
 from freeaction.train.windows import step_generator
 
+RECIPE_MODEL = {"condition": "trajectory", "final_frame_ada": True}
+RECIPE_LOSS = {"min_snr_gamma": 5.0, "moving_weight": 5.0}
 
-def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: int) -> tuple[float, int]:
+
+def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: int, hidden: int | None = None,
+          recipe: bool = False) -> tuple[float, int]:
     torch.manual_seed(0)
+    width = {"hidden_size": hidden, "num_heads": max(1, hidden // 32)} if hidden else {}
     model = VideoDiT(preset(name, action_dim=2, action_embedder="linear", latent_size=(latent, latent),
-                            num_frames=frames)).train()
+                            num_frames=frames, **width, **(RECIPE_MODEL if recipe else {}))).train()
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
     ema = EMA(model, 0.9999)
@@ -35,7 +46,8 @@ def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: in
 
     def step(k: int) -> None:
         t, noise, null = draw_step(step_generator(0, k, 0), tuple(x0.shape), 0.1)
-        loss = diffusion_loss(model, x0, actions, t, noise, null, autocast_dtype=torch.bfloat16 if bf16 else None)
+        loss = diffusion_loss(model, x0, actions, t, noise, null, autocast_dtype=torch.bfloat16 if bf16 else None,
+                              **(RECIPE_LOSS if recipe else {}))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
         opt.step()
@@ -57,18 +69,23 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--presets", nargs="+", default=["tiny", "small"])
     ap.add_argument("--latents", nargs="+", type=int, default=[8, 16])
+    ap.add_argument("--hidden", nargs="+", type=int, default=[0], help="hidden sizes (default: the preset's)")
+    ap.add_argument("--recipe", action="store_true", help="the shipped default models' model and loss options")
     args = ap.parse_args()
     steps = 3 if args.quick else 10
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {args.batch} clips of "
           f"{args.frames} frames, 4-channel latents; {steps} timed steps after 2 warm-up")
-    head = ("preset", "params", "latent", "fp32 samples/s", "bf16 samples/s", "bf16/fp32")
-    print("{:8s} {:>8s} {:>7s} {:>15s} {:>15s} {:>9s}".format(*head))
+    head = ("preset", "hidden", "params", "latent", "fp32 samples/s", "bf16 samples/s", "bf16/fp32")
+    print("{:8s} {:>6s} {:>8s} {:>7s} {:>15s} {:>15s} {:>9s}".format(*head))
     for name in args.presets:
-        for latent in args.latents:
-            fp32, params = bench(name, latent, args.frames, args.batch, False, steps)
-            bf16, _ = bench(name, latent, args.frames, args.batch, True, steps)
-            print(f"{name:8s} {params / 1e6:7.2f}M {latent:>3d}x{latent:<3d} {fp32:15.1f} {bf16:15.1f} "
-                  f"{bf16 / fp32:9.2f}", flush=True)
+        for hidden in args.hidden:
+            for latent in args.latents:
+                options = dict(hidden=hidden or None, recipe=args.recipe)
+                fp32, params = bench(name, latent, args.frames, args.batch, False, steps, **options)
+                bf16, _ = bench(name, latent, args.frames, args.batch, True, steps, **options)
+                width = hidden or preset(name).hidden_size
+                print(f"{name:8s} {width:6d} {params / 1e6:7.2f}M {latent:>3d}x{latent:<3d} {fp32:15.1f} {bf16:15.1f} "
+                      f"{bf16 / fp32:9.2f}", flush=True)
 
 
 if __name__ == "__main__":

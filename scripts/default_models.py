@@ -123,6 +123,29 @@ MODELS = {
             {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 8000},
         ],
     },
+    # The same world with a 4x wider DiT (hidden 256 in 8 heads of 32, as the small one's 128 in 4; 10.1M parameters
+    # against 2.5M), for contact: pusher-64-w2's learning curve (docs/training.md) improved the effector steadily
+    # but kept 66-70% of the blocks from step 8,000 on, smearing pushed blocks into blobs of colour. It costs twice
+    # the time per step on this CPU (`benchmarks/bench_train.py --presets small --latents 16 --batch 16 --hidden
+    # 128 256 --recipe`). The rates are halved with the width (Adam's per-weight steps scale as 1/width).
+    "pusher-64-w2-m": {
+        **COMMON,
+        "ship_as": "pusher-64",
+        "simulator": "pusher",
+        "simulator_options": {"world": 2},
+        "episodes": 4000,
+        "description": "the pusher simulator's world 2 (a disc pushes 3-4 large blocks of distinct colours and shapes "
+        "on a table; 2-D actions = effector displacement), with a hidden-256 DiT",
+        "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
+        "train": {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 256, "num_heads": 8}, "lr": 5.0e-4},
+        # 0.45 x pusher-64-w2's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)
+        "reference_samples_per_s": 9.3,
+        "stages": [
+            {"max_steps": 10000},
+            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
+            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
+        ],
+    },
     # The contact world for the arm: world 2 (a closer camera, the Panda painted blue with an orange gripper, so
     # the arm fills more of the frame and stands out from the table). It ships as ``arm-64`` (``ship_as``),
     # replacing the world-1 model; its shipped.json's ``simulator_options`` carry ``world: 2``.
@@ -189,6 +212,16 @@ def vae_phase_dir(k: int) -> str:
 def vae_folder(name: str, work: Path) -> Path:
     """The run folder of a model's last autoencoder phase."""
     return work / vae_phase_dir(len(MODELS[name]["vae_phases"]))
+
+
+def recipe_train(spec: dict) -> dict:
+    """The training options every stage of a recipe starts from: ``COMMON_TRAIN`` with the recipe's ``train``."""
+    return {**COMMON_TRAIN, **spec.get("train", {})}
+
+
+def reference_speed(spec: dict) -> float:
+    """The recipe's samples/s on the 2-core CPU with the machine to itself (for compute hours)."""
+    return float(spec.get("reference_samples_per_s", REFERENCE_SAMPLES_PER_S))
 
 
 def stage_run(work: Path, k: int) -> Path:
@@ -275,9 +308,10 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
     for k in range(start_stage, len(stages) + 1):
         stage = stages[k - 1]
         train_run = stage_run(work, k)
-        cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **COMMON_TRAIN,
+        base = recipe_train(spec)
+        cfg = {"dataset": str(data), "out": str(train_run), "vae": str(vae_run / "vae"), **base,
                **{key: v for key, v in stage.items() if key != "record"}}
-        cfg["model_options"] = {**COMMON_TRAIN["model_options"], **stage.get("model_options", {})}
+        cfg["model_options"] = {**base["model_options"], **stage.get("model_options", {})}
         if k > 1:
             cfg["init_from"] = str(init_from if k == start_stage else stage_run(work, k - 1) / "model")
         if max_steps is not None and k == len(stages):
@@ -310,8 +344,9 @@ def stage_records(name: str, work: Path) -> list[dict]:
                         "logged_hours": train_seconds(run_dir, step) / 3600})
     for k, r in enumerate(records, start=1):
         stage = stages[k - 1]
-        r.update(stage=k, lr=stage.get("lr", COMMON_TRAIN["lr"]), model_options=stage.get("model_options", {}),
-                 compute_hours=r["steps"] * r["batch_size"] / REFERENCE_SAMPLES_PER_S / 3600)
+        r.update(stage=k, lr=stage.get("lr", recipe_train(MODELS[name])["lr"]),
+                 model_options=stage.get("model_options", {}),
+                 compute_hours=r["steps"] * r["batch_size"] / reference_speed(MODELS[name]) / 3600)
     return records
 
 
@@ -485,7 +520,7 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc, obj
     vae_mb = sum(v for k, v in sizes.items() if k.endswith(".safetensors") and k != "model.safetensors") / 1e6
     last = checks[-1] if checks else {}
     nan = float("nan")
-    train = {**COMMON_TRAIN, **{k: v for k, v in spec["stages"][-1].items() if k != "record"}}
+    train = {**recipe_train(spec), **{k: v for k, v in spec["stages"][-1].items() if k != "record"}}
     shifted = (" Tokens also carry the grid position they moved from (`shifted_positions`: the sin-cos position "
                "table shifted by a learned linear map of the cumulative displacement, added through a "
                "zero-initialised linear)." if mc.shifted_positions else "")
@@ -568,7 +603,7 @@ bf16 autocast. Training ran in stages, each from the EMA weights the one before 
 
 {stage_table(records)}
 
-Compute is clips seen / {REFERENCE_SAMPLES_PER_S} samples/s, this recipe's median throughput on the 2-core CPU
+Compute is clips seen / {reference_speed(spec)} samples/s, this recipe's median throughput on the 2-core CPU
 with the machine to itself; the logged wall time is what the runs took, sharing the machine with
 other jobs at times. Action use on the fixed validation batch at the export: denoising loss with
 shuffled / true actions = {last.get('action_ratio', nan):.3f} over all latent cells,
