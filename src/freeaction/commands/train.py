@@ -68,6 +68,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides["dataset"], overrides["out"] = args.dataset, args.out
     overrides["ema_warmup"] = True if args.ema_warmup else None
     overrides["bf16"] = True if args.bf16 else None
+    overrides["compile"] = True if args.compile else None
     overrides["progress"] = False if args.no_progress else None
     model_options = {_dest(f): getattr(args, _dest(f)) for f, _, _ in _MODEL_FLAGS}
     overrides["model_options"] = {k: v for k, v in model_options.items() if v is not None} or None
@@ -116,6 +117,7 @@ def add_parser(sub: Any) -> None:
         p.add_argument(flag, type=typ, default=None, help=text)
     p.add_argument("--ema-warmup", action="store_true", help=option_help(TrainConfig, "ema_warmup", default=False))
     p.add_argument("--bf16", action="store_true", help=option_help(TrainConfig, "bf16", default=False))
+    p.add_argument("--compile", action="store_true", help=option_help(TrainConfig, "compile", default=False))
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any training option, e.g. --set model_options.mlp_ratio=2 (repeatable)")
     p.add_argument("--resume-from", default=None, help="continue from this checkpoint folder")

@@ -85,6 +85,8 @@ class TrainConfig:
     moving_weight: float = option(1.0, help="loss weight of latent cells that move, 1 = off (e.g. 5)")
     moving_threshold: float = option(0.1, help="mean |z_k - z_k-1| over channels above which a cell moves")
     bf16: bool = option(False, help="bf16 autocast for the model's forward pass")
+    compile: bool = option(False, help="torch.compile the training forward pass (slow first step; then ~1.25x "
+                           "samples/s on CPU: benchmarks/bench_train.py --compile)")
     seed: int = option(0, help="seed of the initialisation, data order and noise")
     # output
     out: str = option("", help="run folder (checkpoints, log, loss curve, final model)")
@@ -198,6 +200,7 @@ OPTION_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "moving_weight": _real(0.0, lo_open=True),
     "moving_threshold": _real(0.0),
     "bf16": values.flag,
+    "compile": values.flag,
     "seed": _whole(0),
     "out": _text,
     "save_every": _whole(1),
@@ -214,7 +217,8 @@ OPTION_CHECKS: dict[str, Callable[[str, Any], Any]] = {
 
 # Options that change what the run computes: a resumed run must use the same values, or it
 # would not reproduce an uninterrupted one. Everything else (length, logging, paths,
-# device, workers) may change between a run and its resumption.
+# device, workers, compile) may change between a run and its resumption; device and compile
+# change only the last bits of the arithmetic, not what is drawn or computed.
 TRAJECTORY_FIELDS = (
     "split",
     "num_frames",

@@ -135,6 +135,8 @@ def _train_steps(cfg: TrainConfig, accelerator: Any, model: torch.nn.Module, opt
     autocast_dtype = torch.bfloat16 if cfg.bf16 else None
     loss_options = dict(min_snr_gamma=cfg.min_snr_gamma, moving_weight=cfg.moving_weight,
                         moving_threshold=cfg.moving_threshold, autocast_dtype=autocast_dtype)
+    # the compiled forward shares the model's parameters; checkpoints, EMA and the action check use the model
+    forward = torch.compile(model) if cfg.compile else model
     loader = window_loader(reader, cfg, accelerator.num_processes, rank, start, cfg.max_steps,
                            pin_memory=device.type == "cuda")
     check = action_check_for(cfg, reader, device) if main and cfg.action_check_every else None
@@ -150,7 +152,8 @@ def _train_steps(cfg: TrainConfig, accelerator: Any, model: torch.nn.Module, opt
             for group in optimizer.param_groups:
                 group["lr"] = lr
             t, noise, null = draw_step(step_generator(cfg.seed, step, rank), tuple(x0.shape), cfg.null_prob)
-            loss = diffusion_loss(model, x0, actions, t.to(device), noise.to(device), null.to(device), **loss_options)
+            loss = diffusion_loss(forward, x0, actions, t.to(device), noise.to(device), null.to(device),
+                                  **loss_options)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower lr or disable bf16")
             accelerator.backward(loss)
