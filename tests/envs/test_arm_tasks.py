@@ -64,8 +64,8 @@ def test_envs_import_without_robosuite_and_arm_env_names_the_extra():
     assert "ERR" in out.stdout and "freeaction[arm]" in out.stdout
 
 
-@pytest.mark.parametrize("world", ["arm", "arm-2", 1, 2])
+@pytest.mark.parametrize("world", ["arm", "arm-2", "arm-3", 1, 2])
 def test_policy_eval_reads_arm_worlds(world):
     simulator, number = PolicyEvalConfig(world=world).scene_world()
     assert simulator == ("arm" if isinstance(world, str) else "pusher")
-    assert number == (2 if world in ("arm-2", 2) else 1)
+    assert number == {"arm-2": 2, 2: 2, "arm-3": 3}.get(world, 1)

@@ -315,6 +315,17 @@ def test_the_painted_arm_is_found_by_its_hues_under_any_light():
     assert RobotPaint.from_annotation({"sim": {}}) is None  # robosuite's own white Panda: no paint
 
 
+def test_world_3s_magenta_fingers_belong_to_the_robot():
+    frames = arm_frames()
+    frames[:, 14:16, 12:13] = frames[:, 14:16, 15:16] = (217, 38, 217)  # two fingers below the hand
+    annotation = {"sim": {"robot_rgba": list(BLUE_PAINT), "gripper_rgba": list(ORANGE_PAINT)}}
+    two_paints = RobotPaint.from_annotation(annotation)
+    annotation["sim"]["finger_rgba"] = [0.85, 0.15, 0.85, 1.0]
+    three_paints = RobotPaint.from_annotation(annotation)
+    assert not two_paints.mask(frames)[:, 14:16].any()
+    assert three_paints.mask(frames)[:, 14:16].sum() == 3 * 4
+
+
 def test_object_metrics_of_a_clip_take_what_its_annotation_allows(clip):
     import torch
 

@@ -191,3 +191,15 @@ def test_world_2_paints_the_robot_and_leaves_world_1_alone():
     assert a2["camera"]["distance"] < a1["camera"]["distance"]
     with pytest.raises(InputError, match="world"):
         arm.normalize_options({"world": 0})
+
+
+def test_world_3_is_world_2_with_magenta_fingers():
+    w2, a2 = arm.generate_episode(3, 2, (64, 64), frames=3, world=2)
+    w3, a3 = arm.generate_episode(3, 2, (64, 64), frames=3, world=3)
+    assert np.array_equal(a2["state"], a3["state"])  # the same episode, only repainted
+    assert a3["sim"]["world"] == 3 and a3["sim"]["finger_rgba"] == list(arm.FINGER_RGBA)
+    assert "finger_rgba" not in a2["sim"]
+    assert robot_share(w2[0], arm.FINGER_RGBA) == 0 < robot_share(w3[0], arm.FINGER_RGBA)
+    changed = np.any(w2[0] != w3[0], axis=-1)
+    assert 0 < changed.mean() < 0.01  # only the fingers' few pixels
+    assert robot_share(w3[0], arm.ROBOT_RGBA) == pytest.approx(robot_share(w2[0], arm.ROBOT_RGBA), abs=0.002)

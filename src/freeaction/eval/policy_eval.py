@@ -52,6 +52,7 @@ from freeaction.pipeline import WorldModel
 from freeaction.policies import BUILTIN, load_factory
 from freeaction.policies.bc import bc_training_world
 from freeaction.shipped import resolve_sampler, scene_of
+from freeaction.sim.arm_scene import WORLDS as ARM_WORLDS
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".policy_eval.lock"
@@ -128,26 +129,28 @@ class PolicyEvalConfig:
 
     def resolved_world(self) -> int | str:
         """``world``, with ``auto`` replaced by the world the checkpoint's ``shipped.json`` names
-        (pusher world N -> N, arm world 1 -> ``arm``, arm world 2 -> ``arm-2``)."""
+        (pusher world N -> N, arm world 1 -> ``arm``, arm world N > 1 -> ``arm-N``)."""
         if self.world != "auto":
             return self.world
         scene = scene_of(self.checkpoint)
         if scene is None:
             raise InputError(f"world: auto needs a checkpoint with a shipped.json (a shipped model, or a folder "
-                             f"written by --ship); {self.checkpoint} has none: name the world (1, 2, arm or arm-2)")
+                             f"written by --ship); {self.checkpoint} has none: name the world (1, 2, arm, arm-2 or "
+                             f"arm-3)")
         simulator, world = scene
         return world if simulator == "pusher" else ("arm" if world == 1 else f"arm-{world}")
 
     def scene_world(self) -> tuple[str, int]:
-        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-2`` the arm's,
+        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-N`` the arm's,
         ``auto`` the checkpoint's (:meth:`resolved_world`)."""
         world = self.resolved_world()
-        if isinstance(world, str) and world in ("arm", "arm-1", "arm-2"):
-            return "arm", 2 if world == "arm-2" else 1
+        arm_names = {"arm": 1, **{f"arm-{n}": n for n in ARM_WORLDS}}
+        if isinstance(world, str) and world in arm_names:
+            return "arm", arm_names[world]
         if isinstance(world, int) and not isinstance(world, bool) and world in (1, 2):
             return "pusher", int(world)
-        raise InputError(f"world must be 1 or 2 (the pusher's), arm / arm-2 (the arm's) or auto (the checkpoint's), "
-                         f"got {world!r}")
+        raise InputError(f"world must be 1 or 2 (the pusher's), arm / {' / '.join(list(arm_names)[2:])} (the arm's) "
+                         f"or auto (the checkpoint's), got {world!r}")
 
     def method_objects(self) -> list[Method]:
         out = []

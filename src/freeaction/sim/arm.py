@@ -12,7 +12,9 @@ Two worlds (option ``world``, :data:`WORLDS`): ``world: 1`` (the default) is the
 robosuite's white-and-grey Panda seen from 1.3 m; in ``world: 2`` the camera is closer (0.95 m) so
 the arm fills more of the frame, and the Panda's links are painted blue and its gripper orange
 (:data:`ROBOT_RGBA`, :data:`GRIPPER_RGBA`), so the robot stands out from the white table and a
-generated frame's robot can be found by its colour.
+generated frame's robot can be found by its colour. ``world: 3`` is world 2 with the two fingers painted
+magenta (:data:`FINGER_RGBA`), so whether the gripper is open shows as a colour pattern (two
+fingers apart, or one block) rather than as a 1-px gap (docs/evaluation.md §7).
 
 Conventions (recorded in every annotation under ``sim``):
 
@@ -75,6 +77,7 @@ from freeaction.sim.arm_scene import (  # noqa: F401 (re-exported: the arm's opt
     CAMERA_FOVY,
     CAMERA_TARGET,
     DEFAULT_OPTIONS,
+    FINGER_RGBA,
     GRIPPER_RGBA,
     ROBOT_RGBA,
     WORLDS,
@@ -191,7 +194,7 @@ class ArmSim:
         self.site_id = self.robot.eef_site_id["right"]
         self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
         self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
-        self.paint_geoms, self.gripper_geoms = self._robot_visual_geoms()
+        self.paint_geoms, self.gripper_geoms, self.finger_geoms = self._robot_visual_geoms()
         self._own_paint = (self.model.geom_matid.copy(), self.model.geom_rgba.copy())
         prefixes = (self.robot.robot_model.naming_prefix, self.robot.gripper["right"].naming_prefix)
         body_names = [mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, b) or "" for b in self.model.geom_bodyid]
@@ -232,8 +235,9 @@ class ArmSim:
             m.body_inertia[body] *= scale**5
         mujoco.mj_setConst(m, self.data)
 
-    def _robot_visual_geoms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Visual geoms (group 1) of the robot's bodies, and the subset that belongs to the gripper."""
+    def _robot_visual_geoms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Visual geoms (group 1) of the robot's bodies, the subset that belongs to the gripper, and the
+        gripper's fingers (bodies named ``...finger...``: the two fingers and their tips)."""
         m = self.model
         root = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, self.robot.robot_model.root_body)
 
@@ -245,11 +249,14 @@ class ArmSim:
             return False
 
         robot = [g for g in range(m.ngeom) if m.geom_group[g] == 1 and in_robot(int(m.geom_bodyid[g]))]
-        gripper = [g for g in robot
-                   if "gripper" in (mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or "")]
-        if not robot or not gripper:
+        def body_name(g: int) -> str:
+            return mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or ""
+
+        gripper = [g for g in robot if "gripper" in body_name(g)]
+        fingers = [g for g in gripper if "finger" in body_name(g)]
+        if not robot or not gripper or not fingers:
             raise RuntimeError("the robot's visual geoms were not found in the robosuite scene")
-        return np.array(robot), np.array(gripper)
+        return np.array(robot), np.array(gripper), np.array(fingers)
 
     def paint(self, world: World) -> None:
         """Paint the robot as ``world`` says (flat colours replace its materials), or restore robosuite's."""
@@ -262,6 +269,9 @@ class ArmSim:
         if world.gripper_rgba is not None:
             self.model.geom_matid[self.gripper_geoms] = -1
             self.model.geom_rgba[self.gripper_geoms] = world.gripper_rgba
+        if world.finger_rgba is not None:
+            self.model.geom_matid[self.finger_geoms] = -1
+            self.model.geom_rgba[self.finger_geoms] = world.finger_rgba
 
     # --- episode set-up -------------------------------------------------------------------
     def reset(self, rng: np.random.Generator, camera: Camera, world: World = WORLDS[1]) -> None:
@@ -496,6 +506,8 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64), *,
     if opts.get("world", 1) != 1:
         annotation["sim"].update(world=int(opts["world"]), robot_rgba=list(world.robot_rgba or ()),
                                  gripper_rgba=list(world.gripper_rgba or ()))
+        if world.finger_rgba is not None:
+            annotation["sim"]["finger_rgba"] = list(world.finger_rgba)
     if robot_masks:
         annotation["robot_mask"] = np.stack(silhouettes)
         annotation["robot_free_frames"] = np.stack(robot_free)

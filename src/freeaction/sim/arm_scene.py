@@ -26,7 +26,11 @@ CAMERA_FOVY = 42.0
 ROBOT_RGBA = (0.2, 0.3, 0.65, 1.0)
 """World 2's paint for the Panda's links (visual geoms under the robot's root body)."""
 GRIPPER_RGBA = (0.95, 0.45, 0.1, 1.0)
-"""World 2's paint for the gripper (hand and fingers)."""
+"""World 2's paint for the gripper (hand and fingers; world 3: the hand)."""
+FINGER_RGBA = (0.85, 0.15, 0.85, 1.0)
+"""World 3's paint for the two fingers (magenta: its hue is >= 50 degrees from the links', the hand's
+and both cubes'), so an open gripper shows two magenta fingers apart and a closed one a single
+block: the state becomes a colour pattern, not a 1-px gap in one colour."""
 
 
 def look_at_rotation(position: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -78,12 +82,15 @@ class World:
     camera: Camera
     robot_rgba: tuple[float, float, float, float] | None
     gripper_rgba: tuple[float, float, float, float] | None
+    finger_rgba: tuple[float, float, float, float] | None = None  # None: the fingers wear the gripper's paint
 
 
 WORLDS: dict[int, World] = {
     1: World(Camera(tuple(float(v) for v in CAMERA_TARGET), CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION,
                     CAMERA_FOVY), None, None),
     2: World(Camera((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY), ROBOT_RGBA, GRIPPER_RGBA),
+    3: World(Camera((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY), ROBOT_RGBA, GRIPPER_RGBA,
+             FINGER_RGBA),
 }
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -114,7 +121,7 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
         behaviours: behaviour names to draw from, a subset of :data:`BEHAVIOURS` (default all).
         camera_jitter: scale of the per-episode camera jitter, 0 for a fixed camera (default 1).
         supersample: render at this multiple of the size and box-filter down, 1..4 (default 2).
-        world: 1 or 2 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
+        world: 1, 2 or 3 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
             datasets made before the option existed keep their settings.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))

@@ -36,9 +36,9 @@ class RobotPaint:
 
     @classmethod
     def from_annotation(cls, annotation: dict[str, Any]) -> RobotPaint | None:
-        """The paints recorded under ``sim`` (world 2), else None."""
+        """The paints recorded under ``sim`` (worlds 2 and 3), else None."""
         sim = annotation.get("sim", {})
-        rgbas = [c for c in (sim.get("robot_rgba"), sim.get("gripper_rgba")) if c]
+        rgbas = [c for c in (sim.get("robot_rgba"), sim.get("gripper_rgba"), sim.get("finger_rgba")) if c]
         return cls(rgbas) if rgbas else None
 
     @classmethod
