@@ -82,6 +82,17 @@ COMMON = {"size": [64, 64], "sampler": "ddpm", "steps": 50, "sampler_note": SAMP
 # pusher-64 stage-1 log): compute time is reported as samples seen / this, whatever the
 # runs' own speed was (stage runs may share the machine).
 REFERENCE_SAMPLES_PER_S = 20.7
+# what the pusher's world-2 recipes share: the simulator, its data and autoencoder
+PUSHER_WORLD_2 = {
+    **COMMON,
+    "ship_as": "pusher-64",
+    "simulator": "pusher",
+    "simulator_options": {"world": 2},
+    "episodes": 4000,
+    "description": "the pusher simulator's world 2 (a disc pushes 3-4 large blocks of distinct colours and shapes "
+    "on a table; 2-D actions = effector displacement)",
+    "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
+}
 MODELS = {
     "pusher-64": {
         **COMMON,
@@ -109,14 +120,7 @@ MODELS = {
     # them): world 2 of the pusher, larger distinct blocks and more pushes. It ships as ``pusher-64`` (``ship_as``),
     # replacing the world-1 model; its shipped.json's ``simulator_options`` carry ``world: 2``.
     "pusher-64-w2": {
-        **COMMON,
-        "ship_as": "pusher-64",
-        "simulator": "pusher",
-        "simulator_options": {"world": 2},
-        "episodes": 4000,
-        "description": "the pusher simulator's world 2 (a disc pushes 3-4 large blocks of distinct colours and shapes "
-        "on a table; 2-D actions = effector displacement)",
-        "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
+        **PUSHER_WORLD_2,
         "stages": [
             {"max_steps": 8000},
             {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 2000},
@@ -129,14 +133,8 @@ MODELS = {
     # the time per step on this CPU (`benchmarks/bench_train.py --presets small --latents 16 --batch 16 --hidden
     # 128 256 --recipe`). The rates are halved with the width (Adam's per-weight steps scale as 1/width).
     "pusher-64-w2-m": {
-        **COMMON,
-        "ship_as": "pusher-64",
-        "simulator": "pusher",
-        "simulator_options": {"world": 2},
-        "episodes": 4000,
-        "description": "the pusher simulator's world 2 (a disc pushes 3-4 large blocks of distinct colours and shapes "
-        "on a table; 2-D actions = effector displacement), with a hidden-256 DiT",
-        "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
+        **PUSHER_WORLD_2,
+        "description": PUSHER_WORLD_2["description"] + ", with a hidden-256 DiT",
         # compile: 1.25x samples/s for this width on one core (bench_train.py --compile; the same first loss)
         "train": {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 256, "num_heads": 8}, "lr": 5.0e-4,
                   "compile": True},
