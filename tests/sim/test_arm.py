@@ -203,3 +203,11 @@ def test_world_3_is_world_2_with_magenta_fingers():
     changed = np.any(w2[0] != w3[0], axis=-1)
     assert 0 < changed.mean() < 0.01  # only the fingers' few pixels
     assert robot_share(w3[0], arm.ROBOT_RGBA) == pytest.approx(robot_share(w2[0], arm.ROBOT_RGBA), abs=0.002)
+
+
+def test_world_4_is_world_2_through_a_narrower_lens():
+    w2, a2 = arm.generate_episode(3, 2, (64, 64), frames=3, world=2)
+    w4, a4 = arm.generate_episode(3, 2, (64, 64), frames=3, world=4)
+    assert np.array_equal(a2["state"], a4["state"]) and a4["sim"]["world"] == 4
+    assert a4["camera"]["fovy_deg"] < a2["camera"]["fovy_deg"]
+    assert robot_share(w4[0], arm.GRIPPER_RGBA) > 1.3 * robot_share(w2[0], arm.GRIPPER_RGBA)  # the gripper larger

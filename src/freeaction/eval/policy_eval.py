@@ -135,8 +135,8 @@ class PolicyEvalConfig:
         scene = scene_of(self.checkpoint)
         if scene is None:
             raise InputError(f"world: auto needs a checkpoint with a shipped.json (a shipped model, or a folder "
-                             f"written by --ship); {self.checkpoint} has none: name the world (1, 2, arm, arm-2 or "
-                             f"arm-3)")
+                             f"written by --ship); {self.checkpoint} has none: name the world (1, 2, arm or "
+                             f"arm-N)")
         simulator, world = scene
         return world if simulator == "pusher" else ("arm" if world == 1 else f"arm-{world}")
 

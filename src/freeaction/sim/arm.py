@@ -14,7 +14,9 @@ the arm fills more of the frame, and the Panda's links are painted blue and its 
 (:data:`ROBOT_RGBA`, :data:`GRIPPER_RGBA`), so the robot stands out from the white table and a
 generated frame's robot can be found by its colour. ``world: 3`` is world 2 with the two fingers painted
 magenta (:data:`FINGER_RGBA`), so whether the gripper is open shows as a colour pattern (two
-fingers apart, or one block) rather than as a 1-px gap (docs/evaluation.md §7).
+fingers apart, or one block) rather than as a 1-px gap; ``world: 4`` is world 2 through a narrower
+lens aimed higher (the gripper 1.34x larger). Neither lifted the gripper's decoded reading in an
+A/B on the same episodes (docs/evaluation.md §7).
 
 Conventions (recorded in every annotation under ``sim``):
 
