@@ -149,8 +149,9 @@ class PolicyEvalConfig:
             return "arm", arm_names[world]
         if isinstance(world, int) and not isinstance(world, bool) and world in (1, 2):
             return "pusher", int(world)
-        raise InputError(f"world must be 1 or 2 (the pusher's), arm / {' / '.join(list(arm_names)[2:])} (the arm's) "
-                         f"or auto (the checkpoint's), got {world!r}")
+        numbered = " / ".join(f"arm-{n}" for n in ARM_WORLDS if n > 1)
+        raise InputError(f"world must be 1 or 2 (the pusher's), arm / {numbered} (the arm's) or auto (the "
+                         f"checkpoint's), got {world!r}")
 
     def method_objects(self) -> list[Method]:
         out = []

@@ -265,15 +265,12 @@ class ArmSim:
         matid, rgba = self._own_paint
         self.model.geom_matid[:] = matid
         self.model.geom_rgba[:] = rgba
-        if world.robot_rgba is not None:
-            self.model.geom_matid[self.paint_geoms] = -1
-            self.model.geom_rgba[self.paint_geoms] = world.robot_rgba
-        if world.gripper_rgba is not None:
-            self.model.geom_matid[self.gripper_geoms] = -1
-            self.model.geom_rgba[self.gripper_geoms] = world.gripper_rgba
-        if world.finger_rgba is not None:
-            self.model.geom_matid[self.finger_geoms] = -1
-            self.model.geom_rgba[self.finger_geoms] = world.finger_rgba
+        # in this order: the gripper's geoms are among the robot's, the fingers' among the gripper's
+        for geoms, rgba in ((self.paint_geoms, world.robot_rgba), (self.gripper_geoms, world.gripper_rgba),
+                            (self.finger_geoms, world.finger_rgba)):
+            if rgba is not None:
+                self.model.geom_matid[geoms] = -1
+                self.model.geom_rgba[geoms] = rgba
 
     # --- episode set-up -------------------------------------------------------------------
     def reset(self, rng: np.random.Generator, camera: Camera, world: World = WORLDS[1]) -> None:

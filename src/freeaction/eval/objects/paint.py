@@ -36,7 +36,7 @@ class RobotPaint:
 
     @classmethod
     def from_annotation(cls, annotation: dict[str, Any]) -> RobotPaint | None:
-        """The paints recorded under ``sim`` (worlds 2 and 3), else None."""
+        """The paints recorded under ``sim`` (the painted worlds, 2 and up), else None."""
         sim = annotation.get("sim", {})
         rgbas = [c for c in (sim.get("robot_rgba"), sim.get("gripper_rgba"), sim.get("finger_rgba")) if c]
         return cls(rgbas) if rgbas else None
