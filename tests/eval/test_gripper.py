@@ -163,10 +163,11 @@ def test_the_window_follows_the_painted_gripper_and_learns_a_one_pixel_gap(tmp_p
     held_out = np.arange(96) % 3 == 0
     assert (reader.read(painted_frames(held_out, seed=1)) == held_out).mean() >= 0.9
     again = load_reader(save_reader(reader, tmp_path / "crop"))
-    assert again.config == reader.config and again.config.crop == 18 and again.config.gripper_rgb == ORANGE
+    assert again.config == reader.config and again.config.crop == 18 and again.config.gripper_rgb == (ORANGE,)
 
     for bad, message in (({"crop": 49}, "crop must be 0"), ({"crop": -1}, "crop must be 0"),
-                         ({"crop": 12}, "crop needs the gripper's paint")):
+                         ({"crop": 12}, "crop needs the gripper's paint"),
+                         ({"crop": 12, "gripper_rgb": (0.9, 0.4)}, "gripper_rgb: a paint is 3 values")):
         with pytest.raises(InputError, match=message):
             GripperReaderConfig(size=(48, 48), **bad)
 
@@ -176,3 +177,25 @@ def test_a_crop_needs_a_painted_world(tmp_path):
     write_arm_dataset(data, episodes=1)
     with pytest.raises(DataError, match="records no gripper paint"):
         train_reader(data, tmp_path / "r", size=(32, 32), crop=12, steps=1)
+
+
+def test_the_window_finds_a_gripper_in_either_of_its_paints(tmp_path):
+    """Arm world 5 lights the hand magenta while closed: the window follows both paints, and a reader
+    saved with both finds the gripper after loading."""
+    from freeaction.eval.objects.gripper import GripperReader, GripperReaderConfig, gripper_windows
+
+    magenta = (0.85, 0.15, 0.85)
+    frames = np.full((2, 40, 40, 3), 150, np.uint8)
+    frames[0, 10:13, 20:26] = np.round(np.asarray(ORANGE) * 255)
+    frames[1, 24:27, 8:14] = np.round(np.asarray(magenta) * 255)  # the lit hand, elsewhere
+    both = gripper_windows(as_tensor(frames), (ORANGE, magenta), 12)
+    orange_only = gripper_windows(as_tensor(frames), ORANGE, 12)
+    assert torch.equal(both[0], orange_only[0])
+    lit = (both[1, 0].numpy() > 200).nonzero()  # magenta's red channel: the hand inside the window
+    assert (lit[0].min() // 2, lit[1].min() // 2) == (24 - (25 + 2 - 6), 8 - (10 - 6))
+    assert not (orange_only[1, 0].numpy() > 200).any()  # one paint: the centre, where nothing is
+
+    reader = GripperReader(GripperReaderConfig(size=(40, 40), width=8, crop=12, gripper_rgb=[ORANGE, magenta]))
+    again = load_reader(save_reader(reader, tmp_path / "two"))
+    assert again.config.gripper_rgb == (ORANGE, magenta)
+    assert torch.equal(again.prepare(as_tensor(frames)), both)

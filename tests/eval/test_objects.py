@@ -326,6 +326,17 @@ def test_world_3s_magenta_fingers_belong_to_the_robot():
     assert three_paints.mask(frames)[:, 14:16].sum() == 3 * 4
 
 
+def test_world_5s_lit_hand_belongs_to_the_robot():
+    frames = arm_frames()
+    frames[1:, 10:14, 12:16] = (217, 38, 217)  # the hand lit magenta while the gripper is closed
+    annotation = {"sim": {"robot_rgba": list(BLUE_PAINT), "gripper_rgba": list(ORANGE_PAINT)}}
+    unlit = RobotPaint.from_annotation(annotation)
+    annotation["sim"]["gripper_closed_rgba"] = [0.85, 0.15, 0.85, 1.0]
+    lit = RobotPaint.from_annotation(annotation)
+    assert lit.iou(arm_frames(), frames) == pytest.approx([1.0, 1.0])
+    assert unlit.iou(arm_frames(), frames) == pytest.approx([64 / 80, 64 / 80])  # the hand's 16 px lost
+
+
 def test_object_metrics_of_a_clip_take_what_its_annotation_allows(clip):
     import torch
 

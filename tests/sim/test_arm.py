@@ -211,3 +211,25 @@ def test_world_4_is_world_2_through_a_narrower_lens():
     assert np.array_equal(a2["state"], a4["state"]) and a4["sim"]["world"] == 4
     assert a4["camera"]["fovy_deg"] < a2["camera"]["fovy_deg"]
     assert robot_share(w4[0], arm.GRIPPER_RGBA) > 1.3 * robot_share(w2[0], arm.GRIPPER_RGBA)  # the gripper larger
+
+
+def test_world_5_lights_the_hand_while_the_gripper_is_closed():
+    from freeaction.eval.objects.gripper import CLOSED_ABOVE
+    from freeaction.sim.arm_scene import LAMP_CLOSED_ABOVE
+
+    assert LAMP_CLOSED_ABOVE == CLOSED_ABOVE  # the lamp shows the state the reader's label is cut at
+    w2, a2 = arm.generate_episode(3, 0, (64, 64), frames=40, world=2)
+    w5, a5 = arm.generate_episode(3, 0, (64, 64), frames=40, world=5)
+    assert np.array_equal(a2["state"], a5["state"]) and a5["sim"]["world"] == 5
+    assert a5["sim"]["gripper_closed_rgba"] == list(arm.CLOSED_RGBA) and "gripper_closed_rgba" not in a2["sim"]
+    closed = a5["continuous_gripper_state"] > LAMP_CLOSED_ABOVE
+    assert closed.any() and (~closed).any()  # this episode grasps a cube: both states are seen
+    lit = np.array([robot_share(f, arm.CLOSED_RGBA) for f in w5])
+    assert (lit[closed] > 0.003).all() and (lit[~closed] == 0).all()
+    assert all(robot_share(f, arm.CLOSED_RGBA) == 0 for f in w2)
+    # open frames are world 2's; closed ones differ only around the hand
+    np.testing.assert_array_equal(w5[~closed], w2[~closed])
+    assert 0 < np.any(w5[closed] != w2[closed], axis=-1).mean() < 0.03
+    # the lamp does not leak into the next episode of another world
+    again, _ = arm.generate_episode(3, 0, (64, 64), frames=40, world=2)
+    assert np.array_equal(again, w2)

@@ -190,6 +190,11 @@ def test_gripper_windows_of_a_painted_episode_sit_below_its_paint():
     rows, cols = np.nonzero(windows[1])  # no paint: the frame's centre (31.5 rounds to 32)
     assert (rows.min(), cols.min()) == (32 + 4 - 12, 32 - 12)
     assert _gripper_windows(frames, {"sim": {}}) is None and _gripper_windows(frames, {}) is None
+    # arm world 5 records the lit hand's paint too: a frame showing only that is found by it
+    magenta = [0.85, 0.15, 0.85, 1.0]
+    frames[1, 20:24, 30:36] = np.round(np.asarray(magenta[:3]) * 255)
+    lit = _gripper_windows(frames, {"sim": {"gripper_rgba": orange, "gripper_closed_rgba": magenta}})
+    assert np.array_equal(lit[1], windows[0]) and np.array_equal(lit[0], windows[0])
 
 
 def test_focus_weight_on_a_dataset_without_gripper_paint_is_refused(pusher, tmp_path):

@@ -11,12 +11,14 @@ The **gripper window** (:func:`gripper_window_corners`) is the square around the
 that the gripper reader reads (:mod:`freeaction.eval.objects.gripper`) and that the
 autoencoder's ``focus_weight`` weighs (:mod:`freeaction.vae.train`): its side is
 :data:`GRIPPER_WINDOW_SHARE` of the frame's shorter side, centred ``side // 6`` px below the
-centroid of the gripper's paint (the fingers hang below the hand), or on the frame's centre
+centroid of the gripper's paint (the fingers hang below the hand; in arm world 5, whose hand is
+lit in a second paint while the gripper is closed, the centroid of both), or on the frame's centre
 where no paint shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,12 +35,30 @@ GRIPPER_WINDOW_SHARE = 3 / 8
 its fingers at every pose)."""
 
 
-def recorded_gripper_rgb(annotation: dict[str, Any]) -> tuple[float, float, float] | None:
-    """The gripper's paint (RGB in 0..1) an episode's annotation records (``sim.gripper_rgba``, arm
-    world 2), else None."""
+RGB = tuple[float, float, float]
+
+
+def recorded_gripper_paints(annotation: dict[str, Any]) -> tuple[RGB, ...] | None:
+    """The gripper's paints (RGB in 0..1) an episode's annotation records, else None: its own
+    (``sim.gripper_rgba``, arm worlds 2 and up), then its hand's while closed where the world lights
+    it (``sim.gripper_closed_rgba``, arm world 5)."""
     sim = annotation.get("sim")
-    rgba = sim.get("gripper_rgba") if isinstance(sim, dict) else None
-    return (float(rgba[0]), float(rgba[1]), float(rgba[2])) if rgba else None
+    if not isinstance(sim, dict) or not sim.get("gripper_rgba"):
+        return None
+    rgbas = [sim["gripper_rgba"]] + ([sim["gripper_closed_rgba"]] if sim.get("gripper_closed_rgba") else [])
+    return tuple((float(c[0]), float(c[1]), float(c[2])) for c in rgbas)
+
+
+def as_paints(paints: Sequence[float] | Sequence[Sequence[float]]) -> tuple[RGB, ...]:
+    """One RGB paint or several (values in 0..1) as a tuple of RGB triples.
+
+    Raises:
+        ValueError: not 3 values, or not a list of 3-value paints.
+    """
+    array = np.atleast_2d(np.asarray(paints, np.float64))
+    if array.ndim != 2 or array.shape[1] != 3 or not len(array):
+        raise ValueError(f"a paint is 3 values (RGB in 0..1), or a list of such; got {paints!r}")
+    return tuple((float(r), float(g), float(b)) for r, g, b in array)
 
 
 def paint_hues(rgbas: list[list[float]]) -> np.ndarray:
@@ -61,11 +81,13 @@ def gripper_window_side(height: int, width: int) -> int:
     return round(GRIPPER_WINDOW_SHARE * min(height, width))
 
 
-def gripper_window_corners(frames: np.ndarray, rgb: tuple[float, float, float] | list[float], side: int) -> np.ndarray:
+def gripper_window_corners(frames: np.ndarray, paints: Sequence[float] | Sequence[Sequence[float]],
+                           side: int) -> np.ndarray:
     """(T, 2) int (top, left) of the ``side`` x ``side`` gripper window of each uint8 frame
-    (T, H, W, 3) (see the module doc); windows may reach past the frame's edges."""
+    (T, H, W, 3) (see the module doc), found by the gripper's paint (one RGB) or paints (several:
+    any of them); windows may reach past the frame's edges."""
     frames = np.asarray(frames)
-    found = paint_mask(frames, paint_hues([list(rgb)]))
+    found = paint_mask(frames, paint_hues([list(c) for c in as_paints(paints)]))
     corners = np.empty((len(frames), 2), np.int64)
     for i, mask in enumerate(found):
         ys, xs = np.nonzero(mask)

@@ -84,8 +84,9 @@ def osc_command(target_pos: np.ndarray, target_rot: np.ndarray, pos: np.ndarray,
 class ArmEnv(gym.Env):
     """The arm simulator: image observations, chunked 7-D actions, a ``reach`` or ``lift`` task.
 
-    ``world``: 1 to 4 (:data:`freeaction.sim.arm_scene.WORLDS`; world 2 paints the robot blue and
-    the gripper orange, world 3 also the fingers magenta, world 4 is world 2 through a narrower lens).
+    ``world``: 1 to 5 (:data:`freeaction.sim.arm_scene.WORLDS`; world 2 paints the robot blue and
+    the gripper orange, world 3 also the fingers magenta, world 4 is world 2 through a narrower lens,
+    world 5 lights the hand magenta while the gripper is closed).
     ``size``: (H, W) of the observations. ``chunk``: actions per step. ``horizon``: steps per episode.
     """
 

@@ -8,7 +8,7 @@ place it elsewhere or stack it on the other cube), push a cube along the table, 
 poses (with yaw and small tilts), pause. Each episode draws its behaviours, speeds, cube poses,
 start configuration and camera jitter from ``(seed, index)`` only.
 
-Two worlds (option ``world``, :data:`WORLDS`): ``world: 1`` (the default) is the scene above with
+Five worlds (option ``world``, :data:`WORLDS`): ``world: 1`` (the default) is the scene above with
 robosuite's white-and-grey Panda seen from 1.3 m; in ``world: 2`` the camera is closer (0.95 m) so
 the arm fills more of the frame, and the Panda's links are painted blue and its gripper orange
 (:data:`ROBOT_RGBA`, :data:`GRIPPER_RGBA`), so the robot stands out from the white table and a
@@ -16,7 +16,9 @@ generated frame's robot can be found by its colour. ``world: 3`` is world 2 with
 magenta (:data:`FINGER_RGBA`), so whether the gripper is open shows as a colour pattern (two
 fingers apart, or one block) rather than as a 1-px gap; ``world: 4`` is world 2 through a narrower
 lens aimed higher (the gripper 1.34x larger). Neither lifted the gripper's decoded reading in an
-A/B on the same episodes (docs/evaluation.md §7).
+A/B on the same episodes (docs/evaluation.md §7). ``world: 5`` is world 2 with a status lamp: the
+hand is painted magenta (:data:`CLOSED_RGBA`) while the gripper is closed (state above
+:data:`LAMP_CLOSED_ABOVE`), so its state shows on the hand's few dozen pixels.
 
 Conventions (recorded in every annotation under ``sim``):
 
@@ -78,9 +80,11 @@ from freeaction.sim.arm_scene import (  # noqa: F401 (re-exported: the arm's opt
     CAMERA_ELEVATION,
     CAMERA_FOVY,
     CAMERA_TARGET,
+    CLOSED_RGBA,
     DEFAULT_OPTIONS,
     FINGER_RGBA,
     GRIPPER_RGBA,
+    LAMP_CLOSED_ABOVE,
     ROBOT_RGBA,
     WORLDS,
     Camera,
@@ -197,6 +201,8 @@ class ArmSim:
         self.finger_qpos = np.asarray(self.robot._ref_gripper_joint_pos_indexes["right"])
         self.body_ids = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, b) for b in OBJECT_BODIES]
         self.paint_geoms, self.gripper_geoms, self.finger_geoms = self._robot_visual_geoms()
+        self.hand_geoms = np.setdiff1d(self.gripper_geoms, self.finger_geoms)
+        self.world = WORLDS[1]
         self._own_paint = (self.model.geom_matid.copy(), self.model.geom_rgba.copy())
         prefixes = (self.robot.robot_model.naming_prefix, self.robot.gripper["right"].naming_prefix)
         body_names = [mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, b) or "" for b in self.model.geom_bodyid]
@@ -261,7 +267,9 @@ class ArmSim:
         return np.array(robot), np.array(gripper), np.array(fingers)
 
     def paint(self, world: World) -> None:
-        """Paint the robot as ``world`` says (flat colours replace its materials), or restore robosuite's."""
+        """Paint the robot as ``world`` says (flat colours replace its materials), or restore robosuite's;
+        :meth:`render` lights the hand by the gripper's state where the world says so."""
+        self.world = world
         matid, rgba = self._own_paint
         self.model.geom_matid[:] = matid
         self.model.geom_rgba[:] = rgba
@@ -345,6 +353,9 @@ class ArmSim:
 
     def render(self, size: tuple[int, int], supersample: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) from the episode camera, the right way up."""
+        if self.world.closed_rgba is not None:  # the lamp: the hand's paint follows the gripper's state
+            closed = self.gripper_state() > LAMP_CLOSED_ABOVE
+            self.model.geom_rgba[self.hand_geoms] = self.world.closed_rgba if closed else self.world.gripper_rgba
         renderer = self._renderer(size, supersample)
         renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
         image = renderer.render()
@@ -507,6 +518,9 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64), *,
                                  gripper_rgba=list(world.gripper_rgba or ()))
         if world.finger_rgba is not None:
             annotation["sim"]["finger_rgba"] = list(world.finger_rgba)
+        if world.closed_rgba is not None:
+            annotation["sim"].update(gripper_closed_rgba=list(world.closed_rgba),
+                                     gripper_closed_above=LAMP_CLOSED_ABOVE)
     if robot_masks:
         annotation["robot_mask"] = np.stack(silhouettes)
         annotation["robot_free_frames"] = np.stack(robot_free)

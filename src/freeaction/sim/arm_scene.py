@@ -31,6 +31,13 @@ FINGER_RGBA = (0.85, 0.15, 0.85, 1.0)
 """World 3's paint for the two fingers (magenta: its hue is >= 50 degrees from the links', the hand's
 and both cubes'), so an open gripper shows two magenta fingers apart and a closed one a single
 block: the state becomes a colour pattern, not a 1-px gap in one colour."""
+CLOSED_RGBA = (0.85, 0.15, 0.85, 1.0)
+"""World 5's paint for the hand while the gripper is closed (:data:`LAMP_CLOSED_ABOVE`): the hand is
+lit magenta, so the gripper's state shows on its largest part, not only in the 1-px gap between
+its fingers (which no 4x-downsampling autoencoder tried keeps: docs/evaluation.md §7)."""
+LAMP_CLOSED_ABOVE = 0.1
+"""The gripper state (``1 - finger opening / 0.08 m``) above which world 5 lights the hand: the same cut
+as the gripper reader's label (:data:`freeaction.eval.objects.gripper.CLOSED_ABOVE`)."""
 
 
 def look_at_rotation(position: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -83,6 +90,7 @@ class World:
     robot_rgba: tuple[float, float, float, float] | None
     gripper_rgba: tuple[float, float, float, float] | None
     finger_rgba: tuple[float, float, float, float] | None = None  # None: the fingers wear the gripper's paint
+    closed_rgba: tuple[float, float, float, float] | None = None  # the hand's paint while closed; None: unlit
 
 
 _WORLD_2 = World(Camera((-0.05, 0.0, TABLE_Z + 0.12), 0.95, CAMERA_AZIMUTH, 35.0, CAMERA_FOVY), ROBOT_RGBA,
@@ -94,6 +102,8 @@ WORLDS: dict[int, World] = {
     3: replace(_WORLD_2, finger_rgba=FINGER_RGBA),
     # world 2 through a narrower lens aimed higher: the gripper 1.34x larger, still in view
     4: replace(_WORLD_2, camera=Camera((-0.02, 0.0, TABLE_Z + 0.2), 0.95, CAMERA_AZIMUTH, 30.0, 32.0)),
+    # world 2 with the hand lit magenta while the gripper is closed (a status lamp)
+    5: replace(_WORLD_2, closed_rgba=CLOSED_RGBA),
 }
 
 DEFAULT_OPTIONS: dict[str, Any] = {

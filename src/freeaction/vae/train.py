@@ -52,7 +52,7 @@ import torch
 from freeaction.config_files import config_from_mapping, option
 from freeaction.data.clip import evenly_spaced
 from freeaction.data.irasim_layout import available_splits, is_irasim_root
-from freeaction.data.paint import gripper_window_corners, gripper_window_side, recorded_gripper_rgb, window_masks
+from freeaction.data.paint import gripper_window_corners, gripper_window_side, recorded_gripper_paints, window_masks
 from freeaction.errors import CheckpointError, DataError, InputError
 from freeaction.files import atomic_open, recover_dir, write_dir_atomic
 from freeaction.optimizer_state import optimizer_from_flat, optimizer_to_flat
@@ -182,12 +182,12 @@ def _background(annotation: dict[str, Any]) -> np.ndarray:
 
 def _gripper_windows(frames: np.ndarray, annotation: dict[str, Any]) -> np.ndarray | None:
     """(N, H, W) bool gripper windows of one episode's frames, None when it records no gripper paint."""
-    rgb = recorded_gripper_rgb(annotation)
-    if rgb is None:
+    paints = recorded_gripper_paints(annotation)
+    if paints is None:
         return None
     h, w = frames.shape[1:3]
     side = gripper_window_side(h, w)
-    return window_masks(gripper_window_corners(frames, rgb, side), side, h, w)
+    return window_masks(gripper_window_corners(frames, paints, side), side, h, w)
 
 
 def load_frames(root: str | Path, split: str, max_frames: int, size: tuple[int, int] | None = None,

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from freeaction.data import list_splits, open_dataset
-from freeaction.data.paint import gripper_window_corners, gripper_window_side, recorded_gripper_rgb
+from freeaction.data.paint import RGB, as_paints, gripper_window_corners, gripper_window_side, recorded_gripper_paints
 from freeaction.data.video import resize_frames
 from freeaction.errors import DataError, InputError
 from freeaction.files import atomic_open, atomic_path
@@ -62,20 +62,27 @@ class GripperReaderConfig:
     crop: int = 0
     """0: read the whole frame; > 0: read a ``crop`` x ``crop`` window (px of the resized frame)
     around the gripper's paint, enlarged 2x (:func:`gripper_windows`)."""
-    gripper_rgb: tuple[float, float, float] | None = None
-    """The gripper's paint (RGB in 0..1) that ``crop`` finds it by."""
+    gripper_rgb: tuple[RGB, ...] | None = None
+    """The gripper's paints (RGB in 0..1) that ``crop`` finds it by: its own, and in arm world 5 its
+    hand's while closed (one RGB triple is taken as the only paint)."""
 
     def __post_init__(self) -> None:
         if self.crop < 0 or self.crop > min(self.size):
             raise InputError(f"crop must be 0 (the whole frame) or 1..{min(self.size)} px, got {self.crop}")
-        if self.crop and (self.gripper_rgb is None or len(self.gripper_rgb) != 3):
-            raise InputError("crop needs the gripper's paint (gripper_rgb: 3 values in 0..1) to find the gripper by")
+        if self.gripper_rgb is not None:
+            try:
+                self.gripper_rgb = as_paints(self.gripper_rgb)
+            except ValueError as exc:
+                raise InputError(f"gripper_rgb: {exc}") from exc
+        if self.crop and self.gripper_rgb is None:
+            raise InputError("crop needs the gripper's paint (gripper_rgb: 3 values in 0..1, or a list of such) "
+                             "to find the gripper by")
 
 
-def gripper_windows(frames: torch.Tensor, rgb: tuple[float, float, float], crop: int) -> torch.Tensor:
+def gripper_windows(frames: torch.Tensor, rgb: RGB | tuple[RGB, ...], crop: int) -> torch.Tensor:
     """uint8 frames (N, 3, H, W) -> uint8 (N, 3, 2 crop, 2 crop): each frame's ``crop`` x ``crop``
     gripper window (:func:`freeaction.data.paint.gripper_window_corners`: centred ``crop // 6`` px
-    below the centroid of the paint ``rgb``, the frame's centre where no paint shows), edges
+    below the centroid of the paint(s) ``rgb``, the frame's centre where no paint shows), edges
     repeated, enlarged 2x bilinearly so the reader's first stride-2 layer keeps every pixel."""
     x = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
     corners = gripper_window_corners(x.transpose(0, 2, 3, 1), rgb, crop) + crop
@@ -205,7 +212,7 @@ def load_reader(path: str | Path, device: str | torch.device = "cpu") -> Gripper
     cfg = meta["config"]
     rgb = cfg.get("gripper_rgb")
     reader = GripperReader(GripperReaderConfig(size=tuple(cfg["size"]), width=int(cfg["width"]),
-                                               crop=int(cfg.get("crop", 0)), gripper_rgb=tuple(rgb) if rgb else None))
+                                               crop=int(cfg.get("crop", 0)), gripper_rgb=rgb or None))
     reader.load_state_dict(state)
     reader.info = meta.get("info", {})
     return reader.to(device).eval()
@@ -238,14 +245,14 @@ def labelled_frames(
     return torch.cat(frames), torch.cat(labels)
 
 
-def gripper_paint(root: str | Path, split: str = "train") -> tuple[float, float, float] | None:
-    """The gripper's paint (RGB in 0..1) recorded by the first episode of a dataset's split
-    (``sim.gripper_rgba``, arm world 2), else None."""
+def gripper_paint(root: str | Path, split: str = "train") -> tuple[RGB, ...] | None:
+    """The gripper's paints (RGB in 0..1) recorded by the first episode of a dataset's split
+    (:func:`freeaction.data.paint.recorded_gripper_paints`: arm worlds 2 and up), else None."""
     ds = open_dataset(root, split, frames=False, latents=False)
     path = ds.episode(0).meta.get("annotation") if ds.num_episodes else None
     if not path or not Path(path).is_file():
         return None
-    return recorded_gripper_rgb(json.loads(Path(path).read_text(encoding="utf-8")))
+    return recorded_gripper_paints(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def accuracy(reader: GripperReader, frames: torch.Tensor, labels: torch.Tensor) -> float:
@@ -272,7 +279,7 @@ def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 def fit_reader(
     frames: torch.Tensor, closed: torch.Tensor, *, width: int = 16, crop: int = 0,
-    gripper_rgb: tuple[float, float, float] | None = None, steps: int = 4000, batch_size: int = 64,
+    gripper_rgb: RGB | tuple[RGB, ...] | None = None, steps: int = 4000, batch_size: int = 64,
     lr: float = 2e-3, seed: int = 0,
 ) -> GripperReader:
     """A reader fitted to uint8 frames (N, 3, H, W) and their gripper states (bool (N,)), both
@@ -284,7 +291,7 @@ def fit_reader(
         raise DataError(f"every training frame's gripper is {'closed' if closed_share else 'open'}; "
                         "nothing to learn the other state from")
     reader = GripperReader(GripperReaderConfig(size=tuple(frames.shape[2:]), width=width, crop=crop,
-                                               gripper_rgb=None if gripper_rgb is None else tuple(gripper_rgb)))
+                                               gripper_rgb=gripper_rgb))
     seen = reader.prepare(frames)
     pos_weight = torch.tensor((1 - closed_share) / closed_share)
     opt = torch.optim.AdamW(reader.parameters(), lr=lr, weight_decay=1e-4)

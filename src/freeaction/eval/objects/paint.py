@@ -38,7 +38,8 @@ class RobotPaint:
     def from_annotation(cls, annotation: dict[str, Any]) -> RobotPaint | None:
         """The paints recorded under ``sim`` (the painted worlds, 2 and up), else None."""
         sim = annotation.get("sim", {})
-        rgbas = [c for c in (sim.get("robot_rgba"), sim.get("gripper_rgba"), sim.get("finger_rgba")) if c]
+        keys = ("robot_rgba", "gripper_rgba", "finger_rgba", "gripper_closed_rgba")
+        rgbas = [sim[k] for k in keys if sim.get(k)]
         return cls(rgbas) if rgbas else None
 
     @classmethod
