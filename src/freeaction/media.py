@@ -6,6 +6,7 @@ Every reader raises :class:`~freeaction.errors.InputError` naming the file and w
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 from fractions import Fraction
@@ -91,9 +92,26 @@ def _is_number(s: str) -> bool:
     return True
 
 
-ENCODER_OPTIONS = {"threads": "1"}
-"""libx264 options every mp4 freeaction writes gets: one thread, so the bytes depend only on the
-frames and settings."""
+X264_CPUS_BELOW_AVX512 = "MMX2,SSE,SSE2,SSE2Fast,SSE3,SSSE3,SSE4.1,SSE4.2,LZCNT,AVX,FMA3,BMI1,BMI2,AVX2"
+"""The x86 instruction sets libx264 may use on a CPU with AVX-512 (every such CPU has all of them):
+PyAV's bundled libx264 gives different bytes for the same frames from one call to the next when it
+uses its AVX-512 code (measured on a Xeon with AVX-512: 1 in 4 encodes of a 64x64 clip at CRF 23
+differed, after other videos were decoded in the process); without it every encode of each test
+clip was identical, and equal to the ffmpeg command line's given the same cap (x264's rate control
+is floating point, so its bytes depend on the instruction set it runs)."""
+
+
+@functools.cache
+def encoder_options() -> dict[str, str]:
+    """libx264 options every mp4 freeaction writes gets, so the bytes depend only on the frames and
+    settings: one thread (a threaded x264 splits the work by the machine's core count) and, where the
+    CPU has AVX-512 (Linux: ``/proc/cpuinfo``), no AVX-512 code (:data:`X264_CPUS_BELOW_AVX512`)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        cpuinfo = ""
+    avx512 = any(line.startswith("flags") and "avx512f" in line.split() for line in cpuinfo.splitlines())
+    return {"threads": "1", **({"x264-params": f"asm={X264_CPUS_BELOW_AVX512}"} if avx512 else {})}
 
 
 class VideoWriter:
@@ -101,9 +119,9 @@ class VideoWriter:
 
     The default ``yuv420p`` plays in browsers (odd sizes are padded by one edge pixel);
     ``yuv444p`` keeps full-resolution colour (simulator datasets use it with ``crf=0``).
-    ``options`` go to libx264 on top of :data:`ENCODER_OPTIONS`, which pin the encoder to one
-    thread: a threaded x264 splits the work by the machine's core count, so the same frames
-    would give different files (and decoded pixels) from run to run and machine to machine.
+    ``options`` go to libx264 on top of :func:`encoder_options`, which pin the encoder to one
+    thread and keep it off AVX-512: otherwise the same frames would give different files (and
+    decoded pixels) from run to run and machine to machine.
     ``rgb_to_yuv`` names the swscale interpolation of the RGB -> YUV conversion (it filters the
     subsampled chroma); ``None`` leaves it to PyAV (bilinear), and ``"BICUBIC"`` is what the ffmpeg
     command line (and so imageio's writer) uses.
@@ -122,7 +140,7 @@ class VideoWriter:
         self.rgb_to_yuv = rgb_to_yuv
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rate = Fraction(fps).limit_denominator(1000)
-        self.crf, self.pix_fmt, self.options = crf, pix_fmt, {**ENCODER_OPTIONS, **(options or {})}
+        self.crf, self.pix_fmt, self.options = crf, pix_fmt, {**encoder_options(), **(options or {})}
         self._container: av.container.OutputContainer | None = None
         self._stream = None
         self.frames_written = 0

@@ -10,7 +10,8 @@ can be compared with like for like. It differs in four ways:
    and read it back with OpenCV before scoring. imageio's ffmpeg writer passes no quality, so
    libx264 runs at its defaults: CRF 23, preset medium, yuv420p, the RGB -> YUV conversion done
    by the ffmpeg command line's scaler (bicubic chroma filter). :func:`mp4_round_trip` does the
-   same with PyAV (one encoder thread, so the bytes do not depend on the machine's core count);
+   same with PyAV (one encoder thread and no AVX-512 code, :func:`freeaction.media.encoder_options`,
+   so the bytes do not depend on the machine's core count or change from call to call);
    decoded, its frames equal imageio-ffmpeg's on the clips tested. Short protocol: the
    generated and the true clip both go through it. Long protocol: only the generated episode
    does (the true episode is the dataset's own video, which the dataset reader has decoded).
