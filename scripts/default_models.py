@@ -97,6 +97,13 @@ PUSHER_WORLD_2 = {
     "on a table; 2-D actions = effector displacement)",
     "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
 }
+# The wider DiT (hidden 256 in 8 heads of 32, as the small one's 128 in 4; 10.1M parameters against 2.5M) with its
+# rates halved (Adam's per-weight steps scale as 1/width); compile: 1.25x samples/s for this width on one core
+# (bench_train.py --compile; the same first loss).
+WIDE_TRAIN = {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 256, "num_heads": 8}, "lr": 5.0e-4,
+              "compile": True}
+WIDE_REFERENCE_SAMPLES_PER_S = 9.3
+"""0.45 x the small DiT's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)."""
 MODELS = {
     "pusher-64": {
         **COMMON,
@@ -139,11 +146,8 @@ MODELS = {
     "pusher-64-w2-m": {
         **PUSHER_WORLD_2,
         "description": PUSHER_WORLD_2["description"] + ", with a hidden-256 DiT",
-        # compile: 1.25x samples/s for this width on one core (bench_train.py --compile; the same first loss)
-        "train": {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 256, "num_heads": 8}, "lr": 5.0e-4,
-                  "compile": True},
-        # 0.45 x pusher-64-w2's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)
-        "reference_samples_per_s": 9.3,
+        "train": WIDE_TRAIN,
+        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
         "stages": [
             {"max_steps": 10000},
             {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
@@ -180,10 +184,13 @@ MODELS = {
         "description": "the arm simulator's world 5 (robosuite Panda, painted, seen from closer, its hand lit while "
         "the gripper is closed, with cubes; 7-D actions = end-effector deltas + gripper)",
         "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES, VAE_GRIPPER_FOCUS],
+        # the wider DiT of pusher-64-w2-m: at 5,000 steps it led the small one on every figure (docs/training.md)
+        "train": WIDE_TRAIN,
+        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
         "stages": [
             {"max_steps": 6000},
-            {"lr": 3.0e-4, "warmup_steps": 100, "max_steps": 2000},
-            {"lr": 1.0e-4, "warmup_steps": 50, "max_steps": 4000},
+            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 2000},
+            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 4000},
         ],
     },
     "arm-64": {
