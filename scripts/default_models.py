@@ -104,6 +104,8 @@ WIDE_TRAIN = {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 
               "compile": True}
 WIDE_REFERENCE_SAMPLES_PER_S = 9.3
 """0.45 x the small DiT's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)."""
+# What the arm's contact recipes share: they ship as ``arm-64``, replacing the world-1 model, from 1,200 episodes.
+ARM_CONTACT = {**COMMON, "ship_as": "arm-64", "simulator": "arm", "episodes": 1200}
 MODELS = {
     "pusher-64": {
         **COMMON,
@@ -158,11 +160,8 @@ MODELS = {
     # the arm fills more of the frame and stands out from the table). It ships as ``arm-64`` (``ship_as``),
     # replacing the world-1 model; its shipped.json's ``simulator_options`` carry ``world: 2``.
     "arm-64-w2": {
-        **COMMON,
-        "ship_as": "arm-64",
-        "simulator": "arm",
+        **ARM_CONTACT,
         "simulator_options": {"world": 2},
-        "episodes": 1200,
         "description": "the arm simulator's world 2 (robosuite Panda, painted, seen from closer, with cubes; 7-D "
         "actions = end-effector deltas + gripper)",
         "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES],
@@ -176,11 +175,8 @@ MODELS = {
     # autoencoder (world 2's 1-px finger gap does not: about 90% of decoded frames read right through every coder
     # and world tried, docs/evaluation.md §7). It ships as ``arm-64`` in place of arm-64-w2 once it meets the bar.
     "arm-64-w5": {
-        **COMMON,
-        "ship_as": "arm-64",
-        "simulator": "arm",
+        **ARM_CONTACT,
         "simulator_options": {"world": 5},
-        "episodes": 1200,
         "description": "the arm simulator's world 5 (robosuite Panda, painted, seen from closer, its hand lit while "
         "the gripper is closed, with cubes; 7-D actions = end-effector deltas + gripper)",
         "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES, VAE_GRIPPER_FOCUS],
