@@ -159,6 +159,8 @@ def _outline(shape: str, size: float, bar_aspect: float = 2.0) -> np.ndarray | N
 class PusherSim:
     """The physics of one episode: table walls, blocks, and the effector."""
 
+    ee_radius_mm = EE_RADIUS_MM  # what the scripted behaviours (pusher_policy) read of the effector
+
     def __init__(self, rng: np.random.Generator, width_mm: float, height_mm: float, n_blocks: int,
                  world: World = WORLDS[1]):
         self.width, self.height = width_mm, height_mm

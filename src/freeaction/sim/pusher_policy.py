@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from freeaction.sim.pusher import PusherSim
+
+class PushScene(Protocol):
+    """What a behaviour reads of the live simulation (:class:`freeaction.sim.pusher.PusherSim` is one):
+    the table's size and the effector's place and radius (mm), and the blocks (each with ``body`` and
+    ``radius_mm``)."""
+
+    width: float
+    height: float
+    ee_radius_mm: float
+    blocks: list[Any]
+
+    @property
+    def ee_pos(self) -> np.ndarray: ...
 
 BEHAVIOURS = ("reach", "push", "sweep", "wander", "jitter", "pause")
 Command = Iterator[np.ndarray]
@@ -33,21 +44,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 1e-9 else np.array([1.0, 0.0])
 
 
-def _random_point(sim: PusherSim, rng: np.random.Generator, margin: float) -> np.ndarray:
+def _random_point(sim: PushScene, rng: np.random.Generator, margin: float) -> np.ndarray:
     return np.array([rng.uniform(margin, sim.width - margin), rng.uniform(margin, sim.height - margin)])
 
 
-def reach(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
+def reach(sim: PushScene, rng: np.random.Generator, speed: float) -> Command:
     """Move next to a block (or a random point when there is none) and stop there."""
-    from freeaction.sim.pusher import EE_RADIUS_MM
-
     if sim.blocks:
         block = sim.blocks[int(rng.integers(len(sim.blocks)))]
         side = _unit(sim.ee_pos - np.array(block.body.position))
         side = _unit(side + rng.normal(0, 0.4, 2))
     for _ in range(25):
         if sim.blocks:
-            target = np.array(block.body.position) + side * (block.radius_mm + EE_RADIUS_MM + 4)
+            target = np.array(block.body.position) + side * (block.radius_mm + sim.ee_radius_mm + 4)
         else:
             target = _random_point(sim, rng, 60)
         delta = target - sim.ee_pos
@@ -56,16 +65,14 @@ def reach(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         yield _toward(delta, speed) + rng.normal(0, 0.5, 2)
 
 
-def push(sim: PusherSim, rng: np.random.Generator, speed: float, max_push: float = 45.0) -> Command:
+def push(sim: PushScene, rng: np.random.Generator, speed: float, max_push: float = 45.0) -> Command:
     """Go behind a block, then push it toward a random goal on the table at most ``max_push`` mm a step."""
-    from freeaction.sim.pusher import EE_RADIUS_MM
-
     if not sim.blocks:
         yield from wander(sim, rng, speed)
         return
     block = sim.blocks[int(rng.integers(len(sim.blocks)))]
     goal = _random_point(sim, rng, block.radius_mm + 20)
-    behind = block.radius_mm + EE_RADIUS_MM
+    behind = block.radius_mm + sim.ee_radius_mm
     for _ in range(15):  # approach: stand behind the block on the line to the goal
         pos = np.array(block.body.position)
         target = pos - _unit(goal - pos) * (behind + 6)
@@ -85,7 +92,7 @@ def push(sim: PusherSim, rng: np.random.Generator, speed: float, max_push: float
         yield u * push_speed + 0.5 * correction + rng.normal(0, 0.7, 2)
 
 
-def sweep(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
+def sweep(sim: PushScene, rng: np.random.Generator, speed: float) -> Command:
     """Fast straight strokes across the table (the large motions)."""
     fast = max(speed, 40.0)
     for _ in range(int(rng.integers(1, 4))):
@@ -97,7 +104,7 @@ def sweep(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
             yield _toward(delta, fast)
 
 
-def wander(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
+def wander(sim: PushScene, rng: np.random.Generator, speed: float) -> Command:
     """A smooth random walk (Ornstein-Uhlenbeck velocity) of moderate speed."""
     v = rng.normal(0, speed / 2, 2)
     centre = np.array([sim.width / 2, sim.height / 2])
@@ -106,7 +113,7 @@ def wander(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         yield v.copy()
 
 
-def jitter(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
+def jitter(sim: PushScene, rng: np.random.Generator, speed: float) -> Command:
     """Small random back-and-forth moves (a few millimetres)."""
     size = rng.uniform(2.0, 12.0)
     for _ in range(int(rng.integers(3, 11))):
@@ -114,7 +121,7 @@ def jitter(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
         yield size * rng.uniform(0.3, 1.0) * np.array([math.cos(ang), math.sin(ang)])
 
 
-def pause(sim: PusherSim, rng: np.random.Generator, speed: float) -> Command:
+def pause(sim: PushScene, rng: np.random.Generator, speed: float) -> Command:
     """Stand (almost) still: near-zero commands."""
     for _ in range(int(rng.integers(2, 9))):
         yield rng.normal(0, 0.3, 2)
@@ -129,7 +136,7 @@ class ScriptedPolicy:
     ``segments`` lists ``{"start": step, "behaviour": name, "speed_m": speed}`` in order.
     """
 
-    def __init__(self, sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float,
+    def __init__(self, sim: PushScene, rng: np.random.Generator, n_steps: int, max_step: float,
                  concentration: tuple[float, ...] = (0.8,) * len(BEHAVIOURS), max_push: float = 45.0):
         self.sim, self.rng, self.n_steps, self.max_step = sim, rng, n_steps, max_step
         self.max_push = max_push
@@ -171,7 +178,7 @@ class ScriptedPolicy:
         return np.clip(np.asarray(command, np.float64), -self.max_step, self.max_step)
 
 
-def run_policy(sim: PusherSim, rng: np.random.Generator, n_steps: int, max_step: float,
+def run_policy(sim: PushScene, rng: np.random.Generator, n_steps: int, max_step: float,
                concentration: tuple[float, ...] = (0.8,) * len(BEHAVIOURS), max_push: float = 45.0) -> ScriptedPolicy:
     """The scripted policy of one episode (see :class:`ScriptedPolicy`)."""
     return ScriptedPolicy(sim, rng, n_steps, max_step, concentration, max_push)
