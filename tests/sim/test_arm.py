@@ -219,7 +219,7 @@ def test_world_5_lights_the_hand_while_the_gripper_is_closed():
 
     assert LAMP_CLOSED_ABOVE == CLOSED_ABOVE  # the lamp shows the state the reader's label is cut at
     w2, a2 = arm.generate_episode(3, 0, (64, 64), frames=40, world=2)
-    w5, a5 = arm.generate_episode(3, 0, (64, 64), frames=40, world=5)
+    w5, a5 = arm.generate_episode(3, 0, (64, 64), frames=40, world=5, robot_masks=True)
     assert np.array_equal(a2["state"], a5["state"]) and a5["sim"]["world"] == 5
     assert a5["sim"]["gripper_closed_rgba"] == list(arm.CLOSED_RGBA) and "gripper_closed_rgba" not in a2["sim"]
     closed = a5["continuous_gripper_state"] > LAMP_CLOSED_ABOVE
@@ -227,6 +227,9 @@ def test_world_5_lights_the_hand_while_the_gripper_is_closed():
     lit = np.array([robot_share(f, arm.CLOSED_RGBA) for f in w5])
     assert (lit[closed] > 0.003).all() and (lit[~closed] == 0).all()
     assert all(robot_share(f, arm.CLOSED_RGBA) == 0 for f in w2)
+    # the scene without the robot hides the lit hand too
+    assert all(robot_share(f, rgba) == 0 for f in a5["robot_free_frames"][closed]
+               for rgba in (arm.CLOSED_RGBA, arm.GRIPPER_RGBA))
     # open frames are world 2's; closed ones differ only around the hand
     np.testing.assert_array_equal(w5[~closed], w2[~closed])
     assert 0 < np.any(w5[closed] != w2[closed], axis=-1).mean() < 0.03

@@ -353,9 +353,11 @@ class ArmSim:
 
     def render(self, size: tuple[int, int], supersample: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) from the episode camera, the right way up."""
-        if self.world.closed_rgba is not None:  # the lamp: the hand's paint follows the gripper's state
+        if self.world.closed_rgba is not None:  # the lamp: the hand's colour follows the gripper's state
             closed = self.gripper_state() > LAMP_CLOSED_ABOVE
-            self.model.geom_rgba[self.hand_geoms] = self.world.closed_rgba if closed else self.world.gripper_rgba
+            # colour only: render_background hides the robot through its geoms' alpha
+            lit = self.world.closed_rgba if closed else self.world.gripper_rgba
+            self.model.geom_rgba[self.hand_geoms, :3] = lit[:3]
         renderer = self._renderer(size, supersample)
         renderer.update_scene(self.data, camera=self.camera_id, scene_option=self.scene_option)
         image = renderer.render()
