@@ -31,7 +31,7 @@ FINGER_RGBA = (0.85, 0.15, 0.85, 1.0)
 """World 3's paint for the two fingers (magenta: its hue is >= 50 degrees from the links', the hand's
 and both cubes'), so an open gripper shows two magenta fingers apart and a closed one a single
 block: the state becomes a colour pattern, not a 1-px gap in one colour."""
-CLOSED_RGBA = (0.85, 0.15, 0.85, 1.0)
+CLOSED_RGBA = FINGER_RGBA
 """World 5's paint for the hand while the gripper is closed (:data:`LAMP_CLOSED_ABOVE`): the hand is
 lit magenta, so the gripper's state shows on its largest part, not only in the 1-px gap between
 its fingers (which no 4x-downsampling autoencoder tried keeps: docs/evaluation.md §7)."""
@@ -134,7 +134,7 @@ def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
         behaviours: behaviour names to draw from, a subset of :data:`BEHAVIOURS` (default all).
         camera_jitter: scale of the per-episode camera jitter, 0 for a fixed camera (default 1).
         supersample: render at this multiple of the size and box-filter down, 1..4 (default 2).
-        world: 1, 2, 3 or 4 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
+        world: 1 to 5 (:data:`WORLDS`; default 1). Recorded only when it is not 1, so world-1
             datasets made before the option existed keep their settings.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
