@@ -107,7 +107,43 @@ def test_world_1_is_the_default_and_is_not_recorded():
     assert pusher.normalize_options({}) == {"frames": [40, 60], "blocks": [3, 5]}
     assert pusher.normalize_options({"world": 2})["blocks"] == [3, 4]
     with pytest.raises(InputError, match="world"):
-        pusher.normalize_options({"world": 3})
+        pusher.normalize_options({"world": 4})
+
+
+def test_world_3_films_world_2_at_twice_the_frame_rate():
+    f2, a2 = pusher.generate_episode(5, 3, (64, 64), world=2, frames=12)
+    f3, a3 = pusher.generate_episode(5, 3, (64, 64), world=3, frames=12)
+    assert len(f2) == 12 and len(f3) == 23 and len(a3["actions"]) == len(a3["commanded_actions"]) == 22
+    # the same episode: every other frame of world 3 is world 2's, bit for bit, and so are the poses
+    np.testing.assert_array_equal(f3[::2], f2)
+    np.testing.assert_array_equal(np.array(a3["ee_xy"])[::2], a2["ee_xy"])
+    np.testing.assert_array_equal(np.array(a3["block_xy"])[::2], a2["block_xy"])
+    # two frames' actions make up one control step's; the frames in between are new states
+    act3 = np.array(a3["actions"])
+    np.testing.assert_allclose(act3[0::2] + act3[1::2], a2["actions"], atol=1e-12)
+    moving = np.linalg.norm(np.array(a2["actions"]), axis=1) > 0.005
+    assert moving.any() and np.abs(f3[1::2][moving] - f3[2::2][moving].astype(int)).max() > 0
+    assert a3["sim"]["world"] == 3 and a3["sim"]["frames_per_step"] == 2
+    assert [s["start"] for s in a3["behaviours"]] == [2 * s["start"] for s in a2["behaviours"]]
+    assert pusher.frame_rate({"world": 3}) == 20 and pusher.frame_rate({"world": 2}) == 10
+    assert pusher.frame_rate({}) == 10
+
+
+def test_world_3_dataset_and_sim_step_run_at_20_frames_per_s(tmp_path):
+    sim.make_dataset("pusher", tmp_path / "w3", 1, workers=1, progress=False, world=3, frames=4)
+    assert json.loads((tmp_path / "w3" / "dataset.json").read_text())["fps"] == 20
+    ann = json.loads(next((tmp_path / "w3" / "annotation").rglob("*.json")).read_text())
+    assert ann["fps"] == 20 and ann["num_frames"] == 7
+    # PusherSim.step is one frame of its world (the environments' and play's step): in world 3
+    # half a control step's substeps, over which the effector still goes where it is sent
+    for world, substeps in ((2, pusher.SUBSTEPS), (3, pusher.SUBSTEPS // 2)):
+        s = pusher.PusherSim(np.random.default_rng(0), 500.0, 500.0, 0, pusher.WORLDS[world])
+        calls, step = [], s.space.step
+        s.space.step = lambda dt, step=step, calls=calls: (calls.append(dt), step(dt))
+        start = s.ee_pos
+        s.step(np.array([10.0, -5.0]))
+        assert len(calls) == substeps and calls[0] == pytest.approx(1 / (pusher.FPS * pusher.SUBSTEPS))
+        np.testing.assert_allclose(s.ee_pos - start, [10.0, -5.0], atol=0.5)
 
 
 def test_make_option_flag_reaches_the_simulator(tmp_path):

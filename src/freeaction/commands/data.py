@@ -203,7 +203,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2; the bytes do not depend on it)")
     p.add_argument("--size", type=size_arg, default=None, help="frame size HxW (default 64x64)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a simulator option, repeatable (pusher: world=1|2, blocks=N or [MIN,MAX], frames=N or "
+                   help="a simulator option, repeatable (pusher: world=1|2|3, blocks=N or [MIN,MAX], frames=N or "
                    "[MIN,MAX]; arm: world=1|2|3|4|5, frames, behaviours, camera_jitter, supersample)")
     p.set_defaults(func=cmd_make)
 

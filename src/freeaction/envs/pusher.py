@@ -1,10 +1,11 @@
 """``PusherEnv``: the pusher simulator as a gymnasium environment with a push-to-goal task.
 
 One ``step`` commits one **action chunk**: ``chunk`` effector displacements (metres, ``[dx, dy]``
-per control step, the datasets' units: x along image columns, y along image rows), executed open
-loop at 10 Hz. The observation is the last frame of the chunk (RGB uint8 at the world model's
-frame size) and ``info["frames"]`` holds all ``chunk`` new frames. The chunk length defaults to a
-world model's window (``num_frames - 1``, 7 for ``pusher-64``), the unit a world model generates
+per frame, the datasets' units: x along image columns, y along image rows), executed open loop
+at the world's frame rate (10 Hz; 20 Hz in world 3, where a frame is half a control step). The
+observation is the last frame of the chunk (RGB uint8 at the world model's frame size) and
+``info["frames"]`` holds all ``chunk`` new frames. The chunk length defaults to a world model's
+window (``num_frames - 1``, 7 for ``pusher-64``), the unit a world model generates
 in, so a policy that outputs chunks (Diffusion Policy, ACT) is asked once per generated window in
 both environments and the two see exactly the same decision points.
 
@@ -43,7 +44,7 @@ def observation_space(size: tuple[int, int]) -> gym.spaces.Box:
 class PusherEnv(gym.Env):
     """The pusher simulator: image observations, chunked displacement actions, a push-to-goal task.
 
-    ``world``: the simulator's world (1 or 2, :data:`freeaction.sim.pusher.WORLDS`).
+    ``world``: the simulator's world (1, 2 or 3, :data:`freeaction.sim.pusher.WORLDS`).
     ``task``: ``push`` (a named block into a goal disc) or ``reach`` (the effector into one).
     ``size``: (H, W) of the observations. ``chunk``: actions per step. ``horizon``: steps per episode.
     """

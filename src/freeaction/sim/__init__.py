@@ -11,6 +11,8 @@ A simulator kind is a module (imported lazily, in the parent and in each worker)
   It must depend only on its arguments (seed it with :func:`episode_rng`).
 - ``FPS: int`` (control rate = video frame rate), ``ACTION_DIM: int`` (2 or 7) and
   ``GENERATOR_VERSION: str`` (bump it whenever the episodes it makes change).
+- optionally ``frame_rate(options: dict) -> int``: the video frame rate of episodes made with
+  these (normalized) options, where a world films faster than it is controlled (else ``FPS``).
 - optionally ``normalize_options(options: dict) -> dict``: validates the options (raise
   :class:`freeaction.errors.InputError`) and fills in defaults, so the manifest records them all.
 
@@ -156,6 +158,12 @@ def load_kind(kind: str) -> ModuleType:
         ) from exc
 
 
+def frame_rate(module: ModuleType, options: dict) -> int:
+    """The video frame rate of a simulator kind's episodes made with (normalized) ``options``."""
+    rate = getattr(module, "frame_rate", None)
+    return int(rate(options)) if rate is not None else int(module.FPS)
+
+
 def _settings(module: ModuleType, kind: str, size: tuple[int, int], seed: int,
               fractions: tuple[float, float, float], options: dict) -> dict[str, Any]:
     """The manifest fields that a dataset folder is bound to."""
@@ -164,7 +172,7 @@ def _settings(module: ModuleType, kind: str, size: tuple[int, int], seed: int,
         "kind": kind,
         "generator_version": str(module.GENERATOR_VERSION),
         "size": [int(size[0]), int(size[1])],
-        "fps": int(module.FPS),
+        "fps": frame_rate(module, options),
         "action_dim": int(module.ACTION_DIM),
         "seed": int(seed),
         "split_fractions": list(fractions),
@@ -196,7 +204,7 @@ def _make_one(task: tuple[str, str, int, int, tuple[int, int], str, dict]) -> tu
     module_name, root, index, seed, size, split, options = task
     module = importlib.import_module(module_name)
     frames, annotation = module.generate_episode(index, seed, size, **options)
-    write_episode(Path(root), split, episode_id(index), frames, annotation, int(module.FPS))
+    write_episode(Path(root), split, episode_id(index), frames, annotation, frame_rate(module, options))
     return index, int(frames.shape[0])
 
 

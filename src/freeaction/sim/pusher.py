@@ -1,13 +1,17 @@
 """``pusher``: a Language-Table-like 2-DoF tabletop simulator (pymunk physics, numpy rendering).
 
 A round end effector pushes coloured blocks (squares, discs, triangles, pentagons, bars) around a
-walled table seen from above. Two worlds (option ``world``, :data:`WORLDS`):
+walled table seen from above. Three worlds (option ``world``, :data:`WORLDS`):
 
 - ``world: 1`` (the default): 3-5 blocks of 8-10 px at 64x64 (bars 12-14 x 6-7 px), shapes drawn
   independently, behaviours mixed evenly.
 - ``world: 2``: 3-4 blocks of 11-13 px (bars 17-19 x 7-8 px), every block of a scene with its own
   colour and shape, and a behaviour mix biased toward pushing at a moderate speed, so that most
   training windows hold a contact and a pushed block covers several latent cells.
+- ``world: 3``: world 2 filmed at 20 frames/s (:func:`frame_rate`): the same physics, policy and
+  episodes (the same seed and index give world 2's episode), with a frame recorded halfway
+  through every control step too, so each frame moves half as far. ``frames`` still counts the
+  10 Hz frames: an episode of ``frames: 40`` records 79.
 
 There is no gravity in the image plane; a Coulomb-like friction with the table (a pivot and a gear
 joint to the table with limited force, the pymunk "top-down friction" construction) stops the blocks.
@@ -16,7 +20,8 @@ Conventions (recorded in every annotation under ``sim``):
 
 - The table is 0.5 m tall (image rows) and ``0.5 * W / H`` m wide (image columns); it fills
   the frame. The physics runs in millimetres.
-- Control at :data:`FPS` = 10 Hz with 10 physics substeps per step. A scripted policy
+- Control at :data:`FPS` = 10 Hz with 10 physics substeps per step (video at 10 frames/s, 20 in
+  world 3). A scripted policy
   (:mod:`freeaction.sim.pusher_policy`) commands effector displacements; the effector is a
   heavy dynamic disc that tracks them unless a wall or a block resists.
 - ``actions[t]`` = effector position at frame t+1 minus at frame t, in **metres**, ``[dx, dy]``
@@ -34,7 +39,8 @@ Conventions (recorded in every annotation under ``sim``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -85,6 +91,7 @@ class World:
     distinct_shapes: bool  # every block of a scene its own shape (up to len(SHAPES) blocks)
     mix_concentration: tuple[float, ...]  # Dirichlet concentration over pusher_policy.BEHAVIOURS
     push_speed_mm: float  # the push behaviour's speed limit per step
+    frames_per_step: int = 1  # video frames recorded per control step (evenly through it)
 
 
 WORLDS: dict[int, World] = {
@@ -92,6 +99,12 @@ WORLDS: dict[int, World] = {
     # reach, push, sweep, wander, jitter, pause: pushing is the commonest behaviour
     2: World((3, 4), (85.0, 100.0), (135.0, 150.0), 2.5, 1.25, True, (0.8, 2.4, 0.6, 0.8, 0.6, 0.6), 35.0),
 }
+WORLDS[3] = replace(WORLDS[2], frames_per_step=2)  # world 2 at 20 frames/s: half the motion per frame
+
+
+def frame_rate(options: dict[str, Any]) -> int:
+    """Frames per second of the episodes made with ``options`` (``FPS`` x the world's frames per step)."""
+    return FPS * WORLDS[normalize_options(options).get("world", 1)].frames_per_step
 
 
 def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
@@ -108,9 +121,10 @@ def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
 def normalize_options(options: dict[str, Any]) -> dict[str, Any]:
     """Validate pusher options and fill defaults.
 
-    ``frames``: frames per episode, an int or [min, max] (drawn per episode; default [40, 60]).
+    ``frames``: frames per episode, an int or [min, max] (drawn per episode; default [40, 60]);
+    control steps + 1, so a world filmed at k frames per step records (frames - 1) * k + 1.
     ``blocks``: blocks on the table, an int or [min, max] (default: the world's, at most 7).
-    ``world``: 1 or 2 (:data:`WORLDS`; default 1). It is recorded only when it is not 1, so
+    ``world``: 1, 2 or 3 (:data:`WORLDS`; default 1). It is recorded only when it is not 1, so
     world-1 datasets made before the option existed keep their settings.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
@@ -249,23 +263,40 @@ class PusherSim:
         return np.array([[b.body.position.x, b.body.position.y, b.body.angle] for b in self.blocks],
                         dtype=np.float64).reshape(-1, 3)
 
-    def step(self, command_mm: np.ndarray) -> None:
-        """Advance one control step (1/FPS s) while the effector tracks ``command_mm``.
+    def _drive(self, command_mm: np.ndarray, substeps: int, parts: int) -> Iterator[None]:
+        """Move the control point by ``command_mm`` over ``substeps`` physics substeps, pausing
+        (yielding) ``parts`` times, after each equal share of them.
 
         The control point moves at constant velocity along the commanded segment (clamped inside
         the table); the servo pulls the effector along, and blocks and walls may resist.
         """
+        if substeps % parts:
+            raise ValueError(f"parts must divide the {substeps} substeps, got {parts}")
         start = np.array(self.control.position)
         r = EE_RADIUS_MM + 0.5
         goal = np.clip(start + command_mm, [r, r], [self.width - r, self.height - r])
-        v = (goal - start) * FPS
-        self.control.velocity = (float(v[0]), float(v[1]))
         dt = 1.0 / (FPS * SUBSTEPS)
-        for _ in range(SUBSTEPS):
-            self.space.step(dt)
-        self.control.velocity = (0.0, 0.0)
-        # Where the effector was held back, the control point waits for it (no wind-up).
-        self.control.position = self.ee.position
+        v = (goal - start) / (substeps * dt)
+        self.control.velocity = (float(v[0]), float(v[1]))
+        for part in range(parts):
+            for _ in range(substeps // parts):
+                self.space.step(dt)
+            if part == parts - 1:
+                self.control.velocity = (0.0, 0.0)
+                # Where the effector was held back, the control point waits for it (no wind-up).
+                self.control.position = self.ee.position
+            yield
+
+    def step_in_parts(self, command_mm: np.ndarray, parts: int) -> Iterator[None]:
+        """One control step (1/FPS s) of ``command_mm``, paused ``parts`` times (after each equal
+        share of its substeps) so that a caller can film it; the same substeps as one whole step."""
+        yield from self._drive(command_mm, SUBSTEPS, parts)
+
+    def step(self, command_mm: np.ndarray) -> None:
+        """Advance one frame of this world while the effector tracks ``command_mm``: a control step
+        (1/FPS s) in worlds 1 and 2, 1 / (FPS x frames_per_step) s in a world filmed faster."""
+        for _ in self._drive(command_mm, SUBSTEPS // self.world.frames_per_step, 1):
+            pass
 
 
 def _frame_count(rng: np.random.Generator, options: dict[str, Any]) -> int:
@@ -324,18 +355,23 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     sim = PusherSim(rng, width_mm, TABLE_H_MM, n_blocks, world)
     renderer = PusherRenderer((height, width), sim.blocks)
 
+    k = world.frames_per_step
+    steps = n_frames - 1
+    n_frames = steps * k + 1  # frames recorded
     ee = np.empty((n_frames, 2))
     poses = np.empty((n_frames, len(sim.blocks), 3))
     frames = np.empty((n_frames, height, width, 3), np.uint8)
     ee[0], poses[0] = sim.ee_pos, sim.block_poses()
     frames[0] = renderer.draw(ee[0], poses[0])
-    commands = np.empty((n_frames - 1, 2))
-    policy = run_policy(sim, rng, n_frames - 1, MAX_STEP_MM, world.mix_concentration, world.push_speed_mm)
-    for t in range(n_frames - 1):
-        commands[t] = next(policy)
-        sim.step(commands[t])
-        ee[t + 1], poses[t + 1] = sim.ee_pos, sim.block_poses()
-        frames[t + 1] = renderer.draw(ee[t + 1], poses[t + 1])
+    commands = np.empty((steps, 2))
+    policy = run_policy(sim, rng, steps, MAX_STEP_MM, world.mix_concentration, world.push_speed_mm)
+    t = 0
+    for s in range(steps):
+        commands[s] = next(policy)
+        for _ in sim.step_in_parts(commands[s], k):
+            t += 1
+            ee[t], poses[t] = sim.ee_pos, sim.block_poses()
+            frames[t] = renderer.draw(ee[t], poses[t])
 
     px_per_meter = renderer.px_per_mm * 1000.0
     ee_m = ee / 1000.0
@@ -343,8 +379,9 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
         "actions": np.diff(ee_m, axis=0).tolist(),
         "ee_xy": ee_m.tolist(),
         "ee_px": renderer.to_px(ee).tolist(),
-        "commanded_actions": (commands / 1000.0).tolist(),
-        "behaviours": policy.segments,  # type: ignore[attr-defined]
+        # per frame: a control step's command is spread evenly over its k frames
+        "commanded_actions": (np.repeat(commands, k, axis=0) / (1000.0 * k)).tolist(),
+        "behaviours": [{**seg, "start": seg["start"] * k} for seg in policy.segments],  # type: ignore[attr-defined]
         "blocks": [{"shape": b.shape, "color": b.color, "rgb": list(BLOCK_COLORS[b.color]),
                     "size_m": b.size_mm / 1000.0} for b in sim.blocks],
         "block_xy": (poses[..., :2] / 1000.0).tolist(),
@@ -358,4 +395,6 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     }
     if options.get("world", 1) != 1:
         annotation["sim"]["world"] = int(options["world"])
+    if k != 1:
+        annotation["sim"]["frames_per_step"] = k
     return frames, annotation
