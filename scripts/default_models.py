@@ -104,6 +104,16 @@ WIDE_TRAIN = {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 
               "compile": True}
 WIDE_REFERENCE_SAMPLES_PER_S = 9.3
 """0.45 x the small DiT's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)."""
+# The wide DiT's pusher schedule (pusher-64-w2-m, pusher-64-w3): stage 1 at 5e-4, then 1.5e-4 and 5e-5.
+WIDE_PUSHER = {
+    "train": WIDE_TRAIN,
+    "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+    "stages": [
+        {"max_steps": 10000},
+        {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
+        {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
+    ],
+}
 # What the arm's contact recipes share: they ship as ``arm-64``, replacing the world-1 model, from 1,200 episodes.
 ARM_CONTACT = {**COMMON, "ship_as": "arm-64", "simulator": "arm", "episodes": 1200}
 MODELS = {
@@ -148,13 +158,7 @@ MODELS = {
     "pusher-64-w2-m": {
         **PUSHER_WORLD_2,
         "description": PUSHER_WORLD_2["description"] + ", with a hidden-256 DiT",
-        "train": WIDE_TRAIN,
-        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
-        "stages": [
-            {"max_steps": 10000},
-            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
-            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
-        ],
+        **WIDE_PUSHER,
     },
     # World 3: world 2 filmed at 20 frames/s (a frame halfway through every control step), so each frame moves half
     # as far. In a 1,250-step fine-tune A/B from pusher-64-w2-m's step-7,750 weights (docs/training.md, "A faster
@@ -166,13 +170,7 @@ MODELS = {
         "description": "the pusher simulator's world 3 (world 2 filmed at 20 frames/s: a disc pushes 3-4 large blocks "
         "of distinct colours and shapes on a table; 2-D actions = effector displacement per frame), with a hidden-256 "
         "DiT",
-        "train": WIDE_TRAIN,
-        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
-        "stages": [
-            {"max_steps": 10000},
-            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
-            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
-        ],
+        **WIDE_PUSHER,
     },
     # The contact world for the arm: world 2 (a closer camera, the Panda painted blue with an orange gripper, so
     # the arm fills more of the frame and stands out from the table). It ships as ``arm-64`` (``ship_as``),
