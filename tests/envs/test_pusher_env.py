@@ -12,7 +12,7 @@ from freeaction.envs import PusherEnv, PusherTask, locate_color
 from freeaction.sim.pusher import BLOCK_COLORS, EE_COLOR, TABLE_COLOR
 
 
-@pytest.mark.parametrize(("world", "task"), [(1, "push"), (2, "push"), (1, "reach")])
+@pytest.mark.parametrize(("world", "task"), [(1, "push"), (2, "push"), (3, "push"), (1, "reach")])
 def test_check_env_passes(world, task):
     check_env(PusherEnv(world=world, horizon=2, task=task), skip_render_check=False)
 
@@ -58,6 +58,19 @@ def test_step_commits_one_chunk_and_truncates_at_horizon():
     *_, truncated, step = env.step(np.zeros((4, 2), np.float32))
     assert truncated
     assert step["success"] in (True, False) and step["success_state"] in (True, False)
+
+
+def test_world_3_steps_at_20_frames_per_s():
+    env2, env3 = PusherEnv(world=2, chunk=4), PusherEnv(world=3, chunk=4)
+    assert env2.metadata["render_fps"] == 10 and env3.metadata["render_fps"] == 20
+    assert PusherEnv.metadata["render_fps"] == 10  # the class's own is left alone
+    (_, i2), (_, i3) = env2.reset(seed=3), env3.reset(seed=3)
+    assert i2["state"] == i3["state"]  # the same scene
+    right = np.tile([0.01, 0.0], (4, 1)).astype(np.float32)
+    for env, info in ((env2, i2), (env3, i3)):
+        step = env.step(right)[-1]
+        # a frame's displacement is reached in either world: world 3's frames are half a control step
+        np.testing.assert_allclose(step["ee_px"][-1][0] - info["state"]["ee_px"][0], 4 * 0.01 * 128, atol=0.3)
 
 
 def _frame_with(blocks: dict[str, tuple[int, int]], size: int = 64) -> np.ndarray:
