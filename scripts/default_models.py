@@ -162,8 +162,9 @@ MODELS = {
     },
     # World 3: world 2 filmed at 20 frames/s (a frame halfway through every control step), so each frame moves half
     # as far. In a 1,250-step fine-tune A/B from pusher-64-w2-m's step-7,750 weights (docs/training.md, "A faster
-    # camera") the effector error on 1 + 15 test actions fell to 2.4 px (world 2 at step 9,000: 9.8 px) and Latent L2
-    # to 0.51x "nothing moves" (0.83x). The same recipe as pusher-64-w2-m otherwise, its coder trained on these frames.
+    # camera") the effector error on 1 + 15 test actions fell to 4.4 px, median clip 2.1 px (world 2 at step 9,000:
+    # 9.8 px) and Latent L2 to 0.59x "nothing moves" (0.83x); the moved blocks stayed 6 px off. The same recipe as
+    # pusher-64-w2-m otherwise, its coder trained on these frames.
     "pusher-64-w3": {
         **PUSHER_WORLD_2,
         "simulator_options": {"world": 3},
