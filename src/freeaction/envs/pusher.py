@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from freeaction.envs.tasks import TASK_KINDS, PusherTask, draw_task
-from freeaction.sim.pusher import FPS, MAX_STEP_MM, TABLE_H_MM, WORLDS, PusherRenderer, PusherSim
+from freeaction.sim.pusher import MAX_STEP_MM, TABLE_H_MM, WORLDS, PusherRenderer, PusherSim
 
 DEFAULT_CHUNK = 7
 DEFAULT_HORIZON = 3
@@ -58,7 +58,7 @@ class PusherEnv(gym.Env):
         if world not in WORLDS:
             raise ValueError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
         self.world, self.size = int(world), (int(size[0]), int(size[1]))
-        self.metadata = {**self.metadata, "render_fps": FPS * WORLDS[self.world].frames_per_step}
+        self.metadata = {**self.metadata, "render_fps": WORLDS[self.world].frame_rate}
         self.chunk, self.horizon = int(chunk), int(horizon)
         self.render_mode, self.task_kind = render_mode, task
         self.observation_space = observation_space(self.size)

@@ -93,6 +93,11 @@ class World:
     push_speed_mm: float  # the push behaviour's speed limit per step
     frames_per_step: int = 1  # video frames recorded per control step (evenly through it)
 
+    @property
+    def frame_rate(self) -> int:
+        """Video frames per second: :data:`FPS` x ``frames_per_step``."""
+        return FPS * self.frames_per_step
+
 
 WORLDS: dict[int, World] = {
     1: World((3, 5), (60.0, 75.0), (95.0, 110.0), 2.0, 1.2, False, (0.8,) * 6, 45.0),
@@ -104,7 +109,7 @@ WORLDS[3] = replace(WORLDS[2], frames_per_step=2)  # world 2 at 20 frames/s: hal
 
 def frame_rate(options: dict[str, Any]) -> int:
     """Frames per second of the episodes made with ``options`` (``FPS`` x the world's frames per step)."""
-    return FPS * WORLDS[normalize_options(options).get("world", 1)].frames_per_step
+    return WORLDS[normalize_options(options).get("world", 1)].frame_rate
 
 
 def _int_range(name: str, value: Any, lo: int, hi: int) -> list[int]:
@@ -356,11 +361,11 @@ def generate_episode(index: int, seed: int, size: tuple[int, int] = (64, 64),
     renderer = PusherRenderer((height, width), sim.blocks)
 
     k = world.frames_per_step
-    steps = n_frames - 1
-    n_frames = steps * k + 1  # frames recorded
-    ee = np.empty((n_frames, 2))
-    poses = np.empty((n_frames, len(sim.blocks), 3))
-    frames = np.empty((n_frames, height, width, 3), np.uint8)
+    steps = n_frames - 1  # control steps; the option counts them + 1
+    recorded = steps * k + 1
+    ee = np.empty((recorded, 2))
+    poses = np.empty((recorded, len(sim.blocks), 3))
+    frames = np.empty((recorded, height, width, 3), np.uint8)
     ee[0], poses[0] = sim.ee_pos, sim.block_poses()
     frames[0] = renderer.draw(ee[0], poses[0])
     commands = np.empty((steps, 2))
