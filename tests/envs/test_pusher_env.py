@@ -73,6 +73,15 @@ def test_world_3_steps_at_20_frames_per_s():
         np.testing.assert_allclose(step["ee_px"][-1][0] - info["state"]["ee_px"][0], 4 * 0.01 * 128, atol=0.3)
 
 
+def test_world_3_episodes_last_as_long_by_default():
+    assert PusherEnv(world=1).horizon == 3 and PusherEnv(world=2).horizon == 3
+    assert PusherEnv(world=3).horizon == 6  # 6 chunks of 7 frames at 20 frames/s = 2.1 s, as 3 at 10 frames/s
+    assert PusherEnv(world=3, horizon=2).horizon == 2
+    _, info = PusherEnv(world=3).reset(seed=0)
+    assert info["task"].frames_per_step == 2 and info["task"].to_dict()["frames_per_step"] == 2
+    assert PusherEnv(world=2).reset(seed=0)[1]["task"].frames_per_step == 1
+
+
 def _frame_with(blocks: dict[str, tuple[int, int]], size: int = 64) -> np.ndarray:
     """A hand-made frame: table colour with 5x5 squares of the named colours at (column, row)."""
     frame = np.empty((size, size, 3), np.uint8)

@@ -32,6 +32,13 @@ def test_step_generates_one_chunk_from_the_simulators_first_frame(tiny_world_mod
     assert truncated and not terminated
 
 
+def test_a_world_filmed_faster_sets_the_frame_rate_and_horizon(tiny_world_model):
+    env = WorldModelEnv(tiny_world_model, "unguided", "ddim", 1, world=3)
+    assert env.metadata["render_fps"] == 20 and env.horizon == 6
+    assert WorldModelEnv(tiny_world_model, "unguided", "ddim", 1).metadata["render_fps"] == 10
+    assert WorldModelVectorEnv(tiny_world_model, 2, "unguided", "ddim", 1, world=3).horizon == 6
+
+
 def test_vector_env_matches_single_episodes(tiny_world_model):
     actions = np.random.default_rng(0).uniform(-0.03, 0.03, (2, 3, 2)).astype(np.float32)
     venv = WorldModelVectorEnv(tiny_world_model, 2, "unguided", "ddim", 2, horizon=1)

@@ -166,19 +166,22 @@ def test_cli_threads_override_the_configs(tmp_path, tiny_checkpoint, monkeypatch
     assert seen == [1] and json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1
 
 
-@pytest.mark.parametrize(("info", "want", "scene"), [
-    ({"simulator": "pusher", "simulator_options": {}}, 1, ("pusher", 1)),
-    ({"simulator": "pusher", "simulator_options": {"world": 2}}, 2, ("pusher", 2)),
-    ({"simulator": "arm"}, "arm", ("arm", 1)),
-    ({"simulator": "arm", "simulator_options": {"world": 2}}, "arm-2", ("arm", 2)),
+@pytest.mark.parametrize(("info", "want", "scene", "horizon"), [
+    ({"simulator": "pusher", "simulator_options": {}}, 1, ("pusher", 1), 3),
+    ({"simulator": "pusher", "simulator_options": {"world": 2}}, 2, ("pusher", 2), 3),
+    ({"simulator": "pusher", "simulator_options": {"world": 3}}, 3, ("pusher", 3), 6),  # 20 frames/s
+    ({"simulator": "arm"}, "arm", ("arm", 1), 4),
+    ({"simulator": "arm", "simulator_options": {"world": 2}}, "arm-2", ("arm", 2), 4),
 ])
-def test_policy_eval_world_auto_follows_the_checkpoints_shipped_json(tmp_path, info, want, scene):
+def test_policy_eval_world_auto_follows_the_checkpoints_shipped_json(tmp_path, info, want, scene, horizon):
     from freeaction.shipped import scene_of
 
     (tmp_path / "shipped.json").write_text(json.dumps({"sampler": "ddpm", "steps": 50, **info}))
     assert scene_of(tmp_path) == scene
     cfg = PolicyEvalConfig(checkpoint=str(tmp_path), world="auto")
     assert cfg.resolved_world() == want and cfg.scene_world() == scene
+    assert cfg.resolved_horizon() == horizon  # the scene env's default: the same seconds in every pusher world
+    assert PolicyEvalConfig(checkpoint=str(tmp_path), world="auto", horizon=2).resolved_horizon() == 2
     assert PolicyEvalConfig(checkpoint=str(tmp_path), world=1).resolved_world() == 1  # a named world wins
     with pytest.raises(InputError, match="world: auto needs a checkpoint with a shipped.json"):
         PolicyEvalConfig(checkpoint=str(tmp_path / "nowhere"), world="auto").scene_world()

@@ -20,15 +20,23 @@ import gymnasium as gym
 from freeaction.envs.arm import ArmEnv
 from freeaction.envs.arm_tasks import ArmTask, locate_cube, locate_gripper
 from freeaction.envs.perception import locate_color
-from freeaction.envs.pusher import DEFAULT_CHUNK, DEFAULT_HORIZON, PusherEnv
+from freeaction.envs.pusher import DEFAULT_CHUNK, DEFAULT_HORIZON, PusherEnv, default_horizon
 from freeaction.envs.tasks import PusherTask, draw_task
-from freeaction.envs.world_model import WorldModelEnv, WorldModelScenes, WorldModelVectorEnv, chunk_seed, scene_env
+from freeaction.envs.world_model import (
+    WorldModelEnv,
+    WorldModelScenes,
+    WorldModelVectorEnv,
+    chunk_seed,
+    scene_env,
+    scene_horizon,
+)
 
 __all__ = [
     "ArmEnv",
     "ArmTask",
     "DEFAULT_CHUNK",
     "DEFAULT_HORIZON",
+    "default_horizon",
     "PusherEnv",
     "PusherTask",
     "WorldModelEnv",
@@ -40,6 +48,7 @@ __all__ = [
     "locate_cube",
     "locate_gripper",
     "scene_env",
+    "scene_horizon",
 ]
 
 ENV_IDS = {"freeaction/Pusher-v0": "freeaction.envs.pusher:PusherEnv",

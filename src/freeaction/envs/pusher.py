@@ -10,7 +10,9 @@ in, so a policy that outputs chunks (Diffusion Policy, ACT) is asked once per ge
 both environments and the two see exactly the same decision points.
 
 An episode lasts ``horizon`` chunks (it is then truncated; it never terminates early, so every
-episode, in the simulator or in a world model, is judged after the same number of steps). Success
+episode, in the simulator or in a world model, is judged after the same number of steps). The
+default, :func:`default_horizon`, is 3 chunks of a 10 Hz world and as many seconds in a faster one
+(6 chunks in world 3). Success
 is judged on the last frame from pixels (``info["success"]``, :class:`~freeaction.envs.tasks.PusherTask`);
 ``info["success_state"]`` is the simulator's true state-based answer for reference.
 
@@ -28,8 +30,14 @@ from freeaction.envs.tasks import TASK_KINDS, PusherTask, draw_task
 from freeaction.sim.pusher import MAX_STEP_MM, TABLE_H_MM, WORLDS, PusherRenderer, PusherSim
 
 DEFAULT_CHUNK = 7
-DEFAULT_HORIZON = 3
+DEFAULT_HORIZON = 3  # chunks, in a world filmed at 10 frames/s
 MAX_ACTION_M = MAX_STEP_MM / 1000.0
+
+
+def default_horizon(world: int) -> int:
+    """Chunks per episode by default: :data:`DEFAULT_HORIZON` at 10 frames/s, the same time in a world
+    filmed faster (its chunks span fewer seconds)."""
+    return DEFAULT_HORIZON * WORLDS[world].frames_per_step
 
 
 def action_space(chunk: int) -> gym.spaces.Box:
@@ -46,20 +54,22 @@ class PusherEnv(gym.Env):
 
     ``world``: the simulator's world (1, 2 or 3, :data:`freeaction.sim.pusher.WORLDS`).
     ``task``: ``push`` (a named block into a goal disc) or ``reach`` (the effector into one).
-    ``size``: (H, W) of the observations. ``chunk``: actions per step. ``horizon``: steps per episode.
+    ``size``: (H, W) of the observations. ``chunk``: actions per step. ``horizon``: steps per episode
+    (default: :func:`default_horizon`).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, world: int = 1, size: tuple[int, int] = (64, 64), chunk: int = DEFAULT_CHUNK,
-                 horizon: int = DEFAULT_HORIZON, task: str = "push", render_mode: str | None = "rgb_array") -> None:
+                 horizon: int | None = None, task: str = "push", render_mode: str | None = "rgb_array") -> None:
         if task not in TASK_KINDS:
             raise ValueError(f"task must be one of {TASK_KINDS}, got {task!r}")
         if world not in WORLDS:
             raise ValueError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
         self.world, self.size = int(world), (int(size[0]), int(size[1]))
         self.metadata = {**self.metadata, "render_fps": WORLDS[self.world].frame_rate}
-        self.chunk, self.horizon = int(chunk), int(horizon)
+        self.chunk = int(chunk)
+        self.horizon = default_horizon(self.world) if horizon is None else int(horizon)
         self.render_mode, self.task_kind = render_mode, task
         self.observation_space = observation_space(self.size)
         self.action_space = action_space(self.chunk)

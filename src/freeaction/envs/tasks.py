@@ -38,6 +38,7 @@ class PusherTask:
     goal_radius_mm: float
     px_per_mm: float
     palette: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # table, effector, blocks
+    frames_per_step: int = 1  # the world's frames per 10 Hz control step: an action moves 1/this as far
 
     @property
     def goal_px(self) -> np.ndarray:
@@ -74,7 +75,7 @@ class PusherTask:
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "goal_mm": list(self.goal_mm), "goal_radius_mm": self.goal_radius_mm,
                 "goal_px": self.goal_px.tolist(), "goal_radius_px": self.goal_radius_px,
-                "palette": {k: list(v) for k, v in self.palette.items()}}
+                "palette": {k: list(v) for k, v in self.palette.items()}, "frames_per_step": self.frames_per_step}
 
 
 def scene_palette(sim: PusherSim) -> dict[str, tuple[int, int, int]]:
@@ -107,4 +108,5 @@ def draw_task(sim: PusherSim, rng: np.random.Generator, px_per_mm: float, kind: 
         if on_table and clear:
             break
     goal = np.clip(goal, margin, [sim.width - margin, sim.height - margin])
-    return PusherTask(name, (float(goal[0]), float(goal[1])), goal_radius, px_per_mm, scene_palette(sim))
+    return PusherTask(name, (float(goal[0]), float(goal[1])), goal_radius, px_per_mm, scene_palette(sim),
+                      sim.world.frames_per_step)

@@ -34,9 +34,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from freeaction.actions import action_scaler
-from freeaction.envs.arm import ArmEnv
+from freeaction.envs.arm import ARM_HORIZON, ArmEnv
 from freeaction.envs.arm_tasks import ArmTask
-from freeaction.envs.pusher import PusherEnv
+from freeaction.envs.pusher import PusherEnv, default_horizon
 from freeaction.envs.tasks import PusherTask
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
@@ -59,6 +59,12 @@ def scene_env(action_dim: int, size: tuple[int, int], chunk: int, *, world: int 
     if action_dim == ARM_ACTION_DIM:
         return ArmEnv(world=world, size=size, chunk=chunk, **options)
     return PusherEnv(world=world, size=size, chunk=chunk, **options)
+
+
+def scene_horizon(simulator: str, world: int) -> int:
+    """The default episode length in chunks of :func:`scene_env`'s env: the arm's, or the pusher world's
+    (:func:`freeaction.envs.pusher.default_horizon`)."""
+    return ARM_HORIZON if simulator == "arm" else default_horizon(world)
 
 
 def resolve_method(method: str | Method) -> Method:
@@ -128,6 +134,7 @@ class WorldModelEnv(gym.Env):
         self.action_dim = world_model.config.action_dim
         self.scene_env = scene_env(self.action_dim, size, self.scenes.chunk, world=world, horizon=horizon, task=task)
         self.chunk, self.horizon, self.render_mode = self.scenes.chunk, self.scene_env.horizon, render_mode
+        self.metadata = {**self.metadata, "render_fps": self.scene_env.metadata["render_fps"]}  # the world's rate
         self.observation_space = self.scene_env.observation_space
         self.action_space = self.scene_env.action_space
         self.task: PusherTask | ArmTask | None = None

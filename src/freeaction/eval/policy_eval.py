@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from freeaction.config_files import read_mapping
-from freeaction.envs import ArmEnv, ArmTask, PusherEnv, PusherTask, WorldModelVectorEnv, scene_env
+from freeaction.envs import ArmEnv, ArmTask, PusherEnv, PusherTask, WorldModelVectorEnv, scene_env, scene_horizon
 from freeaction.errors import InputError
 from freeaction.eval.policy_stats import correlations, mmrv, per_step_mean, ranking_bootstrap, rate
 from freeaction.eval.results_folder import ShardWriter, merge_shards, read_rows
@@ -53,6 +53,7 @@ from freeaction.policies import BUILTIN, load_factory
 from freeaction.policies.bc import bc_training_world
 from freeaction.shipped import resolve_sampler, scene_of
 from freeaction.sim.arm_scene import WORLDS as ARM_WORLDS
+from freeaction.sim.pusher import WORLDS as PUSHER_WORLDS
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".policy_eval.lock"
@@ -67,12 +68,13 @@ class PolicyEvalConfig:
     """One policy evaluation (YAML/TOML keys of the same names; relative paths from the file's folder)::
 
         checkpoint: pusher-64          # a shipped model's name or a freeaction checkpoint folder
-        world: 1                       # the pusher world the scenes come from (1 or 2), or arm / arm-2
+        world: 1                       # the pusher world the scenes come from (1, 2 or 3), or arm / arm-2
                                        #   (the arm simulator's worlds; needs the arm extra and a 7-D model),
                                        #   or auto: the world the checkpoint's shipped.json names
         task: push                     # pusher: push (a named block into a goal disc) | reach (the effector);
                                        #   arm: reach (above the red cube) | lift (the red cube)
-        horizon: 3                     # chunks per episode (a chunk = the model's window, 7 steps)
+        horizon: 3                     # chunks per episode (a chunk = the model's window, 7 steps); default:
+                                       #   the scene env's (pusher: 3 chunks at 10 frames/s, 6 in world 3; arm: 4)
         episodes: 30                   # per policy; scene e has seed ``seed + e``
         sim_episodes: 30               # per policy in the simulator alone (>= episodes; default: episodes),
                                        #   a cheaper, tighter reference success rate
@@ -93,7 +95,7 @@ class PolicyEvalConfig:
     vae: str | None = None
     world: int | str = 1
     task: str = "push"
-    horizon: int = 3
+    horizon: int | None = None
     episodes: int = 30
     sim_episodes: int | None = None
     seed: int = 0
@@ -141,17 +143,22 @@ class PolicyEvalConfig:
         return world if simulator == "pusher" else ("arm" if world == 1 else f"arm-{world}")
 
     def scene_world(self) -> tuple[str, int]:
-        """``world`` as (simulator, world number): 1 and 2 are the pusher's, ``arm`` and ``arm-N`` the arm's,
+        """``world`` as (simulator, world number): 1, 2 and 3 are the pusher's, ``arm`` and ``arm-N`` the arm's,
         ``auto`` the checkpoint's (:meth:`resolved_world`)."""
         world = self.resolved_world()
         arm_names = {"arm": 1, **{f"arm-{n}": n for n in ARM_WORLDS}}
         if isinstance(world, str) and world in arm_names:
             return "arm", arm_names[world]
-        if isinstance(world, int) and not isinstance(world, bool) and world in (1, 2):
+        if isinstance(world, int) and not isinstance(world, bool) and world in PUSHER_WORLDS:
             return "pusher", int(world)
         numbered = " / ".join(f"arm-{n}" for n in ARM_WORLDS if n > 1)
-        raise InputError(f"world must be 1 or 2 (the pusher's), arm / {numbered} (the arm's) or auto (the "
+        pusher = ", ".join(str(n) for n in sorted(PUSHER_WORLDS))
+        raise InputError(f"world must be {pusher} (the pusher's), arm / {numbered} (the arm's) or auto (the "
                          f"checkpoint's), got {world!r}")
+
+    def resolved_horizon(self) -> int:
+        """``horizon``, or where unset the scene env's default (:func:`freeaction.envs.scene_horizon`)."""
+        return self.horizon if self.horizon is not None else scene_horizon(*self.scene_world())
 
     def method_objects(self) -> list[Method]:
         out = []
@@ -288,7 +295,7 @@ class PolicyEvaluation:
     def settings(self) -> dict[str, Any]:
         c = self.cfg
         return {"checkpoint": str(c.checkpoint), "vae": c.vae, "world": c.resolved_world(), "task": c.task,
-                "horizon": c.horizon, "seed": c.seed, "sampler": self.sampler, "steps": self.steps,
+                "horizon": c.resolved_horizon(), "seed": c.seed, "sampler": self.sampler, "steps": self.steps,
                 "precision": c.precision,
                 "methods": [dataclasses.asdict(m) for m in self.methods], "policies": self.policies,
                 "episodes": c.episodes, "sim_episodes": self.sim_episodes(), "batch_size": c.batch_size,
@@ -332,8 +339,8 @@ class PolicyEvaluation:
             raise InputError(f"world {self.cfg.world!r} is the {simulator}'s, but {self.cfg.checkpoint} takes "
                              f"{wm.config.action_dim}-D actions")
         assert wm.frame_size is not None
-        return scene_env(wm.config.action_dim, wm.frame_size, self.chunk(), world=world, horizon=self.cfg.horizon,
-                         task=self.cfg.task)
+        return scene_env(wm.config.action_dim, wm.frame_size, self.chunk(), world=world,
+                         horizon=self.cfg.resolved_horizon(), task=self.cfg.task)
 
     def run_sim(self, writer: ShardWriter) -> None:
         env = self.sim_env()
@@ -360,13 +367,13 @@ class PolicyEvaluation:
             batch = pending[i : i + self.cfg.batch_size]
             t0, c0 = time.perf_counter(), time.process_time()
             venv = WorldModelVectorEnv(wm, len(batch), method, self.sampler, self.steps, world=replay_env.world,
-                                       horizon=self.cfg.horizon, task=self.cfg.task)
+                                       horizon=self.cfg.resolved_horizon(), task=self.cfg.task)
             obs, info = venv.reset(seed=[self.cfg.seed + e for _, e in batch])
             policies = [self.policy(n, chunk) for n, _ in batch]
             for pol, task, (n, e) in zip(policies, info["task"], batch, strict=True):
                 pol.reset(task, policy_seed(n, e))
             frames, actions = [obs], []
-            for _ in range(self.cfg.horizon):
+            for _ in range(venv.horizon):
                 act = np.stack([np.asarray(p.act(o), np.float32) for p, o in zip(policies, obs, strict=True)])
                 obs, _, _, _, step = venv.step(act)
                 frames.append(step["frames"])

@@ -44,9 +44,10 @@ class BCTrainConfig:
     out: str = option("", help="folder the policy is written to")
     episodes: int = option(50, help="demonstration episodes")
     teacher: str = option("expert", help="the policy that demonstrates (a built-in name or module:factory)")
-    world: int = option(1, help="the pusher world of the scenes (1 or 2)")
+    world: int = option(1, help="the pusher world of the scenes (1, 2 or 3)")
     task: str = option("push", help="push or reach")
-    horizon: int = option(3, help="chunks per demonstration episode")
+    horizon: int | None = option(None, help="chunks per demonstration episode (default: the world's, 3 at "
+                                            "10 frames/s, 6 in world 3)")
     chunk: int = option(7, help="actions per chunk (the world model's window)")
     size: tuple[int, int] = option((64, 64), help="observation size HxW")
     channels: tuple[int, int, int] = option((16, 32, 32), help="widths of the three convolutions")
@@ -69,7 +70,7 @@ class BCTrainConfig:
         if not self.out:
             problems.append("out is required")
         for name in ("episodes", "horizon", "chunk", "hidden", "steps", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.world not in WORLDS:
             problems.append(f"world must be one of {sorted(WORLDS)}, got {self.world}")

@@ -28,7 +28,12 @@ from freeaction.sim.pusher import EE_RADIUS_MM, MAX_STEP_MM
 
 @dataclass(frozen=True)
 class PusherControllerParams:
-    """Skill knobs of :class:`PusherController` (distances in mm, per control step where a speed)."""
+    """Skill knobs of :class:`PusherController` (distances in mm; speeds and noise per 10 Hz control step).
+
+    In a world filmed faster (:attr:`PusherTask.frames_per_step` frames per control step) the
+    controller moves ``speed / frames_per_step`` per frame, so it pushes at the same speed in
+    mm/s, and its per-frame noise is ``noise / sqrt(frames_per_step)`` (the same spread per 0.1 s).
+    """
 
     approach_speed: float = 40.0  # moving to the pushing position
     push_speed: float = 25.0  # pushing the block
@@ -101,8 +106,9 @@ class PusherController:
         p, task = self.params, self.task
         if task is None:
             raise RuntimeError("reset(task, seed) the policy before act()")
+        k = task.frames_per_step
         if p.random:
-            return self.rng.uniform(-MAX_STEP_MM, MAX_STEP_MM, (self.chunk, 2)) / 1000.0
+            return self.rng.uniform(-MAX_STEP_MM, MAX_STEP_MM, (self.chunk, 2)) / (1000.0 * k)
         self.history.append(np.asarray(observation))
         ee, block = self._see(self.history[0])
         if self.target == "effector":  # a reach task: the effector is the object to move
@@ -116,13 +122,15 @@ class PusherController:
             goal = goal if seen is None else (seen[0] + 0.5) / task.px_per_mm
         if ee is not None and block is not None:
             plan = self._plan_reach if self.target == "effector" else self._plan
-            actions = plan(ee, block, goal)
+            actions = plan(ee, block, goal, p.approach_speed / k, p.push_speed / k)
         if p.noise:
-            actions = actions + self.rng.normal(0, p.noise, actions.shape)
+            actions = actions + self.rng.normal(0, p.noise / math.sqrt(k), actions.shape)
         return np.clip(actions, -MAX_STEP_MM, MAX_STEP_MM) / 1000.0
 
-    def _plan_reach(self, ee: np.ndarray, _: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        """Open-loop displacements (chunk, 2) in mm straight to the goal (aim error and stopping short included)."""
+    def _plan_reach(self, ee: np.ndarray, _: np.ndarray, goal: np.ndarray, approach: float,
+                    push: float) -> np.ndarray:
+        """Open-loop displacements (chunk, 2) in mm straight to the goal (aim error and stopping short
+        included), ``approach`` mm per frame."""
         p = self.params
         out = np.zeros((self.chunk, 2))
         ee = ee.copy()
@@ -131,12 +139,14 @@ class PusherController:
             dist = float(np.hypot(*to_goal)) - p.stop_short
             if dist <= 2.0:
                 break
-            out[t] = _rotate(_unit(to_goal), self.aim) * min(p.approach_speed, dist)
+            out[t] = _rotate(_unit(to_goal), self.aim) * min(approach, dist)
             ee = ee + out[t]
         return out
 
-    def _plan(self, ee: np.ndarray, block: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        """Open-loop displacements (chunk, 2) in mm from the estimated positions."""
+    def _plan(self, ee: np.ndarray, block: np.ndarray, goal: np.ndarray, approach: float,
+              push: float) -> np.ndarray:
+        """Open-loop displacements (chunk, 2) in mm from the estimated positions, moving ``approach``
+        mm per frame to the pushing position and pushing ``push`` mm per frame."""
         p = self.params
         reach = self.block_radius + EE_RADIUS_MM
         out = np.zeros((self.chunk, 2))
@@ -157,11 +167,11 @@ class PusherController:
                     target = block + side * (reach + 12.0) - u * 0.5 * reach
                 else:
                     target = behind
-                move = _toward(target - ee, p.approach_speed)
+                move = _toward(target - ee, approach)
             else:
                 dist = float(np.hypot(*to_goal)) - p.stop_short
-                move = u * min(p.push_speed, max(dist, 0.0)) + 0.5 * off
-                block = block + u * min(p.push_speed, max(dist, 0.0))
+                move = u * min(push, max(dist, 0.0)) + 0.5 * off
+                block = block + u * min(push, max(dist, 0.0))
             ee = ee + move
             out[t] = move
         return out
