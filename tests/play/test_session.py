@@ -48,6 +48,21 @@ def test_keys_become_raw_model_and_simulator_actions() -> None:
         key_vector(["left", 0], 2)
 
 
+def test_a_world_filmed_faster_moves_as_fast_per_second(tiny_world) -> None:
+    """Pusher world 3 (20 frames/s): a held key moves half as far per frame as in worlds 1 and 2."""
+    from freeaction.play.scene import frames_per_step
+
+    assert frames_per_step("pusher", 3) == 2 and frames_per_step("pusher", 2) == 1
+    assert frames_per_step("arm", 1) == 1 and frames_per_step(None) == 1
+    plans = {}
+    for k in (1, 2):
+        s = session(tiny_world, frames_per_step=k)
+        s.set_keys(key_vector([1, 0], 2))
+        plans[k] = s.plan().raw
+        s.close()
+    assert np.allclose(plans[1][:, 0], 0.03) and np.allclose(plans[2], plans[1] / 2)
+
+
 def test_settings_are_validated_and_build_the_methods() -> None:
     s = PlaySettings().updated({"lam": 2.5, "cutoff": 0.25, "tau_min": 0.3, "method_b": "freeaction"})
     assert generate_flags(s.method("freeaction")) == [

@@ -48,7 +48,7 @@ class PlaySettings:
     cutoff: float = 0.5  # guidance only while t > cutoff * T
     tau_min: float = 0.5
     tau_max: float = 1.5
-    speed: float = 0.5  # fraction of the largest step per frame
+    speed: float = 0.5  # fraction of the largest step per 10 Hz control step (per frame: / frames per step)
     fps: float = 8.0  # display rate of the panels
     seed: int = 0  # the world models' sampling seed (the same for both panels)
 

@@ -101,6 +101,12 @@ def free_renderers(kind: str) -> None:
             load_kind("arm").get_sim().close()
 
 
+def frames_per_step(kind: str | None, world: int = 1) -> int:
+    """Video frames per 10 Hz control step in ``kind``'s ``world``: 2 in pusher world 3 (filmed at 20
+    frames/s), else 1 (also with no simulator)."""
+    return int(load_kind("pusher").WORLDS[world].frames_per_step) if kind == "pusher" else 1
+
+
 def open_scene(kind: str, seed: int, size: tuple[int, int], world: int = 1) -> Scene:
     """A fresh ``kind`` scene (``pusher`` or ``arm``) drawn from ``seed`` at frame ``size`` (H, W)."""
     return SCENES[kind](seed, size, world)

@@ -51,7 +51,7 @@ from freeaction.diffusion.schedulers import SCHEDULERS
 from freeaction.errors import FreeActionError
 from freeaction.pipeline import WorldModel
 from freeaction.play.controls import OFF, PlaySettings, initial_settings, key_vector
-from freeaction.play.scene import free_renderers, open_scene
+from freeaction.play.scene import frames_per_step, free_renderers, open_scene
 from freeaction.play.session import PlaySession, Shown
 from freeaction.play.upload import read_upload
 
@@ -143,7 +143,8 @@ class Connection:
             first = scene.first_frame() if scene is not None else np.full((*app.wm.frame_size, 3), 200, np.uint8)
             self.session = await self.in_thread(lambda: PlaySession(
                 app.wm, first, app.settings, scene=scene, max_ahead=app.max_ahead, max_frames=app.max_frames,
-                precision=app.precision, model_name=app.model_name))
+                precision=app.precision, model_name=app.model_name,
+                frames_per_step=frames_per_step(app.sim_kind, app.sim_world)))
             app.sessions[self.id] = self.session
             await self.send(self.hello())
             await self.send_start(None if scene is not None else "no simulator for this model: upload a start image")

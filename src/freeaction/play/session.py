@@ -82,7 +82,7 @@ class PlaySession:
 
     def __init__(self, wm: WorldModel, first: np.ndarray, settings: PlaySettings | None = None, *,
                  scene: Scene | None = None, max_ahead: int = 1, max_frames: int = 1800,
-                 precision: str = "fp32", model_name: str = "") -> None:
+                 precision: str = "fp32", model_name: str = "", frames_per_step: int = 1) -> None:
         if max_ahead < 1:
             raise ValueError("max_ahead must be at least 1")
         self.wm, self.first, self.scene = wm, np.asarray(first, np.uint8), scene
@@ -90,6 +90,7 @@ class PlaySession:
         self.settings.validate()
         self.max_ahead, self.max_frames = max_ahead, max_frames
         self.precision, self.model_name = precision, model_name
+        self.frames_per_step = int(frames_per_step)  # a world filmed faster moves 1/this as far per frame
         self.action_dim = wm.config.action_dim
         self.chunk = wm.config.num_frames - 1
         self.lock = threading.Lock()
@@ -201,7 +202,7 @@ class PlaySession:
                 starts = {pid: result.after for pid, result in self.queue[-1].panels.items()}
             else:
                 starts = dict(self.committed)
-            raw_one = raw_action(self.keys, self.settings.speed, self.action_dim)
+            raw_one = raw_action(self.keys, self.settings.speed / self.frames_per_step, self.action_dim)
             raw = np.repeat(raw_one[None], self.chunk, axis=0)
             index = self.frames_shown // self.chunk + len(self.queue)
             plan = Plan(self.epoch, index, self.keys.copy(), self.key_seq, raw, model_action(raw), starts)
