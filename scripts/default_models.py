@@ -12,7 +12,10 @@ train on, or to stop earlier). Work goes to
 
 Training runs in stages (``MODELS[name]["stages"]``), each from the EMA weights the one before
 exported; ``--start-stage K --init-from DIR`` starts at stage K from weights made earlier (such
-as the shipped model copied aside), with the VAE found in ``DIR/vae``.
+as the shipped model copied aside), with the VAE found in ``DIR/vae``. A recipe with a ``warm_start``
+(``{"recipe": R, "stage": K, "step": N}``) starts its stage 1 from recipe R's stage-K EMA weights at
+step N and trains on R's autoencoder's latents: R runs first, in its default work folder beside this
+one (``--work``'s parent / R), up to that step, unless its checkpoint is there already.
 
 ``--ship`` exports the last training stage's newest checkpoint (EMA weights) with its VAE into
 ``src/freeaction/assets/<shipped name>/`` (a recipe's ``ship_as``, else its own name: ``pusher-64-w2``
@@ -104,16 +107,6 @@ WIDE_TRAIN = {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 
               "compile": True}
 WIDE_REFERENCE_SAMPLES_PER_S = 9.3
 """0.45 x the small DiT's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)."""
-# The wide DiT's pusher schedule (pusher-64-w2-m, pusher-64-w3): stage 1 at 5e-4, then 1.5e-4 and 5e-5.
-WIDE_PUSHER = {
-    "train": WIDE_TRAIN,
-    "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
-    "stages": [
-        {"max_steps": 10000},
-        {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
-        {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
-    ],
-}
 # What the arm's contact recipes share: they ship as ``arm-64``, replacing the world-1 model, from 1,200 episodes.
 ARM_CONTACT = {**COMMON, "ship_as": "arm-64", "simulator": "arm", "episodes": 1200}
 MODELS = {
@@ -158,20 +151,35 @@ MODELS = {
     "pusher-64-w2-m": {
         **PUSHER_WORLD_2,
         "description": PUSHER_WORLD_2["description"] + ", with a hidden-256 DiT",
-        **WIDE_PUSHER,
+        "train": WIDE_TRAIN,
+        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+        "stages": [
+            {"max_steps": 10000},
+            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
+            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 6000},
+        ],
     },
     # World 3: world 2 filmed at 20 frames/s (a frame halfway through every control step), so each frame moves half
     # as far. In a 1,250-step fine-tune A/B from pusher-64-w2-m's step-7,750 weights (docs/training.md, "A faster
     # camera") the effector error on 1 + 15 test actions fell to 4.4 px, median clip 2.1 px (world 2 at step 9,000:
-    # 9.8 px) and Latent L2 to 0.59x "nothing moves" (0.83x); the moved blocks stayed 6 px off. The same recipe as
-    # pusher-64-w2-m otherwise, its coder trained on these frames.
+    # 9.8 px) and Latent L2 to 0.59x "nothing moves" (0.83x); the moved blocks stayed 6 px off. So this recipe is
+    # that fine-tune carried on: it starts from pusher-64-w2-m's step-7,750 EMA weights and trains on their coder's
+    # latents (world 3's frames are world 2's, drawn by the same renderer, twice as often), then lowers the rate as
+    # pusher-64-w2-m's schedule does. Compute: 7,750 + 11,000 steps of the wide DiT, 8.9 h at 9.3 samples/s.
     "pusher-64-w3": {
         **PUSHER_WORLD_2,
         "simulator_options": {"world": 3},
         "description": "the pusher simulator's world 3 (world 2 filmed at 20 frames/s: a disc pushes 3-4 large blocks "
         "of distinct colours and shapes on a table; 2-D actions = effector displacement per frame), with a hidden-256 "
         "DiT",
-        **WIDE_PUSHER,
+        "warm_start": {"recipe": "pusher-64-w2-m", "stage": 1, "step": 7750},
+        "train": WIDE_TRAIN,
+        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+        "stages": [
+            {"lr": 5.0e-4, "warmup_steps": 100, "max_steps": 4000},
+            {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
+            {"lr": 5.0e-5, "warmup_steps": 50, "max_steps": 4000},
+        ],
     },
     # The contact world for the arm: world 2 (a closer camera, the Panda painted blue with an orange gripper, so
     # the arm fills more of the frame and stands out from the table). It ships as ``arm-64`` (``ship_as``),
@@ -302,15 +310,18 @@ def set_aside_runs_of_another_vae(work: Path, n_stages: int, vae: Path) -> None:
             print(f"{folder} trained on the latents of {used}; moved to {aside}", flush=True)
 
 
-def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, init_from: Path | None = None) -> Path:
+def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, init_from: Path | None = None,
+          stop_at: tuple[int, int] | None = None) -> Path:
     """Every stage up to training; returns the last stage's run folder.
 
-    Training runs in stages (``spec["stages"]``): stage 1 from scratch, each later one from the
-    EMA weights its predecessor exported, with its own options (e.g. a grown module). With
-    ``start_stage`` K > 1, stage K starts from ``init_from`` (the earlier stages' exported or
-    shipped weights) instead of running stages 1..K-1 here."""
+    Training runs in stages (``spec["stages"]``): stage 1 from scratch (or from a ``warm_start``,
+    :func:`warm_start`), each later one from the EMA weights its predecessor exported, with its own
+    options (e.g. a grown module). With ``start_stage`` K > 1, stage K starts from ``init_from`` (the
+    earlier stages' exported or shipped weights) instead of running stages 1..K-1 here. ``stop_at``
+    (stage, step): train no further than that step of that stage."""
     spec = MODELS[name]
-    stages = spec["stages"]
+    stages = spec["stages"][: stop_at[0]] if stop_at is not None else spec["stages"]
+    warm = warm_start(name, work) if "warm_start" in spec and start_stage == 1 else None
     if not 1 <= start_stage <= len(stages):
         raise SystemExit(f"--start-stage must be 1..{len(stages)} for {name}")
     earlier = None  # what made the weights this run starts from, for the model card
@@ -332,7 +343,11 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
         run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
                        "--size", size, "--workers", "2", *options))
     if not (vae_run / "metrics.json").is_file():
-        if init_from is not None and (init_from / "vae" / "config.json").is_file():  # keep the latents it knows
+        if warm is not None:  # the autoencoder whose latents the warm-start weights learned
+            shutil.copytree(warm / "vae", vae_run / "vae", dirs_exist_ok=True)
+            metrics = {**json.loads((warm / WARM_VAE_METRICS).read_text()), "copied_from": spec["warm_start"]["recipe"]}
+            (vae_run / "metrics.json").write_text(json.dumps(metrics))
+        elif init_from is not None and (init_from / "vae" / "config.json").is_file():  # keep the latents it knows
             shutil.copytree(init_from / "vae", vae_run / "vae", dirs_exist_ok=True)
             metrics = {**spec.get("vae_metrics", {}), "copied_from": str(init_from)}
             (vae_run / "metrics.json").write_text(json.dumps(metrics))
@@ -356,8 +371,12 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
         cfg["model_options"] = {**base["model_options"], **stage.get("model_options", {})}
         if k > 1:
             cfg["init_from"] = str(init_from if k == start_stage else stage_run(work, k - 1) / "model")
+        elif warm is not None:
+            cfg["init_from"] = str(warm)
         if max_steps is not None and k == len(stages):
             cfg["max_steps"] = int(max_steps)
+        if stop_at is not None and k == stop_at[0]:
+            cfg["max_steps"] = min(int(cfg["max_steps"]), int(stop_at[1]))
         config_file = work / f"train-stage{k}.yaml"
         config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
         run(freeaction("train", "--config", str(config_file)), log=work / "train.log")
@@ -365,10 +384,31 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
 
 
 # -- shipping -------------------------------------------------------------------------------------
-def stage_records(name: str, work: Path) -> list[dict]:
-    """One record per training stage that made the weights: steps, samples, speed, time."""
-    from freeaction.train.checkpoint import latest_checkpoint
+def run_record(k: int, run_dir: Path, step: int) -> dict:
+    """Stage ``k`` as its run folder trained it up to ``step``: steps, batch, median speed, logged time."""
     from freeaction.train.log import read_log, train_seconds
+
+    config = yaml.safe_load((run_dir / "train_config.yaml").read_text())
+    logged = [e["samples_per_s"] for e in read_log(run_dir) if "samples_per_s" in e and e["step"] <= step]
+    return {"stage": k, "steps": step, "batch_size": int(config["batch_size"]),
+            "median_samples_per_s": float(np.median(logged)) if logged else None,
+            "logged_hours": train_seconds(run_dir, step) / 3600}
+
+
+def with_recipe(name: str, records: list[dict]) -> list[dict]:
+    """``records`` (stage k's at index k - 1) with recipe ``name``'s rate, options and compute hours."""
+    stages, spec = MODELS[name]["stages"], MODELS[name]
+    for k, r in enumerate(records, start=1):
+        stage = stages[k - 1]
+        r.update(stage=k, lr=stage.get("lr", recipe_train(spec)["lr"]), model_options=stage.get("model_options", {}),
+                 compute_hours=r["steps"] * r["batch_size"] / reference_speed(spec) / 3600)
+    return records
+
+
+def stage_records(name: str, work: Path) -> list[dict]:
+    """One record per training stage that made the weights: steps, samples, speed, time. A warm
+    start's stages (another recipe's, ``work/warm_start.json``) come first, numbered on from them."""
+    from freeaction.train.checkpoint import latest_checkpoint
 
     stages = MODELS[name]["stages"]
     earlier = work / "earlier_stages.json"
@@ -378,18 +418,53 @@ def stage_records(name: str, work: Path) -> list[dict]:
         ckpt = latest_checkpoint(run_dir) if run_dir.is_dir() else None
         if ckpt is None:
             break
-        step = int(ckpt.name.split("-")[-1])
-        config = yaml.safe_load((run_dir / "train_config.yaml").read_text())
-        logged = [e["samples_per_s"] for e in read_log(run_dir) if "samples_per_s" in e and e["step"] <= step]
-        records.append({"stage": k, "steps": step, "batch_size": int(config["batch_size"]),
-                        "median_samples_per_s": float(np.median(logged)) if logged else None,
-                        "logged_hours": train_seconds(run_dir, step) / 3600})
-    for k, r in enumerate(records, start=1):
-        stage = stages[k - 1]
-        r.update(stage=k, lr=stage.get("lr", recipe_train(MODELS[name])["lr"]),
-                 model_options=stage.get("model_options", {}),
-                 compute_hours=r["steps"] * r["batch_size"] / reference_speed(MODELS[name]) / 3600)
-    return records
+        records.append(run_record(k, run_dir, int(ckpt.name.split("-")[-1])))
+    records = with_recipe(name, records)
+    warm_file = work / WARM_RECORDS
+    warm = json.loads(warm_file.read_text()) if "warm_start" in MODELS[name] and warm_file.is_file() else []
+    for r in records:
+        r["stage"] += len(warm)
+    return warm + records
+
+
+WARM_DIR = "warm-start"
+WARM_RECORDS = "warm_start.json"
+WARM_VAE_METRICS = "vae_metrics.json"
+
+
+def warm_start(name: str, work: Path) -> Path:
+    """The weights recipe ``name``'s stage 1 starts from (its ``warm_start``: recipe R's stage-K EMA
+    weights at step N), with R's autoencoder in ``vae/``: ``work/warm-start``, made once. R is built
+    in ``work.parent / R`` up to that step when its checkpoint is not there; R's training records up
+    to the step go to ``work/warm_start.json`` for the card."""
+    warm = MODELS[name]["warm_start"]
+    parent, k, step = warm["recipe"], int(warm["stage"]), int(warm["step"])
+    dest, parent_work = work / WARM_DIR, work.parent / parent
+    work.mkdir(parents=True, exist_ok=True)
+    if not (dest / "config.json").is_file():
+        ckpt = stage_run(parent_work, k) / "checkpoints" / f"step-{step:08d}"
+        if not (ckpt / "model" / "config.json").is_file():
+            print(f"{name} starts from {parent}'s stage-{k} weights at step {step}: building {parent} in "
+                  f"{parent_work} up to there", flush=True)
+            build(parent, parent_work, None, stop_at=(k, step))
+        if not (ckpt / "model" / "config.json").is_file():
+            raise SystemExit(f"{ckpt}: no such checkpoint ({parent} trained past step {step} and kept only its last "
+                             f"ones?); put that step's EMA weights (a model folder) with {parent}'s autoencoder in "
+                             f"vae/ and its metrics.json as {WARM_VAE_METRICS} into {dest}")
+        parent_vae = vae_folder(parent, parent_work)
+
+        def write(tmp: Path) -> None:
+            shutil.copytree(ckpt / "model", tmp, dirs_exist_ok=True)
+            shutil.copytree(parent_vae / "vae", tmp / "vae")
+            shutil.copy2(parent_vae / "metrics.json", tmp / WARM_VAE_METRICS)
+
+        write_dir_atomic(dest, write)
+    if not (work / WARM_RECORDS).is_file():
+        ends = [stage["max_steps"] for stage in MODELS[parent]["stages"][: k - 1]] + [step]
+        records = [run_record(j, stage_run(parent_work, j), end) for j, end in enumerate(ends, start=1)]
+        records = [{**r, "recipe": parent} for r in with_recipe(parent, records)]
+        write_json_atomic(work / WARM_RECORDS, records, indent=1)
+    return dest
 
 
 def shipped_name(name: str) -> str:
@@ -535,6 +610,8 @@ def stage_table(records: list[dict]) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for r in records:
         start = "scratch" if r["stage"] == 1 else f"stage {r['stage'] - 1}'s EMA weights"
+        if r.get("recipe"):  # a warm start's stage: another recipe's, on its own data
+            start += f" (recipe `{r['recipe']}`, on its data)"
         opts = ", ".join(f"{k}={v}" for k, v in r["model_options"].items()) or "-"
         rows.append(f"| {r['stage']} | {start} | {r['lr']:g} | {opts} | {r['steps']:,} | "
                     f"{r['steps'] * r['batch_size']:,} | {r['compute_hours']:.2f} | {r['logged_hours']:.2f} |")
@@ -547,6 +624,10 @@ def stage_table(records: list[dict]) -> str:
 
 def vae_commands(spec: dict) -> str:
     """The autoencoder's ``freeaction train-vae`` command(s), as Markdown."""
+    if "warm_start" in spec:
+        parent = spec["warm_start"]["recipe"]
+        return (f"`{parent}`'s, whose latents the weights it starts from learned: " + vae_commands(MODELS[parent]) +
+                f" (in `{parent}`'s work folder, on its data)")
     cmds = []
     for k, flags in enumerate(spec["vae_phases"], start=1):
         init = f" --init-from {vae_phase_dir(k - 1)}/vae" if k > 1 else ""

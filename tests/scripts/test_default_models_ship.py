@@ -170,3 +170,62 @@ def test_build_skips_finished_autoencoder_phases_and_runs_the_new_one(default_mo
                          str(work / "vae" / "vae"), "--focus-weight", "8", "--no-progress"]]
     config = yaml.safe_load((work / "train-stage1.yaml").read_text())
     assert config["vae"] == str(work / "vae-2" / "vae")  # the DiT trains on the last phase's latents
+
+
+def test_a_warm_start_builds_its_parent_up_to_the_step_and_trains_on_its_coder(default_models, tmp_path, monkeypatch):
+    """A recipe with a ``warm_start`` runs its parent (beside its work folder) only up to the step it
+    starts from, copies those EMA weights with the parent's coder, trains stage 1 from them on that
+    coder's latents, and its card's stage records begin with the parent's stages."""
+    dm = default_models
+    commands = []
+
+    def fake_run(cmd, log=None):
+        commands.append(cmd)
+        if "--config" in cmd:  # a training stage: a checkpoint at its last step, and a log
+            cfg = yaml.safe_load(Path(cmd[-1]).read_text())
+            out = Path(cfg["out"])
+            (out / "checkpoints" / f"step-{cfg['max_steps']:08d}" / "model").mkdir(parents=True, exist_ok=True)
+            (out / "checkpoints" / f"step-{cfg['max_steps']:08d}" / "model" / "config.json").write_text("{}")
+            (out / "checkpoints" / f"step-{cfg['max_steps']:08d}" / "train_state.json").write_text("{}")
+            (out / "train_config.yaml").write_text(yaml.safe_dump(cfg))
+            (out / "log.jsonl").write_text("".join(json.dumps({"step": s, "samples_per_s": 8.0}) + "\n"
+                                                   for s in range(1, cfg["max_steps"] + 1)))
+        elif "train-vae" in cmd:
+            out = Path(cmd[cmd.index("--out") + 1])
+            (out / "vae").mkdir(parents=True)
+            (out / "vae" / "config.json").write_text('{"coder": "parent"}')
+            (out / "metrics.json").write_text('{"psnr": 30.0}')
+
+    monkeypatch.setattr(dm, "run", fake_run)
+    monkeypatch.setattr(dm, "dataset_complete", lambda root, episodes: True)
+    monkeypatch.setattr(dm, "encode_latents", lambda data, vae: None)
+    parent = {**dm.COMMON, "simulator": "pusher", "episodes": 4, "vae_phases": [["--steps", "1"]],
+              "stages": [{"max_steps": 10}, {"lr": 1e-4, "max_steps": 5}]}
+    child = {**parent, "warm_start": {"recipe": "tiny-parent", "stage": 1, "step": 6},
+             "stages": [{"lr": 2e-4, "max_steps": 3}]}
+    monkeypatch.setitem(dm.MODELS, "tiny-parent", parent)
+    monkeypatch.setitem(dm.MODELS, "tiny-child", child)
+    work = tmp_path / "tiny-child"
+
+    dm.build("tiny-child", work, max_steps=None)
+
+    trained = [yaml.safe_load(Path(c[-1]).read_text()) for c in commands if "--config" in c]
+    assert [(Path(t["out"]), t["max_steps"]) for t in trained] == [
+        (tmp_path / "tiny-parent" / "train", 6),  # the parent's stage 1, stopped at the warm start's step
+        (work / "train", 3)]  # its stage 2 is not run
+    assert sum("train-vae" in c for c in commands) == 1  # the child trains no coder of its own
+    assert trained[1]["init_from"] == str(work / "warm-start")
+    assert json.loads((work / "warm-start" / "vae" / "config.json").read_text()) == {"coder": "parent"}
+    assert trained[1]["vae"] == str(dm.vae_folder("tiny-child", work) / "vae")
+    assert json.loads((dm.vae_folder("tiny-child", work) / "metrics.json").read_text())["copied_from"] == "tiny-parent"
+    records = dm.stage_records("tiny-child", work)
+    assert [(r["stage"], r["steps"], r["lr"], r.get("recipe")) for r in records] == [
+        (1, 6, dm.COMMON_TRAIN["lr"], "tiny-parent"), (2, 3, 2e-4, None)]
+    table = dm.stage_table(records)
+    assert "| 1 | scratch (recipe `tiny-parent`, on its data) |" in table and "| 2 | stage 1's EMA weights |" in table
+    assert "`tiny-parent`'s" in dm.vae_commands(child)
+
+    commands.clear()
+    dm.build("tiny-child", work, max_steps=None)  # everything is there: nothing of the parent runs again
+    outs = [Path(yaml.safe_load(Path(c[-1]).read_text())["out"]) for c in commands if "--config" in c]
+    assert outs == [work / "train"]
