@@ -107,6 +107,8 @@ WIDE_TRAIN = {"model_options": {**COMMON_TRAIN["model_options"], "hidden_size": 
               "compile": True}
 WIDE_REFERENCE_SAMPLES_PER_S = 9.3
 """0.45 x the small DiT's 20.7: the two widths timed in one run on one core (6.4 vs 14.3 samples/s)."""
+WIDE_DIT = {"train": WIDE_TRAIN, "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S}
+"""What a recipe of the wide DiT sets: its training options and its speed for the compute hours."""
 # What the arm's contact recipes share: they ship as ``arm-64``, replacing the world-1 model, from 1,200 episodes.
 ARM_CONTACT = {**COMMON, "ship_as": "arm-64", "simulator": "arm", "episodes": 1200}
 MODELS = {
@@ -151,8 +153,7 @@ MODELS = {
     "pusher-64-w2-m": {
         **PUSHER_WORLD_2,
         "description": PUSHER_WORLD_2["description"] + ", with a hidden-256 DiT",
-        "train": WIDE_TRAIN,
-        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+        **WIDE_DIT,
         "stages": [
             {"max_steps": 10000},
             {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
@@ -173,8 +174,7 @@ MODELS = {
         "of distinct colours and shapes on a table; 2-D actions = effector displacement per frame), with a hidden-256 "
         "DiT",
         "warm_start": {"recipe": "pusher-64-w2-m", "stage": 1, "step": 7750},
-        "train": WIDE_TRAIN,
-        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+        **WIDE_DIT,
         "stages": [
             {"lr": 5.0e-4, "warmup_steps": 100, "max_steps": 4000},
             {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 3000},
@@ -206,8 +206,7 @@ MODELS = {
         "the gripper is closed, with cubes; 7-D actions = end-effector deltas + gripper)",
         "vae_phases": [VAE_FLAGS, VAE_WHOLE_FRAMES, VAE_GRIPPER_FOCUS],
         # the wider DiT of pusher-64-w2-m: at 5,000 steps it led the small one on every figure (docs/training.md)
-        "train": WIDE_TRAIN,
-        "reference_samples_per_s": WIDE_REFERENCE_SAMPLES_PER_S,
+        **WIDE_DIT,
         "stages": [
             {"max_steps": 6000},
             {"lr": 1.5e-4, "warmup_steps": 100, "max_steps": 2000},
