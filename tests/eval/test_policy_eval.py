@@ -211,3 +211,16 @@ def test_a_broken_shipped_json_is_refused_naming_the_file(tmp_path, text):
     for read in (recommended_sampler, scene_of):
         with pytest.raises(CheckpointError, match=r"shipped.json: unreadable shipped-model description"):
             read(tmp_path)
+
+
+def test_a_policy_folder_named_like_a_built_in_must_be_written_as_a_path(tmp_path):
+    (tmp_path / "bc-10").mkdir()
+    config = tmp_path / "run.yaml"
+    config.write_text("policies: [expert, {name: mine, factory: bc-10}]\n")
+    with pytest.raises(InputError, match=r"'bc-10' is ambiguous: a built-in policy, and the folder .*'./bc-10'"):
+        PolicyEvalConfig.from_file(config)
+    config.write_text("policies: [expert, {name: mine, factory: ./bc-10}]\n")
+    assert PolicyEvalConfig.from_file(config).policies[1] == {"name": "mine", "factory": str(tmp_path / "bc-10")}
+    (tmp_path / "bc-10").rmdir()
+    config.write_text("policies: [bc-10]\n")  # no folder beside it: the built-in
+    assert PolicyEvalConfig.from_file(config).policies == ["bc-10"]

@@ -189,6 +189,9 @@ def policy_folder_from(base: Path, spec: Any) -> Any:
     """A ``policies`` entry whose factory is a folder relative to the config's folder ``base`` (a BC
     policy), with that path made absolute; a bare folder path is named after the folder."""
     factory = spec if isinstance(spec, str) else spec.get("factory") if isinstance(spec, dict) else None
+    if isinstance(factory, str) and factory in BUILTIN and (base / factory).is_dir():
+        raise InputError(f"policy factory {factory!r} is ambiguous: a built-in policy, and the folder "
+                         f"{base / factory}; write './{factory}' for the folder, or rename it")
     if not isinstance(factory, str) or factory in BUILTIN or ":" in factory or not (base / factory).is_dir():
         return spec
     path = str((base / factory).resolve())
