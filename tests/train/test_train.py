@@ -454,3 +454,24 @@ def test_real_compile_matches_the_eager_run(data, tmp_path):
     assert a.keys() == b.keys()
     worst = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
     assert worst < 1e-4, worst
+
+
+def test_init_from_grows_context_attention(data, tmp_path):
+    """A trained model continues with attention to the context frame added: the same function at
+    the start, then the new branch trains (its output projection leaves zero)."""
+    from freeaction.model import VideoDiT, preset, save_model
+    from freeaction.train.model import build_model
+
+    torch.manual_seed(0)
+    base = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, condition="trajectory",
+                           hidden_size=32, depth=2, num_heads=2))
+    save_model(base, tmp_path / "base")
+    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"),
+                      model_options={"context_attention": True})
+    grown = build_model(cfg, torch.zeros(1, 4, 4, 4), 2).eval()
+    x, t, a = torch.randn(2, 4, 4, 4, 4), torch.tensor([5, 700]), torch.randn(2, 3, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x, t, a), base.eval()(x, t, a))
+    final = load_model(train(cfg)["model"])
+    assert final.config.context_attention
+    assert final.context_attn[0].proj.weight.abs().sum() > 0

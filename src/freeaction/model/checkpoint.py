@@ -284,6 +284,8 @@ def _config_from_shapes(state: dict[str, torch.Tensor], source: str) -> dict[str
         raise CheckpointError(f"{source}: no action embedder (embed_state / embed_arm_state) in the state dict")
     if "shifted_pos_to_tokens.weight" in state:
         cfg["shifted_positions"] = True
+    if "context_attn.0.proj.weight" in state:
+        cfg["context_attention"] = True
     return cfg
 
 

@@ -53,6 +53,12 @@ class ModelConfig:
         then fetch what the context frame held where a moving part started, a product of action
         and position that adaLN and additive embeddings can only approximate. Zero-initialised,
         so adding it to a trained model leaves that model's function unchanged.
+    context_attention: (freeaction's, not in IRASim) after every spatial block, each frame's tokens
+        also attend to the context frame's (frame 0's) tokens, at every position: a moved object's
+        look can be fetched from wherever the context frame held it in one step, where spatial and
+        temporal attention alone need two (the context frame's tokens reach another frame only at
+        their own position). Its output projection starts at zero, so adding it to a trained model
+        leaves that model's function unchanged.
     """
 
     action_dim: int = 7
@@ -69,6 +75,7 @@ class ModelConfig:
     learn_sigma: bool = False
     final_frame_ada: bool = False
     shifted_positions: bool = False
+    context_attention: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -139,6 +139,27 @@ class Attention(nn.Module):
         return self.proj(out)
 
 
+class ContextAttention(nn.Module):
+    """Every token of a (B, F, N, D) grid attends to the N tokens of frame 0 (the context frame),
+    pre-normed; the output projection starts at zero (a residual branch that begins as nothing)."""
+
+    def __init__(self, hidden: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.q = nn.Linear(hidden, hidden)
+        self.kv = nn.Linear(hidden, 2 * hidden)
+        self.proj = nn.Linear(hidden, hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, Fr, N, D = x.shape
+        H = self.num_heads
+        x = layer_norm(x)
+        q = self.q(x).view(B, Fr * N, H, D // H).transpose(1, 2)  # (B, H, F*N, hd)
+        kv = self.kv(x[:, 0]).view(B, N, 2, H, D // H).permute(2, 0, 3, 1, 4)  # (2, B, H, N, hd)
+        out = F.scaled_dot_product_attention(q, kv[0], kv[1])  # (B, H, F*N, hd)
+        return self.proj(out.transpose(1, 2).reshape(B, Fr, N, D))
+
+
 class Block(nn.Module):
     """adaLN-Zero transformer block; ``c`` broadcasts over the (F, N) axes of ``x``."""
 
@@ -209,6 +230,8 @@ class VideoDiT(nn.Module):
         self.register_buffer("pos_embed", sincos_2d_table(D, self.grid)[None])
         self.register_buffer("temp_embed", sincos_1d_table(D, cfg.num_frames)[None])
         self.blocks = nn.ModuleList(Block(D, cfg.num_heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        if cfg.context_attention:  # one after every spatial block
+            self.context_attn = nn.ModuleList(ContextAttention(D, cfg.num_heads) for _ in range(cfg.depth // 2))
         self.final_layer = FinalLayer(D, p, cfg.out_channels)
         self.initialize_weights()
 
@@ -233,13 +256,16 @@ class VideoDiT(nn.Module):
         if self.config.shifted_positions:
             zeroed.append(self.shifted_pos_to_tokens)
             nn.init.normal_(self.displacement_to_grid.weight, std=0.5)
+        if self.config.context_attention:
+            zeroed.extend(attn.proj for attn in self.context_attn)
         for layer in zeroed:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
     # Options that add modules which start as the identity: a trained model grows them without
     # changing its function (see :meth:`grown`).
-    GROWABLE = {"shifted_positions": ("displacement_to_grid.", "shifted_pos_to_tokens.")}
+    GROWABLE = {"shifted_positions": ("displacement_to_grid.", "shifted_pos_to_tokens."),
+                "context_attention": ("context_attn.",)}
 
     def grown(self, **options: bool) -> VideoDiT:
         """A copy of this model with the :attr:`GROWABLE` options switched on: same weights, the
@@ -328,6 +354,8 @@ class VideoDiT(nn.Module):
         for i, block in enumerate(self.blocks):
             if i % 2 == 0:
                 x = block(x, spatial_c, axis=2)
+                if cfg.context_attention:
+                    x = x + self.context_attn[i // 2](x)
             else:
                 if i == 1:  # frame positions enter once, before the first temporal block
                     x = x + self.temp_embed[0, :Fr, None]

@@ -49,6 +49,7 @@ MODEL_OPTION_KEYS = (
     "final_frame_ada",
     "latent_size",
     "shifted_positions",
+    "context_attention",
 )
 
 
