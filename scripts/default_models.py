@@ -669,6 +669,9 @@ def model_card(name, spec, q, qw, records, checks, n_params, sizes, vae, mc, obj
     latents = f"{mc.in_channels}x{mc.latent_size[0]}x{mc.latent_size[1]}"
     vae_psnr = f"{vae.get('psnr', nan):.1f} dB over whole frames, {vae.get('psnr_objects', nan):.1f} dB"
     shipped = shipped_name(name)
+    data_command = " ".join([f"freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size "
+                             f"{spec['size'][0]}x{spec['size'][1]}",
+                             *(f"--option {k}={json.dumps(v)}" for k, v in spec.get("simulator_options", {}).items())])
     return f"""# `{shipped}`
 
 An action-conditioned video world model of {spec['description']}, {spec['size'][0]}x{spec['size'][1]}
@@ -696,7 +699,7 @@ Reproduce: `freeaction quality {shipped} --dataset <work>/data --clips {q['clips
 {objects}
 ## Data
 
-`freeaction data make {spec['simulator']} data --episodes {spec['episodes']} --size {spec['size'][0]}x{spec['size'][1]}`
+`{data_command}`
 (seed 0; splits 80/10/10 by episode). Actions are scaled to model space (docs/method.md §1) before the model sees them;
 `mu_act` (mean m(a) over the training windows of {mc.num_frames - 1} actions) is stored with the weights.
 

@@ -64,6 +64,7 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     card = (folder / "MODEL_CARD.md").read_text()
     assert card.startswith("# `tiny`") and "the pusher simulator's world 2" in card
     assert "python scripts/default_models.py tiny-w2" in card  # the recipe reproduces it
+    assert "`freeaction data make pusher data --episodes " in card and " --option world=2`" in card  # its world
     contact = card[card.index("## Contact (object-level figures, per seed)"):card.index("## What it gets wrong")]
     assert card.index("## Quality bar") < card.index("## Contact") < card.index("## What it gets wrong") \
         < card.index("## Data")  # beside the quality bar's figures
