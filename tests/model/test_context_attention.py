@@ -7,17 +7,9 @@ import math
 
 import torch
 
-from freeaction import VideoDiT, load_model, preset, save_model
+from freeaction import load_model, save_model
 from freeaction.model.dit import ContextAttention, layer_norm
-
-
-def _model(context: bool, seed: int = 0) -> VideoDiT:
-    torch.manual_seed(seed)
-    model = VideoDiT(preset("tiny", action_dim=2, condition="trajectory", latent_size=(8, 8), num_frames=6,
-                            context_attention=context))
-    for p in model.parameters():
-        p.data.normal_(0, 0.05)
-    return model.eval()
+from tiny_dit import random_trajectory_dit
 
 
 def test_every_token_attends_to_the_context_frames_tokens_only() -> None:
@@ -44,14 +36,14 @@ def test_every_token_attends_to_the_context_frames_tokens_only() -> None:
 
 
 def test_growing_a_trained_model_keeps_its_function_and_roundtrips(tmp_path) -> None:
-    base = _model(False)
+    base = random_trajectory_dit(0, context_attention=False)
     grown = base.grown(context_attention=True).eval()
     assert grown.config.context_attention and len(grown.context_attn) == base.config.depth // 2
     assert all(a.proj.weight.abs().sum() == 0 for a in grown.context_attn)
     x, t, a = torch.randn(2, 6, 4, 8, 8), torch.tensor([10, 900]), torch.randn(2, 5, 2)
     with torch.no_grad():
         torch.testing.assert_close(grown(x, t, a), base(x, t, a))
-    trained = _model(True, seed=1)  # once trained, the context frame reaches the others through it
+    trained = random_trajectory_dit(1, context_attention=True)  # trained: the context frame reaches the others
     loaded = load_model(save_model(trained, tmp_path / "context"))
     assert loaded.config.context_attention
     with torch.no_grad():

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from freeaction import VideoDiT, load_model, preset, save_model
+from freeaction import load_model, preset, save_model
 from freeaction.model.dit import sincos_2d, sincos_2d_table
-
-
-def _model(shifted: bool, seed: int = 0) -> VideoDiT:
-    torch.manual_seed(seed)
-    model = VideoDiT(preset("tiny", action_dim=2, condition="trajectory", latent_size=(8, 8), num_frames=6,
-                            shifted_positions=shifted))
-    for p in model.parameters():
-        p.data.normal_(0, 0.05)
-    return model.eval()
+from tiny_dit import random_trajectory_dit
 
 
 def test_real_valued_table_matches_the_fixed_one_on_the_grid() -> None:
@@ -25,7 +17,7 @@ def test_real_valued_table_matches_the_fixed_one_on_the_grid() -> None:
 
 
 def test_cumulative_displacement_shifts_each_frames_positions() -> None:
-    model = _model(True)
+    model = random_trajectory_dit(0, shifted_positions=True)
     with torch.no_grad():
         model.displacement_to_grid.weight.copy_(torch.tensor([[0.0, 1.0], [1.0, 0.0]]))  # (x, y) -> (row, col)
         model.shifted_pos_to_tokens.weight.copy_(torch.eye(64))
@@ -44,7 +36,7 @@ def test_cumulative_displacement_shifts_each_frames_positions() -> None:
 
 
 def test_growing_a_trained_model_keeps_its_function_and_roundtrips(tmp_path) -> None:
-    base = _model(False)
+    base = random_trajectory_dit(0, shifted_positions=False)
     grown = base.grown(shifted_positions=True).eval()
     assert grown.config.shifted_positions and grown.shifted_pos_to_tokens.weight.abs().sum() == 0
     x, t, a = torch.randn(2, 6, 4, 8, 8), torch.tensor([10, 900]), torch.randn(2, 5, 2)
@@ -53,7 +45,7 @@ def test_growing_a_trained_model_keeps_its_function_and_roundtrips(tmp_path) -> 
         torch.testing.assert_close(grown(x, t, a), base(x, t, a))
         torch.testing.assert_close(grown(x, t, a, null_condition=null), base(x, t, a, null_condition=null))
     # once trained, the displacement matters, the null condition ignores it, and it survives save/load
-    trained = _model(True, seed=1)
+    trained = random_trajectory_dit(1, shifted_positions=True)
     loaded = load_model(save_model(trained, tmp_path / "shifted"))
     assert loaded.config.shifted_positions
     with torch.no_grad():

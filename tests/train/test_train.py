@@ -315,26 +315,31 @@ def test_action_check_ratio_is_one_for_a_model_that_ignores_actions(data):
     assert ignores["action_ratio_moving"] == 1.0
 
 
-def test_init_from_grows_shifted_positions(data, tmp_path):
-    """A trained trajectory model continues with shifted positions added: it starts computing the
-    same function, then trains the new modules; a frame-condition model cannot grow them."""
+@pytest.mark.parametrize(("option", "branch"), [("shifted_positions", "shifted_pos_to_tokens.weight"),
+                                                ("context_attention", "context_attn.0.proj.weight")])
+def test_init_from_grows_a_zero_initialised_branch(data, tmp_path, option, branch):
+    """A trained trajectory model continues with a growable option added: it starts computing the
+    same function, then trains the new branch (its zero-initialised weights leave zero)."""
     from freeaction.model import VideoDiT, preset, save_model
+    from freeaction.train.model import build_model
 
     torch.manual_seed(0)
     base = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, condition="trajectory",
                            hidden_size=32, depth=2, num_heads=2))
     save_model(base, tmp_path / "base")
-    from freeaction.train.model import build_model
-
-    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"),
-                      model_options={"shifted_positions": True})
+    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"), model_options={option: True})
     grown = build_model(cfg, torch.zeros(1, 4, 4, 4), 2).eval()
     x, t, a = torch.randn(2, 4, 4, 4, 4), torch.tensor([5, 700]), torch.randn(2, 3, 2)
     with torch.no_grad():
         torch.testing.assert_close(grown(x, t, a), base.eval()(x, t, a))
     final = load_model(train(cfg)["model"])
-    assert final.config.shifted_positions
-    assert final.shifted_pos_to_tokens.weight.abs().sum() > 0
+    assert getattr(final.config, option)
+    assert final.state_dict()[branch].abs().sum() > 0
+
+
+def test_shifted_positions_cannot_grow_on_a_frame_condition_model(data, tmp_path):
+    from freeaction.model import VideoDiT, preset, save_model
+
     frame = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, hidden_size=32, depth=2,
                             num_heads=2))
     save_model(frame, tmp_path / "frame")
@@ -454,24 +459,3 @@ def test_real_compile_matches_the_eager_run(data, tmp_path):
     assert a.keys() == b.keys()
     worst = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
     assert worst < 1e-4, worst
-
-
-def test_init_from_grows_context_attention(data, tmp_path):
-    """A trained model continues with attention to the context frame added: the same function at
-    the start, then the new branch trains (its output projection leaves zero)."""
-    from freeaction.model import VideoDiT, preset, save_model
-    from freeaction.train.model import build_model
-
-    torch.manual_seed(0)
-    base = VideoDiT(preset("tiny", action_dim=2, latent_size=(4, 4), num_frames=4, condition="trajectory",
-                           hidden_size=32, depth=2, num_heads=2))
-    save_model(base, tmp_path / "base")
-    cfg = tiny_config(data, tmp_path / "run", init_from=str(tmp_path / "base"),
-                      model_options={"context_attention": True})
-    grown = build_model(cfg, torch.zeros(1, 4, 4, 4), 2).eval()
-    x, t, a = torch.randn(2, 4, 4, 4, 4), torch.tensor([5, 700]), torch.randn(2, 3, 2)
-    with torch.no_grad():
-        torch.testing.assert_close(grown(x, t, a), base.eval()(x, t, a))
-    final = load_model(train(cfg)["model"])
-    assert final.config.context_attention
-    assert final.context_attn[0].proj.weight.abs().sum() > 0
