@@ -5,6 +5,8 @@
     python benchmarks/bench_train.py --frames 16     # IRASim's window length (default 8)
     python benchmarks/bench_train.py --presets small --latents 16 --batch 16 --hidden 128 256 --recipe
                                                      # the default models' DiT at two widths
+    python benchmarks/bench_train.py --presets small --latents 16 --batch 16 --hidden 256 --recipe \
+        --context-attention                          # what the context_attention branch costs
 
 ``--hidden`` times the presets at other widths (heads = hidden / 32); ``--recipe`` uses the shipped
 default models' options (trajectory condition, final-layer Frame-Ada, linear action embedder,
@@ -35,12 +37,13 @@ RECIPE_LOSS = {"min_snr_gamma": 5.0, "moving_weight": 5.0}
 
 
 def bench(name: str, latent: int, frames: int, batch: int, bf16: bool, steps: int, hidden: int | None = None,
-          recipe: bool = False, compiled: bool = False) -> tuple[float, int, float, float]:
+          recipe: bool = False, compiled: bool = False, context: bool = False) -> tuple[float, int, float, float]:
     """(samples/s, parameters, first step's seconds, first step's loss)."""
     torch.manual_seed(0)
     width = {"hidden_size": hidden, "num_heads": max(1, hidden // 32)} if hidden else {}
+    extra = {"context_attention": True} if context else {}
     model = VideoDiT(preset(name, action_dim=2, action_embedder="linear", latent_size=(latent, latent),
-                            num_frames=frames, **width, **(RECIPE_MODEL if recipe else {}))).train()
+                            num_frames=frames, **width, **(RECIPE_MODEL if recipe else {}), **extra)).train()
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
     ema = EMA(model, 0.9999)
@@ -79,6 +82,8 @@ def main() -> None:
     ap.add_argument("--hidden", nargs="+", type=int, default=[0], help="hidden sizes (default: the preset's)")
     ap.add_argument("--recipe", action="store_true", help="the shipped default models' model and loss options")
     ap.add_argument("--compile", action="store_true", help="also bf16 with torch.compile")
+    ap.add_argument("--context-attention", action="store_true",
+                    help="also bf16 with the model option context_attention, and its ratio to bf16 without")
     args = ap.parse_args()
     steps = 3 if args.quick else 10
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {args.batch} clips of "
@@ -86,6 +91,8 @@ def main() -> None:
     head = ("preset", "hidden", "params", "latent", "fp32 samples/s", "bf16 samples/s", "bf16/fp32")
     if args.compile:
         head += ("compiled samples/s", "compiled/bf16", "compile s", "first loss diff")
+    if args.context_attention:
+        head += ("+context samples/s", "+context/bf16")
     columns = "{:8s} {:>6s} {:>8s} {:>7s} {:>15s} {:>15s} {:>9s}".format(*head[:7])
     print(columns + "".join(f" {h:>18s}" for h in head[7:]))
     for name in args.presets:
@@ -101,6 +108,9 @@ def main() -> None:
                     fast, _, first_s, fast_loss = bench(name, latent, args.frames, args.batch, True, steps,
                                                         compiled=True, **options)
                     row += f" {fast:18.1f} {fast / bf16:18.2f} {first_s:18.0f} {abs(fast_loss - loss):18.2e}"
+                if args.context_attention:
+                    ctx, _, _, _ = bench(name, latent, args.frames, args.batch, True, steps, context=True, **options)
+                    row += f" {ctx:18.1f} {ctx / bf16:18.2f}"
                 print(row, flush=True)
 
 
