@@ -342,14 +342,15 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
         run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
                        "--size", size, "--workers", "2", *options))
     if not (vae_run / "metrics.json").is_file():
-        if warm is not None:  # the autoencoder whose latents the warm-start weights learned
-            shutil.copytree(warm / "vae", vae_run / "vae", dirs_exist_ok=True)
-            metrics = {**json.loads((warm / WARM_VAE_METRICS).read_text()), "copied_from": spec["warm_start"]["recipe"]}
-            (vae_run / "metrics.json").write_text(json.dumps(metrics))
-        elif init_from is not None and (init_from / "vae" / "config.json").is_file():  # keep the latents it knows
-            shutil.copytree(init_from / "vae", vae_run / "vae", dirs_exist_ok=True)
-            metrics = {**spec.get("vae_metrics", {}), "copied_from": str(init_from)}
-            (vae_run / "metrics.json").write_text(json.dumps(metrics))
+        source = None  # weights to start from, with the autoencoder whose latents they learned
+        if warm is not None:
+            source = warm, json.loads((warm / WARM_VAE_METRICS).read_text()), spec["warm_start"]["recipe"]
+        elif init_from is not None and (init_from / "vae" / "config.json").is_file():
+            source = init_from, spec.get("vae_metrics", {}), str(init_from)
+        if source is not None:  # keep the latents they know
+            folder, metrics, origin = source
+            shutil.copytree(folder / "vae", vae_run / "vae", dirs_exist_ok=True)
+            (vae_run / "metrics.json").write_text(json.dumps({**metrics, "copied_from": origin}))
         else:
             for k, flags in enumerate(spec["vae_phases"], start=1):
                 if (work / vae_phase_dir(k) / "metrics.json").is_file():  # finished (a phase added later reuses it)

@@ -50,6 +50,7 @@ from freeaction.files import FolderLock
 from freeaction.method import STANDARD_METHODS, Method
 from freeaction.pipeline import WorldModel
 from freeaction.policies import BUILTIN, load_factory
+from freeaction.policies.arm import ARM_BUILTIN
 from freeaction.policies.bc import bc_training_world
 from freeaction.shipped import resolve_sampler, scene_of
 from freeaction.sim.arm_scene import WORLDS as ARM_WORLDS
@@ -189,11 +190,11 @@ def policy_folder_from(base: Path, spec: Any) -> Any:
     """A ``policies`` entry whose factory is a folder relative to the config's folder ``base`` (a BC
     policy), with that path made absolute; a bare folder path is named after the folder."""
     factory = spec if isinstance(spec, str) else spec.get("factory") if isinstance(spec, dict) else None
-    if isinstance(factory, str) and factory in BUILTIN and (base / factory).is_dir():
+    if not isinstance(factory, str) or ":" in factory or not (base / factory).is_dir():
+        return spec
+    if factory in BUILTIN or factory in ARM_BUILTIN:  # load_factory would take the built-in
         raise InputError(f"policy factory {factory!r} is ambiguous: a built-in policy, and the folder "
                          f"{base / factory}; write './{factory}' for the folder, or rename it")
-    if not isinstance(factory, str) or factory in BUILTIN or ":" in factory or not (base / factory).is_dir():
-        return spec
     path = str((base / factory).resolve())
     return {"name": Path(factory).name, "factory": path} if isinstance(spec, str) else {**spec, "factory": path}
 
