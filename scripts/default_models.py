@@ -72,6 +72,7 @@ COMMON_TRAIN = {
     "action_check_every": 250,
     "action_check_clips": 64,
     "save_every": 250,
+    "keep_every": 1000,  # the points of the learning curve (`freeaction curve`) outlive the pruning
     "progress": False,
 }
 # The unguided sampler the card recommends and judges the bar with. DDPM's ancestral steps draw fresh noise at

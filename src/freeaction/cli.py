@@ -27,6 +27,7 @@ SUBCOMMANDS = [
     "freeaction.commands.encode",
     "freeaction.commands.evaluate",
     "freeaction.commands.quality",
+    "freeaction.commands.curve",
     "freeaction.commands.report",
     "freeaction.commands.play",
     "freeaction.commands.policy_eval",

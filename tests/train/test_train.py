@@ -78,6 +78,13 @@ def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
     assert out.shape == (1, 4, 4, 4, 4) and torch.isfinite(out).all()
 
 
+def test_keep_every_keeps_the_learning_curves_checkpoints(data, tmp_path):
+    train(tiny_config(data, tmp_path / "a", max_steps=8, save_every=2, keep_checkpoints=1, keep_every=4))
+    assert [p.name for p in list_checkpoints(tmp_path / "a")] == ["step-00000004", "step-00000008"]
+    train(tiny_config(data, tmp_path / "b", max_steps=8, save_every=2, keep_checkpoints=1))
+    assert [p.name for p in list_checkpoints(tmp_path / "b")] == ["step-00000008"]
+
+
 def test_train_seconds_sums_the_logged_intervals(data, tmp_path):
     from freeaction.train.log import train_seconds
 

@@ -73,8 +73,10 @@ def save_checkpoint(
     action_stats: dict[str, Any] | None,
     extra: dict[str, Any] | None = None,
     keep: int = 3,
+    keep_every: int = 0,
 ) -> Path:
-    """Write ``run/checkpoints/step-NNNNNNNN`` atomically, then prune to the newest ``keep``."""
+    """Write ``run/checkpoints/step-NNNNNNNN`` atomically, then prune to the newest ``keep``; with
+    ``keep_every``, the checkpoints at multiples of it stay as well (the points of a learning curve)."""
     from freeaction.model.checkpoint import save_model
 
     raw = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -108,7 +110,7 @@ def save_checkpoint(
     root = Path(run) / CHECKPOINTS
     final = write_dir_atomic(step_dir(run, step), write)
     for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
-        if old != final:
+        if old != final and not (keep_every and _step_of(old) % keep_every == 0):
             shutil.rmtree(old, ignore_errors=True)
     clean_temp_files(root)
     return final
@@ -121,6 +123,10 @@ def list_checkpoints(run: Path) -> list[Path]:
         return []
     found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.match(p.name))]
     return [p for _, p in sorted(found) if (p / STATE_JSON).is_file()]
+
+
+def _step_of(path: Path) -> int:
+    return int(path.name.removeprefix("step-"))
 
 
 def latest_checkpoint(run: Path) -> Path | None:

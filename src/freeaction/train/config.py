@@ -93,6 +93,8 @@ class TrainConfig:
     out: str = option("", help="run folder (checkpoints, log, loss curve, final model)")
     save_every: int = option(1000, help="checkpoint interval in steps")
     keep_checkpoints: int = option(3, help="checkpoints kept")
+    keep_every: int = option(0, help="also keep every checkpoint whose step is a multiple of this, for a learning "
+                             "curve (`freeaction curve`); 0 = none")
     log_every: int = option(10, help="loss log interval in steps")
     action_check_every: int = option(500, help="interval of the true-vs-shuffled-actions check, 0 = off")
     action_check_clips: int = option(16, help="validation clips in that check")
@@ -206,6 +208,7 @@ OPTION_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "out": _text,
     "save_every": _whole(1),
     "keep_checkpoints": _whole(1),
+    "keep_every": _whole(0),
     "log_every": _whole(1),
     "action_check_every": _whole(0),
     "action_check_clips": _whole(1),

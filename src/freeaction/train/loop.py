@@ -113,6 +113,7 @@ def _train(
             action_stats=action_stats,
             extra={"world_size": world, "dataset": str(Path(cfg.dataset).resolve()), "last_log": last},
             keep=cfg.keep_checkpoints,
+            keep_every=cfg.keep_every,
         )
         plot_log(run)
 
