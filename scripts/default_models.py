@@ -385,6 +385,41 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
 
 
 # -- shipping -------------------------------------------------------------------------------------
+CURVE = "curve"  # the learning curve's folder in the work folder (`--curve`)
+CURVE_PICTURE = "learning_curve.png"
+
+
+def curve_command(name: str, work: Path) -> list[str]:
+    """``freeaction curve`` over the recipe's stages, every 1,000 steps (the checkpoints ``keep_every``
+    keeps), on 32 test clips with the recipe's sampler, following the training to its end."""
+    spec = MODELS[name]
+    runs = [str(stage_run(work, k)) for k in range(1, len(spec["stages"]) + 1)]
+    return freeaction("curve", *runs, "--dataset", str(work / "data"), "--vae", str(vae_folder(name, work) / "vae"),
+                      "--out", str(work / CURVE), "--every", "1000", "--clips", "32", "--sampler", spec["sampler"],
+                      "--steps", str(spec["steps"]), "--follow", "--frames")
+
+
+def curve_section(name: str, work: Path) -> str:
+    """The card's "Learning curve": the rows ``--curve`` measured, if it ran."""
+    from freeaction.eval.learning_curve import read_rows
+    from freeaction.report.curve import format_curve
+
+    rows = read_rows(work / CURVE)
+    if not rows:
+        return ""
+    first = ("from the weights of its warm start (above), " if MODELS[name].get("warm_start") else "")
+    return f"""
+## Learning curve
+
+The figures above at every 1,000th step of this recipe's training, {first}on 32 test clips of 1 + 15
+actions, one seed, {MODELS[name]["sampler"]} {MODELS[name]["steps"]} (steps counted over its stages;
+hours: the run's own wall time of training, on whatever else the machine was running). Measured as it
+trained by `python scripts/default_models.py {name} --curve`; the plot is `{CURVE_PICTURE}`.
+
+{format_curve(rows)}
+"""
+
+
 def run_record(k: int, run_dir: Path, step: int) -> dict:
     """Stage ``k`` as its run folder trained it up to ``step``: steps, batch, median speed, logged time."""
     from freeaction.train.log import read_log, train_seconds
@@ -531,6 +566,8 @@ def ship(name: str, work: Path, train_run: Path, dataset: Path, vae_run: Path, c
         write_card(name, tmp, train_run, vae_run, q, qw, stills)
         if (train_run / "loss.png").is_file():
             shutil.copy2(train_run / "loss.png", tmp / "training_curves.png")
+        if (work / CURVE / "curve.png").is_file():
+            shutil.copy2(work / CURVE / "curve.png", tmp / CURVE_PICTURE)
 
     write_dir_atomic(target, write)
     print(f"shipped {target}")
@@ -572,7 +609,7 @@ def write_card(name: str, folder: Path, train_run: Path, vae_run: Path, q: dict,
     n_params = sum(p.numel() for p in model.parameters())
     sizes = {f.name: f.stat().st_size for f in folder.rglob("*") if f.is_file()}
     vae_metrics = json.loads((vae_run / "metrics.json").read_text())
-    objects = contact_section(name, q) + wrong_section(q, stills or [])
+    objects = contact_section(name, q) + wrong_section(q, stills or []) + curve_section(name, train_run.parent)
     card = model_card(name, MODELS[name], q, qw, records, checks, n_params, sizes, vae_metrics, model.config,
                       objects)
     (folder / "MODEL_CARD.md").write_text(card)
@@ -865,6 +902,9 @@ def main() -> int:
                    help="allow shipping over a model of another simulator world (e.g. world 2 over world 1)")
     p.add_argument("--card-only", action="store_true",
                    help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
+    p.add_argument("--curve", action="store_true",
+                   help="only measure the learning curve (`freeaction curve` every 1,000 steps into WORK/curve), "
+                   "following the training to its end: run it beside the training; --ship puts it in the card")
     p.add_argument("--clips", type=int, default=64, help="test clips for the quality bar (default 64)")
     p.add_argument("--seeds", type=int, default=2, help="seeds per test clip for the quality bar, averaged (default 2)")
     p.add_argument("--assets", type=Path, default=ASSETS,
@@ -874,6 +914,9 @@ def main() -> int:
     args = p.parse_args()
     work = args.work or REPO / "runs" / "default-models" / args.name
     start = time.time()
+    if args.curve:
+        run(curve_command(args.name, work))
+        return 0
     if args.ship_only or args.card_only:
         from freeaction.train.checkpoint import latest_checkpoint
 

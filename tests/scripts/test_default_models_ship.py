@@ -56,6 +56,15 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
               "stages": [{"max_steps": 4}]}
     monkeypatch.setitem(dm.MODELS, "tiny-w2", recipe)
     assets = tmp_path / "assets"
+    # a learning curve measured beside the training (`--curve`)
+    from freeaction.report.curve import plot_curve
+
+    curve_rows = [{"step": 1000, "stage_step": 1000, "train_hours": 0.5, "true_over_still": 0.61,
+                   "true_over_shuffled": 0.47, "ee_error": 3.7, "moved_error_final_px": 7.47, "moved_found_final": 11,
+                   "moved_blocks": 17, "blocks_kept_final": 0.919}]
+    (work / "curve").mkdir()
+    (work / "curve" / "curve.jsonl").write_text(json.dumps(curve_rows[0]) + "\n")
+    plot_curve(curve_rows, work / "curve" / "curve.png")
 
     folder = dm.ship("tiny-w2", work, train_run, data, vae_run, clips=3, seeds=2, assets=assets)
 
@@ -82,9 +91,21 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     gap = 2
     assert picture.shape == (2 * (len(stills) * (32 + gap) - gap), 2 * (4 * (32 + gap) - gap), 3)
     assert (folder / dm.WRONG_PICTURE).stat().st_size < 100_000
+    assert "## Learning curve" in card and "| 1,000 | 0.50 | 0.610 | 0.470 | 3.70 | 7.47 (11/17) | 91.9% |" in card
+    assert (folder / dm.CURVE_PICTURE).stat().st_size > 5000
     # the card again from the stored figures: the same text
     dm.rewrite_card("tiny-w2", work, train_run, assets)
     assert (folder / "MODEL_CARD.md").read_text() == card
+
+
+def test_the_curve_command_follows_every_stage_of_the_recipe(default_models, tmp_path):
+    cmd = default_models.curve_command("pusher-64-w3", tmp_path)
+    i = cmd.index("curve")
+    stages = len(default_models.MODELS["pusher-64-w3"]["stages"])
+    assert cmd[i + 1:i + 1 + stages] == [str(default_models.stage_run(tmp_path, k)) for k in range(1, stages + 1)]
+    assert cmd[cmd.index("--vae") + 1] == str(default_models.vae_folder("pusher-64-w3", tmp_path) / "vae")
+    assert "--follow" in cmd and cmd[cmd.index("--every") + 1] == "1000"
+    assert default_models.COMMON_TRAIN["keep_every"] == 1000  # the curve's checkpoints are kept
 
 
 def test_arm_card_shows_the_moving_robot_iou_and_the_gripper_readers_accuracy(default_models):
