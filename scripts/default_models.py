@@ -10,6 +10,13 @@ the shipped weights were exported from; ``--max-steps`` sets the last stage's en
 train on, or to stop earlier). Work goes to
 ``--work`` (default ``runs/default-models/<name>``); nothing there is committed.
 
+The same command trains on a GPU where there is one (the training's ``device: auto``), with the same
+recipe; the CPU recipe is the reference for the compute hours, and the card's "trained on" column names
+the hardware each stage's log recorded at every start and resumption.
+
+``--curve``, run beside the training, measures its learning curve (``freeaction curve`` every 1,000
+steps, on 32 test clips) into ``work/curve``; ``--ship`` puts its table and plot in the card.
+
 Training runs in stages (``MODELS[name]["stages"]``), each from the EMA weights the one before
 exported; ``--start-stage K --init-from DIR`` starts at stage K from weights made earlier (such
 as the shipped model copied aside), with the VAE found in ``DIR/vae``. A recipe with a ``warm_start``
@@ -421,14 +428,19 @@ trained by `python scripts/default_models.py {name} --curve`; the plot is `{CURV
 
 
 def run_record(k: int, run_dir: Path, step: int) -> dict:
-    """Stage ``k`` as its run folder trained it up to ``step``: steps, batch, median speed, logged time."""
-    from freeaction.train.log import read_log, train_seconds
+    """Stage ``k`` as its run folder trained it up to ``step``: steps, batch, median speed, logged time,
+    and the hardware (``devices``: what the log's start entries name; ``devices_from_step``: the first
+    step they cover, > 0 when the run began before the log recorded its hardware)."""
+    from freeaction.train.log import devices_used, read_log, train_seconds
 
     config = yaml.safe_load((run_dir / "train_config.yaml").read_text())
-    logged = [e["samples_per_s"] for e in read_log(run_dir) if "samples_per_s" in e and e["step"] <= step]
+    log = read_log(run_dir)
+    logged = [e["samples_per_s"] for e in log if "samples_per_s" in e and e["step"] <= step]
+    starts = [e["step"] for e in log if e.get("event") == "start" and e["step"] < step]
     return {"stage": k, "steps": step, "batch_size": int(config["batch_size"]),
             "median_samples_per_s": float(np.median(logged)) if logged else None,
-            "logged_hours": train_seconds(run_dir, step) / 3600}
+            "logged_hours": train_seconds(run_dir, step) / 3600,
+            "devices": devices_used(run_dir, step), "devices_from_step": min(starts) if starts else None}
 
 
 def with_recipe(name: str, records: list[dict]) -> list[dict]:
@@ -643,20 +655,30 @@ def quality_rows(q: dict) -> list[str]:
     return rows
 
 
+def hardware_cell(record: dict) -> str:
+    """A stage's "trained on": the devices its log names, and from which step when it began unlogged."""
+    devices = record.get("devices") or []
+    if not devices:
+        return "not logged"
+    first = record.get("devices_from_step") or 0
+    return ", ".join(devices) + (f" (from step {first:,}; not logged before)" if first > 0 else "")
+
+
 def stage_table(records: list[dict]) -> str:
-    rows = ["| stage | starts from | lr | model options | steps | clips seen | compute (h) | logged wall time (h) |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| stage | starts from | lr | model options | steps | clips seen | compute (h) | logged wall time (h) "
+            "| trained on |", "|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         start = "scratch" if r["stage"] == 1 else f"stage {r['stage'] - 1}'s EMA weights"
         if r.get("recipe"):  # a warm start's stage: another recipe's, on its own data
             start += f" (recipe `{r['recipe']}`, on its data)"
         opts = ", ".join(f"{k}={v}" for k, v in r["model_options"].items()) or "-"
         rows.append(f"| {r['stage']} | {start} | {r['lr']:g} | {opts} | {r['steps']:,} | "
-                    f"{r['steps'] * r['batch_size']:,} | {r['compute_hours']:.2f} | {r['logged_hours']:.2f} |")
+                    f"{r['steps'] * r['batch_size']:,} | {r['compute_hours']:.2f} | {r['logged_hours']:.2f} | "
+                    f"{hardware_cell(r)} |")
     total = sum(r["compute_hours"] for r in records)
     rows.append(f"| all | | | | {sum(r['steps'] for r in records):,} | "
                 f"{sum(r['steps'] * r['batch_size'] for r in records):,} | {total:.2f} | "
-                f"{sum(r['logged_hours'] for r in records):.2f} |")
+                f"{sum(r['logged_hours'] for r in records):.2f} | |")
     return "\n".join(rows)
 
 
@@ -768,11 +790,12 @@ bf16 autocast. Training ran in stages, each from the EMA weights the one before 
 {stage_table(records)}
 
 Compute is clips seen / {reference_speed(spec)} samples/s, this recipe's median throughput on the 2-core CPU
-with the machine to itself; the logged wall time is what the runs took, sharing the machine with
-other jobs at times. Action use on the fixed validation batch at the export: denoising loss with
-shuffled / true actions = {last.get('action_ratio', nan):.3f} over all latent cells,
-{last.get('action_ratio_moving', nan):.3f} over the cells that move (`training_curves.png` plots both
-with the loss, for the last stage).
+with the machine to itself, whatever hardware trained it (the CPU recipe is the reference; the same
+command trains on a GPU where there is one, and "trained on" says which was used, from the training
+log); the logged wall time is what the runs took on that hardware, sharing it with other jobs at times.
+Action use on the fixed validation batch at the export: denoising loss with shuffled / true actions =
+{last.get('action_ratio', nan):.3f} over all latent cells, {last.get('action_ratio_moving', nan):.3f} over the
+cells that move (`training_curves.png` plots both with the loss, for the last stage).
 
 ## Limits
 

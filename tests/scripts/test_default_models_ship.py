@@ -42,7 +42,8 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     (ckpt / "train_state.json").write_text("{}")
     train_run = work / "train"
     (train_run / "train_config.yaml").write_text("batch_size: 2\n")
-    (train_run / "log.jsonl").write_text(json.dumps({"step": 4, "loss": 0.1, "samples_per_s": 10.0}) + "\n"
+    (train_run / "log.jsonl").write_text(json.dumps({"step": 2, "event": "start", "device": "cpu", "processes": 1})
+                                         + "\n" + json.dumps({"step": 4, "loss": 0.1, "samples_per_s": 10.0}) + "\n"
                                          + json.dumps({"step": 4, "action_ratio": 1.1, "action_ratio_moving": 1.2})
                                          + "\n")
     vae_run = work / "vae"
@@ -91,6 +92,7 @@ def test_ship_writes_the_card_with_contact_figures_per_seed_and_the_picture(defa
     gap = 2
     assert picture.shape == (2 * (len(stills) * (32 + gap) - gap), 2 * (4 * (32 + gap) - gap), 3)
     assert (folder / dm.WRONG_PICTURE).stat().st_size < 100_000
+    assert "| 4 | 8 | 0.00 | 0.00 | cpu x 1 (from step 2; not logged before) |" in card  # hardware, from the log
     assert "## Learning curve" in card and "| 1,000 | 0.50 | 0.610 | 0.470 | 3.70 | 7.47 (11/17) | 91.9% |" in card
     assert (folder / dm.CURVE_PICTURE).stat().st_size > 5000
     # the card again from the stored figures: the same text

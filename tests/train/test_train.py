@@ -78,6 +78,20 @@ def test_run_writes_loadable_model_with_mu_act_log_and_plot(data, tmp_path):
     assert out.shape == (1, 4, 4, 4, 4) and torch.isfinite(out).all()
 
 
+def test_the_log_names_the_hardware_of_every_start(data, tmp_path, monkeypatch):
+    from freeaction.train.log import devices_used, hardware, read_log
+
+    run = tmp_path / "run"
+    train(tiny_config(data, run, max_steps=3))
+    train(tiny_config(data, run, max_steps=6), resume=True)
+    starts = [e for e in read_log(run) if e.get("event") == "start"]
+    assert [(e["step"], e["device"], e["processes"]) for e in starts] == [(0, "cpu", 1), (3, "cpu", 1)]
+    assert devices_used(run) == ["cpu x 1"] and devices_used(run, up_to_step=3) == ["cpu x 1"]
+    assert devices_used(run, up_to_step=0) == []
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    assert hardware(torch.device("cuda", 0)) == "cuda (NVIDIA H100 80GB HBM3)"
+
+
 def test_keep_every_keeps_the_learning_curves_checkpoints(data, tmp_path):
     train(tiny_config(data, tmp_path / "a", max_steps=8, save_every=2, keep_checkpoints=1, keep_every=4))
     assert [p.name for p in list_checkpoints(tmp_path / "a")] == ["step-00000004", "step-00000008"]

@@ -2,8 +2,10 @@
 
 ``log.jsonl`` holds one JSON object per line: every ``log_every`` steps the mean training loss
 since the previous entry, the lr, the throughput (``samples_per_s``) and the gradient norm; every
-``action_check_every`` steps the action-use check (``val_loss``, ``action_ratio``, ...). A resumed
-run first cuts the log back to its checkpoint's step, so the log stays continuous.
+``action_check_every`` steps the action-use check (``val_loss``, ``action_ratio``, ...); and at
+every start or resumption, the hardware it trains on (``event: "start"``, ``device``,
+``processes``; :func:`devices_used`). A resumed run first cuts the log back to its checkpoint's
+step, so the log stays continuous.
 """
 
 from __future__ import annotations
@@ -36,6 +38,31 @@ def open_log(run: Path, start: int, cfg: TrainConfig, main: bool) -> JsonLog:
     (run / CONFIG_FILE).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
     truncate_log(run, start)
     return JsonLog(run / LOG_FILE)
+
+
+def hardware(device: torch.device) -> str:
+    """What a run trains on, in words: ``cpu``, or ``cuda (<the GPU's name>)``."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
+
+
+def start_entry(step: int, device: torch.device, processes: int) -> dict[str, Any]:
+    """The log entry a run writes when it starts or resumes at ``step``."""
+    return {"step": step, "event": "start", "device": hardware(device), "processes": processes}
+
+
+def devices_used(run: Path, up_to_step: int | None = None) -> list[str]:
+    """The hardware the run's steps up to ``up_to_step`` were trained on, in the order first used,
+    as ``"<device> x <processes>"`` (a run may resume on other hardware); empty for a log from
+    before the start entries."""
+    seen: list[str] = []
+    for e in read_log(run):
+        if e.get("event") == "start" and (up_to_step is None or e["step"] < up_to_step):
+            what = f"{e['device']} x {e.get('processes', 1)}"
+            if what not in seen:
+                seen.append(what)
+    return seen
 
 
 class LossMeter:

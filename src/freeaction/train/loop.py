@@ -40,7 +40,7 @@ from freeaction.train.checkpoint import (
 from freeaction.train.config import TrainConfig, config_differences
 from freeaction.train.ema import EMA
 from freeaction.train.export import export_model, vae_of_dataset
-from freeaction.train.log import LossMeter, open_log, plot_log
+from freeaction.train.log import LossMeter, open_log, plot_log, start_entry
 from freeaction.train.model import build_model
 from freeaction.train.windows import (
     LatentWindows,
@@ -142,6 +142,7 @@ def _train_steps(cfg: TrainConfig, accelerator: Any, model: torch.nn.Module, opt
                            pin_memory=device.type == "cuda")
     check = action_check_for(cfg, reader, device) if main and cfg.action_check_every else None
     log = open_log(Path(cfg.out), start, cfg, main)
+    log.write(start_entry(start, device, accelerator.num_processes))
     meter = LossMeter(device, start, cfg.batch_size * accelerator.num_processes)
     bar = tqdm(total=cfg.max_steps, initial=start, disable=not (main and cfg.progress), unit="step",
                dynamic_ncols=True)
