@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from freeaction.commands.args import add_quality_options, quality_kwargs
 from freeaction.eval import learning_curve
 from freeaction.eval.learning_curve import PLOT, measure_curve
 from freeaction.report.curve import format_curve, plot_curve
@@ -19,12 +20,8 @@ def cmd_curve(args: argparse.Namespace) -> int:
         print(format_curve(rows[-1:], header=False), flush=True)
         plot_curve(rows, out / PLOT)
 
-    rows = measure_curve(
-        args.runs, out, dataset=args.dataset, vae=args.vae, every=args.every, follow=args.follow, frames=args.frames,
-        poll_seconds=args.poll, on_row=on_row, split=args.split, clips=args.clips, clip_frames=args.clip_frames,
-        sampler=args.sampler, steps=args.steps, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
-        device=args.device, gripper_reader=None if args.gripper_reader == "none" else args.gripper_reader,
-    )
+    rows = measure_curve(args.runs, out, dataset=args.dataset, every=args.every, follow=args.follow, frames=args.frames,
+                         poll_seconds=args.poll, on_row=on_row, **quality_kwargs(args))
     if not rows:
         print(f"no checkpoint measured: {', '.join(args.runs)} hold no checkpoint"
               + (f" at a multiple of {args.every} steps" if args.every else ""))
@@ -43,8 +40,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("runs", nargs="+", metavar="RUN",
                    help="training run folders (with checkpoints/), a recipe's stages in order")
-    p.add_argument("--dataset", required=True, help="dataset root (IRASim layout, LeRobot or RLDS)")
-    p.add_argument("--vae", default=None, help="diffusers AutoencoderKL folder (default: the checkpoint's vae/)")
+    add_quality_options(p, clips=32, sampler="ddpm", steps=50)
     p.add_argument("--out", required=True, help="the curve folder (rows, per-step results, plot)")
     p.add_argument("--every", type=int, default=0,
                    help="measure only the steps that are multiples of this (default 0: every checkpoint)")
@@ -53,15 +49,4 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--frames", action="store_true",
                    help="also write each step's first and last frames, true and generated (step-N-frames.npz)")
     p.add_argument("--poll", type=float, default=60.0, help="seconds between looks for new checkpoints (--follow)")
-    p.add_argument("--split", default="test")
-    p.add_argument("--clips", type=int, default=32, help="clips, spread evenly over the split (default 32)")
-    p.add_argument("--clip-frames", type=int, default=16, help="frames per clip, context included (default 16)")
-    p.add_argument("--sampler", default="ddpm", help="sampler (default ddpm)")
-    p.add_argument("--steps", type=int, default=50, help="sampler steps (default 50)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per clip (default 1)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--gripper-reader", default="auto",
-                   help="arm data: a gripper reader's .safetensors, auto or none (as freeaction quality)")
     p.set_defaults(func=cmd_curve)
