@@ -17,7 +17,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
     out = Path(args.out)
 
     def on_row(rows: list[dict[str, Any]]) -> None:
-        print(format_curve(rows[-1:], header=False), flush=True)
+        print(format_curve(rows), flush=True)
         plot_curve(rows, out / PLOT)
 
     rows = measure_curve(args.runs, out, dataset=args.dataset, every=args.every, follow=args.follow, frames=args.frames,
@@ -26,7 +26,6 @@ def cmd_curve(args: argparse.Namespace) -> int:
         print(f"no checkpoint measured: {', '.join(args.runs)} hold no checkpoint"
               + (f" at a multiple of {args.every} steps" if args.every else ""))
         return 1
-    print(format_curve(rows))
     print(f"saved {out / learning_curve.ROWS} and {out / PLOT}")
     return 0
 

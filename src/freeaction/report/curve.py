@@ -1,12 +1,13 @@
 """A learning curve (:mod:`freeaction.eval.learning_curve`) as a Markdown table and a plot.
 
-- :func:`format_curve`: one table row per measured step, "nothing moves" under the table;
+- :func:`format_curve`: one table row per measured step, and "nothing moves" on the same clips;
 - :func:`plot_curve`: one panel per figure measured, the model against the step, "nothing moves"
   dashed and the contact bar (:mod:`freeaction.eval.contact_bar`) dotted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,29 +33,45 @@ FIGURES = [
 ]
 
 
-def _cell(v: Any, spec: str) -> str:
-    return "-" if v is None or v != v else format(v, spec)
+def _num(key: str, spec: str, scale: float = 1.0, suffix: str = "") -> Callable[[dict[str, Any]], str | None]:
+    def cell(r: dict[str, Any]) -> str | None:
+        v = r.get(key)
+        return None if v is None else ("-" if v != v else format(scale * v, spec) + suffix)
+    return cell
 
 
-def format_curve(rows: list[dict[str, Any]], *, header: bool = True) -> str:
-    """A Markdown table of the rows, with the "nothing moves" references under it."""
-    lines = []
-    if header:
-        lines += ["| step | hours | L2 / still | L2 / shuffled | effector (px) | moved blocks: final error (found) "
-                  "| blocks kept | robot IoU | gripper |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        moved = (f"{_cell(r.get('moved_error_final_px'), '.2f')} ({r['moved_found_final']}/{r['moved_blocks']})"
-                 if r.get("moved_blocks") is not None else "-")
-        kept = _cell(100 * r["blocks_kept_final"], ".1f") + "%" if r.get("blocks_kept_final") is not None else "-"
-        grip = _cell(100 * r["gripper_agreement"], ".1f") + "%" if r.get("gripper_agreement") is not None else "-"
-        lines.append(f"| {r['step']:,} | {_cell(r.get('train_hours'), '.2f')} | "
-                     f"{_cell(r.get('true_over_still'), '.3f')} | {_cell(r.get('true_over_shuffled'), '.3f')} | "
-                     f"{_cell(r.get('ee_error'), '.2f')} | {moved} | {kept} | {_cell(r.get('robot_iou'), '.3f')} | "
-                     f"{grip} |")
-    still = (rows[-1].get("references") or {}).get("nothing_moves") if rows and header else None
+def _moved(r: dict[str, Any]) -> str | None:
+    if r.get("moved_blocks") is None:
+        return None
+    error = r.get("moved_error_final_px")
+    return f"{'-' if error is None or error != error else format(error, '.2f')} " \
+           f"({r['moved_found_final']:.0f}/{r['moved_blocks']:.0f})"
+
+
+# (header, the cell of a row; None where the row has no such figure)
+COLUMNS = [
+    ("hours", _num("train_hours", ".2f")),
+    ("L2 / still", _num("true_over_still", ".3f")),
+    ("L2 / shuffled", _num("true_over_shuffled", ".3f")),
+    ("effector (px)", _num("ee_error", ".2f")),
+    ("moved blocks: final error (found)", _moved),
+    ("blocks kept", _num("blocks_kept_final", ".1f", 100, "%")),
+    ("robot IoU", _num("robot_iou", ".3f")),
+    ("gripper", _num("gripper_agreement", ".1f", 100, "%")),
+]
+
+
+def format_curve(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of the rows, one per step, and a last row for "nothing moves" on the same clips
+    (Latent L2 1 by definition); the columns are the figures measured."""
+    still = (rows[-1].get("references") or {}).get("nothing_moves") if rows else None
+    table = [(f"{r['step']:,}", r) for r in rows]
     if still:
-        parts = [f"{k} {_cell(v, '.3f')}" for k, v in still.items()]
-        lines.append(f"\n\"nothing moves\" on the same clips: {', '.join(parts)}")
+        table.append(("nothing moves", {"true_over_still": 1.0, **still}))
+    shown = [(name, cell) for name, cell in COLUMNS if any(cell(r) is not None for _, r in table)]
+    lines = ["| step | " + " | ".join(name for name, _ in shown) + " |", "|---" * (len(shown) + 1) + "|"]
+    for label, r in table:
+        lines.append(f"| {label} | " + " | ".join(cell(r) or "" for _, cell in shown) + " |")
     return "\n".join(lines)
 
 
