@@ -175,11 +175,11 @@ def test_headline_keeps_the_arm_figures_with_their_references():
               "arm": {"true_actions": arm, "nothing_moves": {**arm, "robot_iou": 0.66}, "shuffled_actions": arm}}
     row = headline(result)
     assert row["robot_iou"] == 0.7 and row["gripper_agreement"] == 0.8 and "moved_blocks" not in row
-    assert row["references"]["nothing_moves"] == {"robot_iou": 0.66, "gripper_agreement": 0.8}
+    assert row["references"]["nothing_moves"] == {"robot_iou": 0.66, "robot_iou_moving": 0.6, "gripper_agreement": 0.8}
     text = format_curve([{"step": 1000, "train_hours": 1.5, **row}]).splitlines()
-    assert text[0] == "| step | hours | L2 / still | L2 / shuffled | robot IoU | gripper |"  # the figures measured
-    assert text[2] == "| 1,000 | 1.50 | 0.900 | 0.700 | 0.700 | 80.0% |"
-    assert text[3] == "| nothing moves |  | 1.000 |  | 0.660 | 80.0% |"
+    assert text[0] == "| step | hours | L2 / still | L2 / shuffled | robot IoU | moving-robot IoU | gripper |"
+    assert text[2] == "| 1,000 | 1.50 | 0.900 | 0.700 | 0.700 | 0.600 | 80.0% |"
+    assert text[3] == "| nothing moves |  | 1.000 |  | 0.660 | 0.600 | 80.0% |"
     pusher = format_curve([{"step": 500, **headline(fake_result(500))}]).splitlines()
     assert pusher[2] == "| 500 | 0.002 | 0.500 | 3.00 | 0.02 (3/4) | 90.0% |"
     assert pusher[3] == "| nothing moves | 1.000 |  |  | 8.00 (3/4) | 90.0% |"

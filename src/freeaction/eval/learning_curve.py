@@ -42,7 +42,7 @@ PLOT = "curve.png"
 FROZEN = ("dataset", "vae", "split", "clips", "clip_frames", "sampler", "steps", "seed", "seeds")
 
 _OBJECT_KEYS = ("moved_error_final_px", "moved_found_final", "moved_blocks", "blocks_kept_final")
-_ARM_KEYS = ("robot_iou", "gripper_agreement")
+_ARM_KEYS = ("robot_iou", "robot_iou_moving", "gripper_agreement")
 
 
 class CurveCheckpoint(NamedTuple):

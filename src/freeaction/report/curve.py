@@ -57,6 +57,7 @@ COLUMNS = [
     ("moved blocks: final error (found)", _moved),
     ("blocks kept", _num("blocks_kept_final", ".1f", 100, "%")),
     ("robot IoU", _num("robot_iou", ".3f")),
+    ("moving-robot IoU", _num("robot_iou_moving", ".3f")),
     ("gripper", _num("gripper_agreement", ".1f", 100, "%")),
 ]
 
