@@ -4,6 +4,7 @@ of a training run's checkpoints, step by step (:mod:`freeaction.eval.learning_cu
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
         plot_curve(rows, out / PLOT)
 
     rows = measure_curve(args.runs, out, dataset=args.dataset, every=args.every, follow=args.follow, frames=args.frames,
-                         poll_seconds=args.poll, on_row=on_row, **quality_kwargs(args))
+                         poll_seconds=args.poll, on_row=on_row, progress=sys.stderr.isatty(), **quality_kwargs(args))
     if not rows:
         print(f"no checkpoint measured: {', '.join(args.runs)} hold no checkpoint"
               + (f" at a multiple of {args.every} steps" if args.every else ""))
