@@ -21,7 +21,7 @@ from freeaction.eval.contact_bar import (
     STILL_RATIO_BAR,
 )
 
-# (key in a headline row, label, the contact bar)
+# (key in a headline row, label, the contact bar or None)
 FIGURES = [
     ("true_over_still", "Latent L2 / nothing moves", STILL_RATIO_BAR),
     ("true_over_shuffled", "Latent L2 / shuffled actions", SHUFFLED_RATIO_BAR),
@@ -29,6 +29,7 @@ FIGURES = [
     ("moved_error_final_px", "moved blocks: final error (px)", MOVED_ERROR_BAR_PX),
     ("blocks_kept_final", "blocks kept (last frame)", BLOCKS_KEPT_BAR),
     ("robot_iou", "robot-silhouette IoU", ROBOT_IOU_BAR),
+    ("robot_iou_moving", "moving-robot IoU (no bar)", None),
     ("gripper_agreement", "gripper agreement", GRIPPER_BAR),
 ]
 
@@ -99,7 +100,8 @@ def plot_curve(rows: list[dict[str, Any]], path: str | Path) -> Path | None:
                     label="nothing moves")
         elif key == "true_over_still":
             ax.axhline(1.0, ls="--", color="grey", label="nothing moves")
-        ax.axhline(bar, ls=":", color="tab:red", label="bar")
+        if bar is not None:
+            ax.axhline(bar, ls=":", color="tab:red", label="bar")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
