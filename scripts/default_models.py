@@ -261,6 +261,17 @@ def dataset_complete(root: Path, episodes: int) -> bool:
     return bool(info.get("complete")) and int(info.get("episodes", 0)) >= episodes
 
 
+def make_data(name: str, work: Path) -> Path:
+    """The recipe's simulator dataset, ``work/data``, made unless it is complete (same episodes, seed and splits
+    every time, so its test split is the one the shipped figures were measured on)."""
+    spec, data = MODELS[name], work / "data"
+    if not dataset_complete(data, spec["episodes"]):
+        options = [f"--option={k}={json.dumps(v)}" for k, v in spec.get("simulator_options", {}).items()]
+        run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
+                       "--size", "x".join(map(str, spec["size"])), "--workers", "2", *options))
+    return data
+
+
 def vae_phase_dir(k: int) -> str:
     """Autoencoder phase k's run folder name (1-based): ``vae``, ``vae-2``, ..."""
     return "vae" if k == 1 else f"vae-{k}"
@@ -343,12 +354,7 @@ def build(name: str, work: Path, max_steps: int | None, start_stage: int = 1, in
     work.mkdir(parents=True, exist_ok=True)
     if earlier is not None:
         (work / "earlier_stages.json").write_text(json.dumps(earlier[: start_stage - 1], indent=1))
-    data, vae_run = work / "data", vae_folder(name, work)
-    size = "x".join(map(str, spec["size"]))
-    if not dataset_complete(data, spec["episodes"]):
-        options = [f"--option={k}={json.dumps(v)}" for k, v in spec.get("simulator_options", {}).items()]
-        run(freeaction("data", "make", spec["simulator"], str(data), "--episodes", str(spec["episodes"]),
-                       "--size", size, "--workers", "2", *options))
+    data, vae_run = make_data(name, work), vae_folder(name, work)
     if not (vae_run / "metrics.json").is_file():
         source = None  # weights to start from, with the autoencoder whose latents they learned
         if warm is not None:
@@ -639,6 +645,50 @@ def rewrite_card(name: str, work: Path, train_run: Path, assets: Path = ASSETS) 
     print(f"wrote {folder / 'MODEL_CARD.md'}")
 
 
+def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path = ASSETS,
+                 sampler: str | None = None, steps: int | None = None) -> Path:
+    """Measure the shipped model that recipe ``name`` made (as it ships, not retrained) on the recipe's test
+    split, and put its contact figures and the picture of what it gets wrong into its card in place: for
+    models shipped before the card had them. The recipe's data is made if missing; the figures go to
+    ``work/contact.json``, the first and last frames to ``work/contact_frames.npz``. Refused when the shipped
+    model is of another simulator or world than the recipe makes (its test split would not be its own)."""
+    from freeaction.eval.quality import format_quality, quality_check
+
+    spec, folder = MODELS[name], assets / shipped_name(name)
+    card_file, shipped_file = folder / "MODEL_CARD.md", folder / "shipped.json"
+    if not card_file.is_file() or not shipped_file.is_file():
+        raise SystemExit(f"{folder}: no shipped model with a MODEL_CARD.md and shipped.json; ship it first")
+    shipped = json.loads(shipped_file.read_text(encoding="utf-8"))
+    world = shipped.get("simulator_options", {}).get("world", 1)
+    if (shipped.get("simulator"), world) != (spec["simulator"], spec.get("simulator_options", {}).get("world", 1)):
+        raise SystemExit(f"{folder} holds a {shipped.get('simulator')} world-{world} model, which recipe {name} "
+                         "did not make; name the recipe of its world")
+    data = make_data(name, work)
+    sampler = sampler or shipped.get("sampler") or spec["sampler"]
+    steps = steps or shipped.get("steps") or spec["steps"]
+    frames = work / "contact_frames.npz"
+    print(f"contact figures of {folder} on {data} (test split) ...", flush=True)
+    q = quality_check(folder, data, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
+    print(format_quality(q))
+    stills = draw_what_it_gets_wrong(q, frames, folder)
+    write_json_atomic(work / "contact.json", {"paper_protocol": q, "what_it_gets_wrong": stills}, indent=1)
+    card = card_file.read_text(encoding="utf-8")
+    card_file.write_text(with_objects(card, contact_section(name, q) + wrong_section(q, stills)), encoding="utf-8")
+    print(f"wrote the contact figures into {card_file}")
+    return card_file
+
+
+def with_objects(card: str, objects: str) -> str:
+    """``card`` with ``objects`` (the contact and what-it-gets-wrong sections) where :func:`model_card` puts
+    them, just before "## Data", in place of any the card had."""
+    end = card.find("\n## Data\n")
+    if end < 0:
+        raise SystemExit("the model card has no '## Data' section to put the contact figures before")
+    start = card.find("\n## Contact (object-level")
+    start = end if start < 0 or start > end else start
+    return card[:start] + objects + card[end:]
+
+
 def quality_rows(q: dict) -> list[str]:
     yes = {True: "yes", False: "**no**"}
     bar, n = q["bar"], q["clip_frames"] - 1
@@ -925,6 +975,9 @@ def main() -> int:
                    help="allow shipping over a model of another simulator world (e.g. world 2 over world 1)")
     p.add_argument("--card-only", action="store_true",
                    help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
+    p.add_argument("--contact-card", action="store_true",
+                   help="measure the shipped model this recipe made (as shipped: no training) on the recipe's test "
+                   "split and put its contact figures and what-it-gets-wrong picture into its card in place")
     p.add_argument("--curve", action="store_true",
                    help="only measure the learning curve (`freeaction curve` every 1,000 steps into WORK/curve), "
                    "following the training to its end: run it beside the training; --ship puts it in the card")
@@ -939,6 +992,10 @@ def main() -> int:
     start = time.time()
     if args.curve:
         run(curve_command(args.name, work))
+        return 0
+    if args.contact_card:
+        contact_card(args.name, work, args.clips, args.seeds, args.assets, args.sampler, args.steps)
+        print(f"done in {(time.time() - start) / 60:.1f} min")
         return 0
     if args.ship_only or args.card_only:
         from freeaction.train.checkpoint import latest_checkpoint

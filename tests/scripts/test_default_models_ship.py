@@ -253,3 +253,43 @@ def test_a_warm_start_builds_its_parent_up_to_the_step_and_trains_on_its_coder(d
     dm.build("tiny-child", work, max_steps=None)  # everything is there: nothing of the parent runs again
     outs = [Path(yaml.safe_load(Path(c[-1]).read_text())["out"]) for c in commands if "--config" in c]
     assert outs == [work / "train"]
+
+
+def test_contact_card_measures_the_shipped_model_and_puts_its_figures_into_its_card(default_models, tmp_path,
+                                                                                    monkeypatch):
+    dm = default_models
+    assets, work = tmp_path / "assets", tmp_path / "work"
+    folder = make_checkpoint(assets / "tiny")
+    (folder / "shipped.json").write_text(json.dumps({"simulator": "pusher", "sampler": "ddim", "steps": 2,
+                                                     "simulator_options": {}}))
+    old_card = "# `tiny`\n\n## Quality bar (held-out test split)\n\nthe old figures\n\n## Data\n\nthe data\n"
+    (folder / "MODEL_CARD.md").write_text(old_card)
+    make_pusher(work / "data", episodes=8)
+    recipe = {**dm.COMMON, "ship_as": "tiny", "simulator": "pusher", "sampler": "ddpm", "steps": 50,
+              "episodes": 8, "description": "a tiny test pusher", "stages": [{"max_steps": 4}]}
+    monkeypatch.setitem(dm.MODELS, "tiny", recipe)
+    monkeypatch.setattr(dm, "run", lambda cmd: pytest.fail(f"the data was complete, yet it ran {cmd}"))
+
+    dm.contact_card("tiny", work, clips=2, seeds=2, assets=assets)
+
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert card.startswith("# `tiny`\n\n## Quality bar (held-out test split)\n\nthe old figures\n")  # kept
+    assert card.endswith("\n## Data\n\nthe data\n")
+    assert card.index("## Quality bar") < card.index("## Contact") < card.index("## What it gets wrong") \
+        < card.index("## Data")
+    assert "| blocks kept, last frame | 1 |" in card
+    assert "--sampler ddim --steps 2 --seeds 2" in card  # the sampler the model ships with, not the recipe's
+    stored = json.loads((work / "contact.json").read_text())
+    assert stored["paper_protocol"]["seeds"] == 2 and (folder / dm.WRONG_PICTURE).is_file()
+    # measured again: the sections are replaced, not repeated
+    dm.contact_card("tiny", work, clips=2, seeds=1, assets=assets)
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert card.count("## Contact (object-level") == 1 and card.count("## What it gets wrong") == 1
+    assert "| blocks kept, last frame | 1 |" not in card  # one seed now
+    # a shipped model of another world than the recipe's is refused
+    (folder / "shipped.json").write_text(json.dumps({"simulator": "pusher", "simulator_options": {"world": 2}}))
+    with pytest.raises(SystemExit, match="pusher world-2 model, which recipe tiny did not make"):
+        dm.contact_card("tiny", work, clips=2, assets=assets)
+    (folder / "MODEL_CARD.md").write_text("# `tiny`\n")
+    with pytest.raises(SystemExit, match="no '## Data' section"):
+        dm.with_objects("# `tiny`\n", "## Contact")
