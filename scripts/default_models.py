@@ -646,12 +646,13 @@ def rewrite_card(name: str, work: Path, train_run: Path, assets: Path = ASSETS) 
 
 
 def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path = ASSETS,
-                 sampler: str | None = None, steps: int | None = None) -> Path:
+                 sampler: str | None = None, steps: int | None = None, measure: bool = True) -> Path:
     """Measure the shipped model that recipe ``name`` made (as it ships, not retrained) on the recipe's test
     split, and put its contact figures and the picture of what it gets wrong into its card in place: for
     models shipped before the card had them. The recipe's data is made if missing; the figures go to
     ``work/contact.json``, the first and last frames to ``work/contact_frames.npz``. Refused when the shipped
-    model is of another simulator or world than the recipe makes (its test split would not be its own)."""
+    model is of another simulator or world than the recipe makes (its test split would not be its own).
+    ``measure=False`` writes the sections again from the figures ``work/contact.json`` stored."""
     from freeaction.eval.quality import format_quality, quality_check
 
     spec, folder = MODELS[name], assets / shipped_name(name)
@@ -663,17 +664,25 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
     if (shipped.get("simulator"), world) != (spec["simulator"], spec.get("simulator_options", {}).get("world", 1)):
         raise SystemExit(f"{folder} holds a {shipped.get('simulator')} world-{world} model, which recipe {name} "
                          "did not make; name the recipe of its world")
-    data = make_data(name, work)
-    sampler = sampler or shipped.get("sampler") or spec["sampler"]
-    steps = steps or shipped.get("steps") or spec["steps"]
-    frames = work / "contact_frames.npz"
-    print(f"contact figures of {folder} on {data} (test split) ...", flush=True)
-    q = quality_check(folder, data, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
-    print(format_quality(q))
-    stills = draw_what_it_gets_wrong(q, frames, folder)
-    write_json_atomic(work / "contact.json", {"paper_protocol": q, "what_it_gets_wrong": stills}, indent=1)
+    stored = work / "contact.json"
+    if measure:
+        data = make_data(name, work)
+        sampler = sampler or shipped.get("sampler") or spec["sampler"]
+        steps = steps or shipped.get("steps") or spec["steps"]
+        frames = work / "contact_frames.npz"
+        print(f"contact figures of {folder} on {data} (test split) ...", flush=True)
+        q = quality_check(folder, data, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
+        print(format_quality(q))
+        stills = draw_what_it_gets_wrong(q, frames, folder)
+        write_json_atomic(stored, {"paper_protocol": q, "what_it_gets_wrong": stills}, indent=1)
+    elif not stored.is_file():
+        raise SystemExit(f"{stored}: no stored contact figures; run --contact-card without --card-only first")
+    else:
+        figures = json.loads(stored.read_text(encoding="utf-8"))
+        q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
     card = card_file.read_text(encoding="utf-8")
-    card_file.write_text(with_objects(card, contact_section(name, q) + wrong_section(q, stills)), encoding="utf-8")
+    objects = contact_section(name, q, after_shipping=True) + wrong_section(q, stills)
+    card_file.write_text(with_objects(card, objects), encoding="utf-8")
     print(f"wrote the contact figures into {card_file}")
     return card_file
 
@@ -869,8 +878,9 @@ CONTACT_FORMATS = {"moved-block final error (px)": ".2f", "effector error (px)":
                    "Latent L2": ".4f", "gripper agreement": ".1%"}
 
 
-def contact_section(name: str, q: dict) -> str:
-    """The card's object-level figures, per seed, with both references, the contact bar and the command."""
+def contact_section(name: str, q: dict, after_shipping: bool = False) -> str:
+    """The card's object-level figures, per seed, with both references, the contact bar and the command;
+    ``after_shipping``: measured by :func:`contact_card` on a model shipped earlier, not in the quality bar's run."""
     from freeaction.eval.contact_bar import (
         BLOCKS_KEPT_BAR,
         EFFECTOR_BAR_PX,
@@ -909,12 +919,20 @@ def contact_section(name: str, q: dict) -> str:
                 "the last frame; the note gives found/moved), blocks kept in the last frame (colour and >= 50% of "
                 f"the area near the true place) >= {BLOCKS_KEPT_BAR:.0%}, effector error <= {EFFECTOR_BAR_PX:g} px. "
                 "The share of *moved* blocks kept is shown without a bar")
+    sampler = f"{q['sampler']} {q['steps']}"
+    run = f"the same {q['clips_evaluated']} test clips and samples as the quality bar above ({sampler})"
+    if after_shipping:
+        effector = f", effector error {q['ee_error']:.2f} px" if q.get("ee_error") is not None else ""
+        run = (f"{q['clips_evaluated']} test clips ({sampler}), measured on these weights as shipped, "
+               f"after the quality bar above, by `python scripts/default_models.py {name} --contact-card` "
+               "(`freeaction quality`'s present per-clip seeding, so other samples than the quality bar's: in this "
+               f"run Latent L2 {q['latent_l2']:.4f}, {q['true_over_still']:.3f}x \"nothing moves\" and "
+               f"{q['true_over_shuffled']:.3f}x shuffled actions{effector})")
     return f"""
 ## Contact (object-level figures, per seed)
 
-1 + {q['clip_frames'] - 1} actions, the same {q['clips_evaluated']} test clips and samples as the quality bar above
-({q['sampler']} {q['steps']}), each seed alone; "nothing moves" (every frame = the context frame) does not sample,
-so it is the same for every seed. Definitions: docs/evaluation.md §7. The contact bar, met when every
+1 + {q['clip_frames'] - 1} actions, {run}, each seed alone; "nothing moves" (every frame = the context frame)
+does not sample, so it is the same for every seed. Definitions: docs/evaluation.md §7. The contact bar, met when every
 seed meets it ({verdict}): {bars}.
 
 {chr(10).join(table)}
@@ -977,7 +995,8 @@ def main() -> int:
                    help="rewrite the shipped model's card from the figures its ship stored (no new measurement)")
     p.add_argument("--contact-card", action="store_true",
                    help="measure the shipped model this recipe made (as shipped: no training) on the recipe's test "
-                   "split and put its contact figures and what-it-gets-wrong picture into its card in place")
+                   "split and put its contact figures and what-it-gets-wrong picture into its card in place "
+                   "(with --card-only: from the figures that measurement stored)")
     p.add_argument("--curve", action="store_true",
                    help="only measure the learning curve (`freeaction curve` every 1,000 steps into WORK/curve), "
                    "following the training to its end: run it beside the training; --ship puts it in the card")
@@ -994,7 +1013,8 @@ def main() -> int:
         run(curve_command(args.name, work))
         return 0
     if args.contact_card:
-        contact_card(args.name, work, args.clips, args.seeds, args.assets, args.sampler, args.steps)
+        contact_card(args.name, work, args.clips, args.seeds, args.assets, args.sampler, args.steps,
+                     measure=not args.card_only)
         print(f"done in {(time.time() - start) / 60:.1f} min")
         return 0
     if args.ship_only or args.card_only:

@@ -286,6 +286,13 @@ def test_contact_card_measures_the_shipped_model_and_puts_its_figures_into_its_c
     card = (folder / "MODEL_CARD.md").read_text()
     assert card.count("## Contact (object-level") == 1 and card.count("## What it gets wrong") == 1
     assert "| blocks kept, last frame | 1 |" not in card  # one seed now
+    assert "measured on these weights as shipped, after the quality bar above, by `python scripts/default_models.py" \
+        " tiny --contact-card`" in card.replace("\n", " ")
+    # written again from the stored figures (--card-only): the same card, no sampling
+    monkeypatch.setattr(dm, "make_data", lambda *a: pytest.fail("--card-only measured again"))
+    (folder / "MODEL_CARD.md").write_text(old_card)
+    dm.contact_card("tiny", work, clips=2, assets=assets, measure=False)
+    assert (folder / "MODEL_CARD.md").read_text() == card
     # a shipped model of another world than the recipe's is refused
     (folder / "shipped.json").write_text(json.dumps({"simulator": "pusher", "simulator_options": {"world": 2}}))
     with pytest.raises(SystemExit, match="pusher world-2 model, which recipe tiny did not make"):
