@@ -43,6 +43,7 @@ def test_arm_bar_reads_both_latent_ratios_iou_and_gripper():
     assert rows["Latent L2"].met is True and "0.600 / 0.545" in rows["Latent L2"].note
     assert rows["robot-silhouette IoU"].still == 0.7 and rows["moving-robot IoU"].met is None
     assert rows["gripper agreement"].note == "reader on true test frames: 0.970"
+    assert rows["robot-silhouette IoU"].note == ""
     assert rows["gripper agreement"].shuffled is None
     assert contact_met(list(rows.values()))
     q["by_seed"] = [latent(0, 0.06, 0.09, 0.1)]  # 0.6 x nothing moves but 0.667 x shuffled
@@ -53,3 +54,15 @@ def test_arm_bar_reads_both_latent_ratios_iou_and_gripper():
 
 def test_no_object_figures_no_rows():
     assert contact_rows({"by_seed": []}) == [] and not contact_met([])
+
+
+def test_an_unpainted_arm_fails_the_iou_bar_and_says_why():
+    q = {"by_seed": [latent(0, 0.08, 0.11, 0.09)],
+         "arm": {"nothing_moves": {"gripper_agreement": 0.6},  # world 1: no paint to find the robot by
+                 "by_seed": [{"seed": 0, "true_actions": {"gripper_agreement": 0.6},
+                              "shuffled_actions": {"gripper_agreement": 0.55}}]}}
+    rows = {r.figure: r for r in contact_rows(q)}
+    assert rows["robot-silhouette IoU"].true is None and rows["robot-silhouette IoU"].met is False
+    assert rows["robot-silhouette IoU"].note.startswith("not measured: the clips' arm is not painted")
+    assert rows["moving-robot IoU"].note == rows["robot-silhouette IoU"].note
+    assert rows["gripper agreement"].note == "no gripper reader"
