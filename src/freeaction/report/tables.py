@@ -2,7 +2,8 @@
 
 Each non-baseline cell reads ``mean (diff [low, high], p% better)``: the method's mean over
 clips, its mean paired difference to the baseline with the bootstrap interval, and the share of
-clips where it beats the baseline. The baseline row holds plain means; floor rows hold the same
+clips where it beats the baseline; a figure that some clips lack (a moved block's error) reads
+``mean on k/N (diff [low, high] on m paired clips, p% better)``. The baseline row holds plain means; floor rows hold the same
 metrics measured on the real videos (IDM / effector error of the real clip, the VAE's own
 reconstruction PSNR/SSIM and object metrics, the gripper reader's accuracy: no generated video
 can be expected to beat them). Reference rows (``references`` in the config: nothing moves,
@@ -78,16 +79,28 @@ def fmt(value: float | None, metric: str, signed: bool = False) -> str:
     return f"{value:+.{d}f}" if signed else f"{value:.{d}f}"
 
 
-def cell(protocol: dict[str, Any], method: str, metric: str, baseline: str) -> str:
+def protocol_clips(protocol: dict[str, Any]) -> int:
+    """The protocol's clip (or episode) count: the most clips any method's metric was measured on."""
+    return max((s["n_clips"] for m in protocol["methods"].values() for s in m.values() if s), default=0)
+
+
+def cell(protocol: dict[str, Any], method: str, metric: str, baseline: str, clips: int | None = None) -> str:
+    """One table cell; ``clips``: the protocol's clip count, so that a mean or a paired difference over
+    fewer clips (a moved-block figure exists only where a moved block was found) says over how many."""
     s = protocol["methods"].get(method, {}).get(metric)
     if s is None:
         return "–"
     text = fmt(s["mean"], metric)
+    if clips is not None and s["n_clips"] < clips:
+        text += f" on {s['n_clips']}/{clips}"
     c = protocol["comparisons"].get(method, {}).get(metric) if method != baseline else None
     if c:
         ci = "" if c["ci_low"] is None else f" [{fmt(c['ci_low'], metric, True)}, {fmt(c['ci_high'], metric, True)}]"
+        paired = ""
+        if clips is not None and c["n_clips"] < clips:
+            paired = f" on {c['n_clips']} paired clip{'s' if c['n_clips'] != 1 else ''}"
         better = "" if c["frac_improved"] is None else f", {100 * c['frac_improved']:.0f}% better"
-        text += f" ({fmt(c['diff'], metric, True)}{ci}{better})"
+        text += f" ({fmt(c['diff'], metric, True)}{ci}{paired}{better})"
     if s.get("n_failed"):
         text += f" ⚠ {s['n_failed']} failed"
     return text
@@ -116,6 +129,7 @@ def table_rows(summary: dict[str, Any], protocol_name: str, metrics: list[str]) 
     header = ["Method", *[LABELS.get(m, m) for m in cols]]
     body = []
     shown = [*summary["methods"], *(r for r in summary.get("references", []) if r in p["methods"])]
+    clips = protocol_clips(p)
     for method in shown:
         label = REFERENCE_LABELS.get(method, method) if method not in summary["methods"] else method
         row = [label + (" (baseline)" if method == summary["baseline"] else "")]
@@ -123,7 +137,7 @@ def table_rows(summary: dict[str, Any], protocol_name: str, metrics: list[str]) 
             if m in ("fvd", "fid"):
                 row.append(fmt(dist[m].get(method), m))
             else:
-                row.append(cell(p, method, m, summary["baseline"]))
+                row.append(cell(p, method, m, summary["baseline"], clips))
         body.append(row)
     ref = p.get("reference") or {}
     if any(FLOOR_OF.get(m) in ref for m in cols):
@@ -153,13 +167,15 @@ def markdown_report(summary: dict[str, Any]) -> str:
         f"Cells: mean over clips (seeds averaged within each clip first); for methods other than the baseline "
         f"(`{summary['baseline']}`), in brackets: the mean paired difference to it, its {conf:.0f}% percentile-"
         f"bootstrap interval ({boot['resamples']} resamples over clips, seed {boot['seed']}) and the share of clips "
-        "where the method is better. An interval that excludes 0 is a difference the clip sample supports.",
+        "where the method is better. An interval that excludes 0 is a difference the clip sample supports. A "
+        "figure some clips lack (a moved block's error needs a moved block found in the generated frame) says on "
+        "how many clips its mean is (`on 3/8`) and on how many pairs of clips its difference is.",
     ]
     for name in summary["protocols"]:
         from freeaction.report.summary import DIVERSITY, METRICS
 
         p = summary["protocols"][name]
-        n = max((s["n_clips"] for m in p["methods"].values() for s in m.values() if s), default=0)
+        n = protocol_clips(p)
         unit = "clips" if name == "short" else "episodes"
         parts += ["", f"## {name} protocol ({n} {unit})", "", markdown_table(*table_rows(summary, name, METRICS[name]))]
         if any(m in p["metrics"] for m in DIVERSITY):
