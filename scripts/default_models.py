@@ -49,7 +49,7 @@ import numpy as np
 import yaml
 
 from freeaction.data.irasim_layout import ENCODE_MARKER, LATENT_DIR, latents_complete
-from freeaction.files import write_dir_atomic, write_json_atomic
+from freeaction.files import FolderLock, write_dir_atomic, write_json_atomic, write_text_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "src" / "freeaction" / "assets"
@@ -652,9 +652,8 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
     models shipped before the card had them. The recipe's data is made if missing; the figures go to
     ``work/contact.json``, the first and last frames to ``work/contact_frames.npz``. Refused when the shipped
     model is of another simulator or world than the recipe makes (its test split would not be its own).
-    ``measure=False`` writes the sections again from the figures ``work/contact.json`` stored."""
-    from freeaction.eval.quality import format_quality, quality_check
-
+    ``measure=False`` writes the sections again from the figures ``work/contact.json`` stored. A second
+    run on the same work folder is refused while one runs."""
     spec, folder = MODELS[name], assets / shipped_name(name)
     card_file, shipped_file = folder / "MODEL_CARD.md", folder / "shipped.json"
     if not card_file.is_file() or not shipped_file.is_file():
@@ -664,6 +663,16 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
     if (shipped.get("simulator"), world) != (spec["simulator"], spec.get("simulator_options", {}).get("world", 1)):
         raise SystemExit(f"{folder} holds a {shipped.get('simulator')} world-{world} model, which recipe {name} "
                          "did not make; name the recipe of its world")
+    work.mkdir(parents=True, exist_ok=True)
+    with FolderLock(work, ".contact-card.lock", f"default_models.py {name} --contact-card"):
+        return _contact_card(name, work, folder, shipped, clips, seeds, sampler, steps, measure)
+
+
+def _contact_card(name: str, work: Path, folder: Path, shipped: dict, clips: int, seeds: int, sampler: str | None,
+                  steps: int | None, measure: bool) -> Path:
+    from freeaction.eval.quality import format_quality, quality_check
+
+    spec, card_file = MODELS[name], folder / "MODEL_CARD.md"
     stored = work / "contact.json"
     if measure:
         data = make_data(name, work)
@@ -682,7 +691,7 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
         q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
     card = card_file.read_text(encoding="utf-8")
     objects = contact_section(name, q, after_shipping=True) + wrong_section(q, stills)
-    card_file.write_text(with_objects(card, objects), encoding="utf-8")
+    write_text_atomic(card_file, with_objects(card, objects))
     print(f"wrote the contact figures into {card_file}")
     return card_file
 

@@ -293,6 +293,12 @@ def test_contact_card_measures_the_shipped_model_and_puts_its_figures_into_its_c
     (folder / "MODEL_CARD.md").write_text(old_card)
     dm.contact_card("tiny", work, clips=2, assets=assets, measure=False)
     assert (folder / "MODEL_CARD.md").read_text() == card
+    # a second run on the same work folder is refused while one runs
+    from freeaction.errors import InputError
+    from freeaction.files import FolderLock
+
+    with FolderLock(work, ".contact-card.lock", "test"), pytest.raises(InputError, match="is writing into"):
+        dm.contact_card("tiny", work, clips=2, assets=assets, measure=False)
     # a shipped model of another world than the recipe's is refused
     (folder / "shipped.json").write_text(json.dumps({"simulator": "pusher", "simulator_options": {"world": 2}}))
     with pytest.raises(SystemExit, match="pusher world-2 model, which recipe tiny did not make"):
