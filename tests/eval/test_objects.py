@@ -377,6 +377,10 @@ def test_quality_prints_the_moving_iou_beside_its_references():
     lines = arm_text(arm, None)
     assert "moving 0.700 (last 0.600)" in lines[1]
     assert "moving 0.300 (last -)" in lines[2] and "moving 0.000 (last 0.000)" in lines[3]
+    assert not any("not painted" in line for line in lines)
+    unpainted = {k: {"gripper_agreement": 0.6} for k in arm}  # world 1: only the gripper is read
+    lines = arm_text(unpainted, None)
+    assert "IoU - (last -)" in lines[1] and lines[-1].startswith("    robot IoU not measured: the clips' arm is not")
 
 
 def test_object_figures_keep_each_seed_apart_and_return_the_clip_figures():

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from freeaction.data.clip import evenly_spaced
 from freeaction.errors import InputError
 from freeaction.eval.clips import ClipRef, TestClip, clip_keys, derive_seed, load_clip, open_test_split
+from freeaction.eval.contact_bar import NOT_PAINTED
 from freeaction.eval.first_last_frames import FirstLastFrames
 from freeaction.eval.measure import effector_by_frame, load_gripper_reader, object_metrics
 from freeaction.eval.metrics import latent_l2
@@ -336,6 +337,8 @@ def arm_text(arm: dict[str, Any], reader: dict[str, Any] | None) -> list[str]:
         lines.append(f"    {name.replace('_', ' '):17s} IoU {fmt(a.get('robot_iou'))} "
                      f"(last {fmt(a.get('robot_iou_final'))}), moving {fmt(a.get('robot_iou_moving'))} "
                      f"(last {fmt(a.get('robot_iou_moving_final'))}), gripper {fmt(a.get('gripper_agreement'))}")
+    if all(arm[name].get("robot_iou") is None for name in ("true_actions", "nothing_moves")):
+        lines.append(f"    robot IoU {NOT_PAINTED}")
     if reader and reader.get("test_accuracy") is not None:
         lines.append(f"    gripper reader on true test frames: {reader['test_accuracy']:.3f} "
                      f"(the commoner state alone: {reader['test_majority']:.3f})")
