@@ -93,6 +93,20 @@ def test_auto_reads_the_gripper_of_the_arm_simulator_only(eval_workspace, tmp_pa
     assert load_gripper_reader(str(path), pusher, frame_size=(32, 32), device="cpu").info == reader.info
 
 
+def test_auto_without_a_cached_reader_or_a_train_split_measures_no_gripper(tmp_path, capsys):
+    """The demo's arm episodes are a test split only: no reader can be trained on them."""
+    from freeaction.eval.measure import load_gripper_reader
+
+    arm = tmp_path / "arm"
+    (arm / "annotation" / "test").mkdir(parents=True)
+    (arm / "dataset.json").write_text(json.dumps({"format": "freeaction-sim-dataset/1", "kind": "arm"}))
+    assert load_gripper_reader("auto", arm, frame_size=(32, 32), device="cpu") is None
+    assert "no gripper agreement" in capsys.readouterr().err
+    (arm / "annotation" / "train").mkdir()  # a train split: the reader is trained there (and fails on no episodes)
+    with pytest.raises(DataError):
+        load_gripper_reader("auto", arm, frame_size=(32, 32), device="cpu")
+
+
 def write_arm_dataset(root, episodes: int = 3, frames: int = 6) -> None:
     """An arm-simulator dataset of synthetic gripper frames: ``episodes`` train episodes and one
     test episode, the gripper closed in frames 2, 3, 6, 7, ..."""

@@ -16,12 +16,14 @@ module says which of them one clip gets:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from freeaction.data.open import list_splits
 from freeaction.errors import InputError
 from freeaction.eval.clips import TestClip
 from freeaction.eval.effector import EffectorTrack
@@ -33,6 +35,7 @@ from freeaction.eval.objects import (
     clip_figures,
     gripper_agreement,
     load_reader,
+    reader_cached,
     reader_for_dataset,
 )
 from freeaction.eval.scoring import SCORINGS, Scoring
@@ -65,12 +68,17 @@ def load_gripper_reader(
     progress: bool = False,
 ) -> GripperReader | None:
     """The gripper reader ``setting`` names: a reader's ``.safetensors``; ``"auto"``: for a dataset
-    made by the arm simulator, its cached one (trained when missing), else none; None: none."""
+    made by the arm simulator, its cached one (trained on its train split when missing; none, said
+    on stderr, when it has neither, such as the demo's test-only episodes), else none; None: none."""
     if setting is None:
         return None
     if setting != "auto":
         return load_reader(setting, device)
     if not arm_sim_dataset(dataset):
+        return None
+    if not reader_cached(dataset, tuple(frame_size)) and "train" not in list_splits(dataset):
+        print(f"no gripper agreement: {dataset} has no gripper reader cached and no train split to train one on "
+              "(name a reader's .safetensors as gripper_reader)", file=sys.stderr, flush=True)
         return None
     return reader_for_dataset(dataset, tuple(frame_size), progress=progress).to(device)
 

@@ -53,6 +53,7 @@ from freeaction.eval.objects.gripper import (
     clip_closed_states,
     gripper_agreement,
     load_reader,
+    reader_cached,
     reader_for_dataset,
     train_reader,
 )
@@ -73,6 +74,6 @@ __all__ = [
     "COLOR_TOLERANCE", "KEPT_AREA_SHARE", "MOVED_PX", "MOVING_MIN_PIXELS", "MOVING_TOLERANCE_PX",
     "SEARCH_MARGIN_PX", "BlockFrames", "BlockTrack", "GripperReader", "RobotPaint", "arm_sim_dataset",
     "clip_closed_states", "clip_figures", "difference_mask", "gripper_agreement", "load_reader", "mask_iou",
-    "moving_silhouette_iou", "nothing_moves", "reader_for_dataset", "robot_iou", "silhouette_iou",
+    "moving_silhouette_iou", "nothing_moves", "reader_cached", "reader_for_dataset", "robot_iou", "silhouette_iou",
     "summarize_blocks", "summarize_silhouettes", "tolerant_iou", "train_reader",
 ]

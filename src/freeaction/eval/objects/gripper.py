@@ -346,6 +346,18 @@ def train_reader(
     return reader
 
 
+def reader_cache_path(dataset: str | Path, size: tuple[int, int], cache: str | Path | None = None) -> Path:
+    """Where :func:`reader_for_dataset` keeps the reader of ``dataset`` at ``size``."""
+    folder = Path(dataset) / CACHE_FOLDER if cache is None else Path(cache)
+    return folder / f"{size[0]}x{size[1]}.safetensors"
+
+
+def reader_cached(dataset: str | Path, size: tuple[int, int], cache: str | Path | None = None) -> bool:
+    """Whether a reader of ``dataset`` at ``size`` is cached (so :func:`reader_for_dataset` trains none)."""
+    path = reader_cache_path(dataset, size, cache)
+    return path.is_file() and path.with_suffix(".json").is_file()
+
+
 def reader_for_dataset(
     dataset: str | Path, size: tuple[int, int], *, cache: str | Path | None = None, progress: bool = False,
 ) -> GripperReader:
@@ -353,9 +365,8 @@ def reader_for_dataset(
     missing (on the dataset's own frames read at ``size``; where they show the gripper's paint,
     through its gripper window, :func:`freeaction.data.paint.gripper_window_side`). ``cache`` defaults to
     ``<dataset>/gripper_reader``; name another folder when the dataset must stay read-only."""
-    folder = Path(dataset) / CACHE_FOLDER if cache is None else Path(cache)
-    path = folder / f"{size[0]}x{size[1]}.safetensors"
-    if not (path.is_file() and path.with_suffix(".json").is_file()):
+    path = reader_cache_path(dataset, size, cache)
+    if not reader_cached(dataset, size, cache):
         if progress:
             print(f"training the gripper reader of {dataset} (cached in {path.parent})", file=sys.stderr, flush=True)
         crop = gripper_window_side(*size) if gripper_paint(dataset) is not None else 0
