@@ -3,11 +3,12 @@
 Each non-baseline cell reads ``mean (diff [low, high], p% better)``: the method's mean over
 clips, its mean paired difference to the baseline with the bootstrap interval, and the share of
 clips where it beats the baseline; a figure that some clips lack (a moved block's error) reads
-``mean on k/N (diff [low, high] on m paired clips, p% better)``. The baseline row holds plain means; floor rows hold the same
-metrics measured on the real videos (IDM / effector error of the real clip, the VAE's own
-reconstruction PSNR/SSIM and object metrics, the gripper reader's accuracy: no generated video
-can be expected to beat them). Reference rows (``references`` in the config: nothing moves,
-shuffled actions) follow the methods and read like them, so every number has its floor beside it.
+``mean on k/N (diff [low, high] on m paired clips, p% better)``. The baseline row holds plain
+means; floor rows hold the same metrics measured on the real videos (IDM / effector error of the
+real clip, the VAE's own reconstruction PSNR/SSIM and object metrics, the gripper reader's
+accuracy: no generated video can be expected to beat them). Reference rows (``references`` in
+the config: nothing moves, shuffled actions) follow the methods and read like them, so every
+number has its floor beside it.
 """
 
 from __future__ import annotations
