@@ -526,6 +526,12 @@ def shipped_name(name: str) -> str:
     return MODELS[name].get("ship_as", name)
 
 
+def recipe_scene(name: str) -> tuple[str, int]:
+    """The simulator and world recipe ``name`` makes its data in (world 1 when its options name none)."""
+    spec = MODELS[name]
+    return spec["simulator"], int(spec.get("simulator_options", {}).get("world", 1))
+
+
 def check_same_world(name: str, target: Path, replace_world: bool) -> None:
     """Refuse (SystemExit) to ship recipe ``name`` over a shipped model of another simulator world
     unless ``replace_world``: the world-1 recipes must not silently replace the contact worlds' models."""
@@ -533,7 +539,7 @@ def check_same_world(name: str, target: Path, replace_world: bool) -> None:
     if replace_world or not shipped.is_file():
         return
     old = json.loads(shipped.read_text(encoding="utf-8")).get("simulator_options", {}).get("world", 1)
-    new = MODELS[name].get("simulator_options", {}).get("world", 1)
+    new = recipe_scene(name)[1]
     if old != new:
         raise SystemExit(f"{target} holds a world-{old} model and recipe {name} makes a world-{new} one; pass "
                          "--replace-world to replace it")
@@ -650,48 +656,39 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
     """Measure the shipped model that recipe ``name`` made (as it ships, not retrained) on the recipe's test
     split, and put its contact figures and the picture of what it gets wrong into its card in place: for
     models shipped before the card had them. The recipe's data is made if missing; the figures go to
-    ``work/contact.json``, the first and last frames to ``work/contact_frames.npz``. Refused when the shipped
-    model is of another simulator or world than the recipe makes (its test split would not be its own).
+    ``work/contact.json``, the first and last frames to ``work/contact_frames.npz``; ``sampler``/``steps``
+    default to the model's ``shipped.json``, as in ``freeaction quality``. Refused when the shipped model is
+    of another simulator or world than the recipe makes (its test split would not be its own).
     ``measure=False`` writes the sections again from the figures ``work/contact.json`` stored. A second
     run on the same work folder is refused while one runs."""
-    spec, folder = MODELS[name], assets / shipped_name(name)
-    card_file, shipped_file = folder / "MODEL_CARD.md", folder / "shipped.json"
-    if not card_file.is_file() or not shipped_file.is_file():
+    from freeaction.eval.quality import format_quality, quality_check
+    from freeaction.shipped import scene_of
+
+    folder = assets / shipped_name(name)
+    card_file = folder / "MODEL_CARD.md"
+    scene = scene_of(folder) if card_file.is_file() else None
+    if scene is None:
         raise SystemExit(f"{folder}: no shipped model with a MODEL_CARD.md and shipped.json; ship it first")
-    shipped = json.loads(shipped_file.read_text(encoding="utf-8"))
-    world = shipped.get("simulator_options", {}).get("world", 1)
-    if (shipped.get("simulator"), world) != (spec["simulator"], spec.get("simulator_options", {}).get("world", 1)):
-        raise SystemExit(f"{folder} holds a {shipped.get('simulator')} world-{world} model, which recipe {name} "
+    if scene != recipe_scene(name):
+        raise SystemExit(f"{folder} holds a {scene[0]} world-{scene[1]} model, which recipe {name} "
                          "did not make; name the recipe of its world")
     work.mkdir(parents=True, exist_ok=True)
-    with FolderLock(work, ".contact-card.lock", f"default_models.py {name} --contact-card"):
-        return _contact_card(name, work, folder, shipped, clips, seeds, sampler, steps, measure)
-
-
-def _contact_card(name: str, work: Path, folder: Path, shipped: dict, clips: int, seeds: int, sampler: str | None,
-                  steps: int | None, measure: bool) -> Path:
-    from freeaction.eval.quality import format_quality, quality_check
-
-    spec, card_file = MODELS[name], folder / "MODEL_CARD.md"
     stored = work / "contact.json"
-    if measure:
-        data = make_data(name, work)
-        sampler = sampler or shipped.get("sampler") or spec["sampler"]
-        steps = steps or shipped.get("steps") or spec["steps"]
-        frames = work / "contact_frames.npz"
-        print(f"contact figures of {folder} on {data} (test split) ...", flush=True)
-        q = quality_check(folder, data, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
-        print(format_quality(q))
-        stills = draw_what_it_gets_wrong(q, frames, folder)
-        write_json_atomic(stored, {"paper_protocol": q, "what_it_gets_wrong": stills}, indent=1)
-    elif not stored.is_file():
-        raise SystemExit(f"{stored}: no stored contact figures; run --contact-card without --card-only first")
-    else:
-        figures = json.loads(stored.read_text(encoding="utf-8"))
-        q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
-    card = card_file.read_text(encoding="utf-8")
-    objects = contact_section(name, q, after_shipping=True) + wrong_section(q, stills)
-    write_text_atomic(card_file, with_objects(card, objects))
+    with FolderLock(work, ".contact-card.lock", f"default_models.py {name} --contact-card"):
+        if measure:
+            data, frames = make_data(name, work), work / "contact_frames.npz"
+            print(f"contact figures of {folder} on {data} (test split) ...", flush=True)
+            q = quality_check(folder, data, clips=clips, seeds=seeds, sampler=sampler, steps=steps, frames_out=frames)
+            print(format_quality(q))
+            stills = draw_what_it_gets_wrong(q, frames, folder)
+            write_json_atomic(stored, {"paper_protocol": q, "what_it_gets_wrong": stills}, indent=1)
+        elif not stored.is_file():
+            raise SystemExit(f"{stored}: no stored contact figures; run --contact-card without --card-only first")
+        else:
+            figures = json.loads(stored.read_text(encoding="utf-8"))
+            q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
+        objects = contact_section(name, q, after_shipping=True) + wrong_section(q, stills)
+        write_text_atomic(card_file, with_objects(card_file.read_text(encoding="utf-8"), objects))
     print(f"wrote the contact figures into {card_file}")
     return card_file
 
