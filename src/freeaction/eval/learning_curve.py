@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from freeaction.errors import InputError
+from freeaction.eval.results_folder import cut_torn_line
+from freeaction.eval.results_folder import read_rows as read_jsonl
 from freeaction.files import FolderLock, write_json_atomic
 from freeaction.train.checkpoint import MODEL_DIR, STATE_JSON, list_checkpoints
 from freeaction.train.log import train_seconds
@@ -124,28 +126,8 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
 
 def read_rows(out: str | Path) -> list[dict[str, Any]]:
     """The curve's rows, by step (a torn last line, from a killed call, is left out)."""
-    path = Path(out) / ROWS
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
+    rows = read_jsonl(Path(out) / ROWS)
     return sorted({r["step"]: r for r in rows}.values(), key=lambda r: r["step"])
-
-
-def _cut_torn_line(out: Path) -> None:
-    """Cut off a last line without its newline (a call killed while writing it), so the next row
-    starts a line of its own."""
-    path = out / ROWS
-    if not path.is_file():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with open(path, "r+b") as f:
-            f.truncate(data.rfind(b"\n") + 1)
 
 
 def _append_row(out: Path, row: dict[str, Any]) -> None:
@@ -205,7 +187,7 @@ def measure_curve(
                 "runs": [str(r.resolve()) for r in runs], "every": every}
     with FolderLock(out, ".curve.lock", "freeaction curve"):
         check_settings(out, settings)
-        _cut_torn_line(out)
+        cut_torn_line(out / ROWS)
         while True:
             done = {r["step"] for r in read_rows(out)}
             for point in [c for c in run_checkpoints(runs, every) if c.step not in done]:

@@ -254,6 +254,21 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def cut_torn_line(path: str | Path) -> None:
+    """Cut a torn last line (no trailing newline) that a killed writer left at the end of a JSONL
+    file, so the next row starts a line of its own."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end != len(data):
+        with path.open("r+b") as f:
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+
+
 def shard_path(out: str | Path, rank: int, world: int) -> Path:
     return Path(out) / SHARD_DIR / f"rank{rank:03d}-of-{world:03d}.jsonl"
 
@@ -270,7 +285,7 @@ class ShardWriter:
         self.rank, self.world = rank, world
         self.path = shard_path(out, rank, world)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
+        cut_torn_line(self.path)
         self.done: set[Key] = set()
         self.failed_rows = 0  # rows this writer wrote with a failed (NaN/inf) metric
         for p in [*shard_files(out), self.out / MERGED]:
@@ -281,17 +296,6 @@ class ShardWriter:
     def done_marker(self) -> Path:
         return self.path.with_suffix(".done")
 
-    def _repair(self) -> None:
-        """Cut a torn last line (no trailing newline) left by a killed run."""
-        if not self.path.is_file():
-            return
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
-            with self.path.open("r+b") as f:
-                f.truncate(end)
-                f.flush()
-                os.fsync(f.fileno())
 
     def append(self, rows: Iterable[dict[str, Any]]) -> int:
         """Write the rows whose keys are new, in one write + fsync; returns how many were written.
