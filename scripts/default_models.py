@@ -685,8 +685,12 @@ def contact_card(name: str, work: Path, clips: int, seeds: int = 2, assets: Path
         elif not stored.is_file():
             raise SystemExit(f"{stored}: no stored contact figures; run --contact-card without --card-only first")
         else:
-            figures = json.loads(stored.read_text(encoding="utf-8"))
-            q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
+            try:
+                figures = json.loads(stored.read_text(encoding="utf-8"))
+                q, stills = figures["paper_protocol"], figures["what_it_gets_wrong"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SystemExit(f"{stored}: unreadable stored contact figures ({exc!r}); run --contact-card "
+                                 "without --card-only to measure them again") from exc
         objects = contact_section(name, q, after_shipping=True) + wrong_section(q, stills)
         write_text_atomic(card_file, with_objects(card_file.read_text(encoding="utf-8"), objects))
     print(f"wrote the contact figures into {card_file}")

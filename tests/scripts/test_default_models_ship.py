@@ -293,6 +293,12 @@ def test_contact_card_measures_the_shipped_model_and_puts_its_figures_into_its_c
     (folder / "MODEL_CARD.md").write_text(old_card)
     dm.contact_card("tiny", work, clips=2, assets=assets, measure=False)
     assert (folder / "MODEL_CARD.md").read_text() == card
+    # stored figures that are not what a measurement writes are refused, naming the file
+    stored = (work / "contact.json").read_text()
+    (work / "contact.json").write_text('{"paper_protocol": ')
+    with pytest.raises(SystemExit, match="contact.json: unreadable stored contact figures"):
+        dm.contact_card("tiny", work, clips=2, assets=assets, measure=False)
+    (work / "contact.json").write_text(stored)
     # a second run on the same work folder is refused while one runs
     from freeaction.errors import InputError
     from freeaction.files import FolderLock
